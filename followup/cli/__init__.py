@@ -1,0 +1,94 @@
+"""The ``followup`` command line: a thin skin over followup.store and followup.rules.
+
+Subcommands are imported only when used, so ``followup --help`` answers without importing
+SQLAlchemy or the rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from followup import __version__
+
+# name -> "module:attribute"; each module imports the store only inside its commands.
+COMMANDS = {
+    "init": "followup.cli.db_commands:init",
+    "db": "followup.cli.db_commands:db",
+    "patient": "followup.cli.patient_commands:patient",
+    "exam": "followup.cli.exam_commands:exam",
+    "films": "followup.cli.exam_commands:films",
+    "status": "followup.cli.status_command:status",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use, and whose errors are clean.
+
+    Errors the user can fix (store errors, an unreachable or locked database) become a
+    one-line ``Error: ...`` with exit status 1 instead of a traceback.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attribute = self.lazy[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from followup.cli.errors import translate_errors
+
+        with translate_errors():
+            return super().invoke(ctx)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  followup demo                          # a demo programme and today's due report
+  followup patient add P1 --name "Ana"
+  followup exam add P1 --date 2025-01-31 --facility "Northside Imaging" \\
+      --category "BI-RADS 3" --laterality left --kind diagnostic
+  followup status P1
+  followup due --within 30 --format csv > due.csv
+""",
+)
+@click.option(
+    "--db",
+    metavar="PATH_OR_URL",
+    envvar="FOLLOWUP_DB",
+    help="SQLite file or SQLAlchemy URL (postgresql+psycopg://...). "
+    "Default: $FOLLOWUP_DB, else ~/.local/share/followup/followup.db.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    metavar="FILE",
+    envvar="FOLLOWUP_POLICY",
+    type=click.Path(dir_okay=False),
+    help="TOML file overriding the follow-up policy values (default: $FOLLOWUP_POLICY).",
+)
+@click.version_option(__version__, "--version", prog_name="followup")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, policy_file: str | None) -> None:
+    """Track the follow-up of breast calcifications seen on mammograms.
+
+    Records each mammogram (date, facility, category, side), computes the next follow-up and
+    why, and flags what endangers the comparison with earlier films.
+    """
+    from followup.cli.context import AppContext
+
+    ctx.obj = AppContext(db=db, policy_file=policy_file)
+    ctx.call_on_close(ctx.obj.close)

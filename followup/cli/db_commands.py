@@ -1,0 +1,130 @@
+"""``followup init`` and ``followup db ...``: the schema and the file behind it."""
+
+from __future__ import annotations
+
+import click
+
+from followup.cli.context import AppContext, pass_app
+
+
+def _open_unchecked(app: AppContext):  # type: ignore[no-untyped-def]
+    """The database without the schema check: these commands exist to fix the schema."""
+    from followup.store.database import open_database
+
+    return open_database(app.db_option, migrate_empty=False)
+
+
+@click.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create the database, or upgrade its schema, and say where it is.
+
+    \b
+    Examples:
+      followup init
+      followup --db clinic.db init
+      followup --db postgresql+psycopg://followup@dbhost/followup init
+    """
+    from followup.store.migrate import current, upgrade
+
+    database = _open_unchecked(app)
+    try:
+        before = current(database)
+        upgrade(database)
+        after = current(database)
+    finally:
+        database.close()
+    if before is None:
+        verb = "created"
+    elif before != after:
+        verb = f"upgraded from {before} to"
+    else:
+        verb = "already at"
+    click.echo(f"Database {database.location}: {verb} schema revision {after}.")
+
+
+@click.group()
+def db() -> None:
+    """Manage the database schema and make backups.
+
+    \b
+    Examples:
+      followup db current
+      followup db backup ~/followup-2025-01-31.db
+      followup db upgrade
+    """
+
+
+@db.command()
+@pass_app
+def upgrade(app: AppContext) -> None:
+    """Upgrade the schema to this version of followup (back up first)."""
+    from followup.store import migrate
+
+    database = _open_unchecked(app)
+    try:
+        before = migrate.current(database)
+        migrate.upgrade(database)
+        click.echo(f"Schema of {database.location}: {before or 'empty'} -> {migrate.current(database)}.")
+    finally:
+        database.close()
+
+
+@db.command("current")
+@pass_app
+def current_(app: AppContext) -> None:
+    """Print the schema revision of the database, and whether it is up to date."""
+    from followup.store import migrate
+    from followup.store.database import HEAD_REVISION
+
+    database = _open_unchecked(app)
+    try:
+        revision = migrate.current(database)
+    finally:
+        database.close()
+    state = "up to date" if revision == HEAD_REVISION else f"this version expects {HEAD_REVISION}"
+    click.echo(f"{revision or 'empty (no schema)'} ({state})")
+
+
+@db.command()
+@click.argument("revision")
+@pass_app
+def downgrade(app: AppContext, revision: str) -> None:
+    """Downgrade the schema to REVISION (``base`` removes every table: data is lost).
+
+    \b
+    Example:
+      followup db backup before-downgrade.db && followup db downgrade base
+    """
+    from followup.store import migrate
+
+    database = _open_unchecked(app)
+    try:
+        if not (revision == "base" or migrate.is_known_revision(revision)):
+            raise click.BadParameter(
+                f"unknown revision {revision!r}; see `followup db current` and use a revision "
+                "id or 'base'",
+                param_hint="REVISION",
+            )
+        migrate.downgrade(database, revision)
+        click.echo(f"Schema of {database.location} is now at {migrate.current(database) or 'base'}.")
+    finally:
+        database.close()
+
+
+@db.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@pass_app
+def backup(app: AppContext, file: str) -> None:
+    """Copy the SQLite database to FILE while it is in use (SQLite's online backup).
+
+    FILE is created readable by its owner only. For PostgreSQL use pg_dump.
+    """
+    from followup.store.backup import backup_sqlite
+
+    database = _open_unchecked(app)
+    try:
+        pages = backup_sqlite(database, file)
+    finally:
+        database.close()
+    click.echo(f"Backed up {database.location} to {file} ({pages} pages).")

@@ -1,0 +1,243 @@
+"""``followup exam add|list|edit|delete`` and ``followup films transfer``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from followup.cli.context import AppContext, pass_app, today
+from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, format_option
+
+EXAM_COLUMNS = ("id", "date", "facility", "kind", "category", "laterality", "follow_up_months",
+                "morphology", "distribution", "note")
+
+
+def _finding_options(required: bool):  # type: ignore[no-untyped-def]
+    """Category, side and descriptors; repeat them, in order, for an exam with several findings."""
+
+    def decorate(func):  # type: ignore[no-untyped-def]
+        options = [
+            click.option("--category", "categories", type=CATEGORY, multiple=True,
+                         required=required, metavar="CATEGORY",
+                         help="Assessment: a name (probably-benign), a BI-RADS number (3, 4a) "
+                         "or 'BI-RADS 3'. Repeat for several findings."),
+            click.option("--laterality", "sides", type=LATERALITY, multiple=True,
+                         metavar="left|right|bilateral",
+                         help="Side of the finding; repeat in the same order as --category."),
+            click.option("--morphology", "morphologies", multiple=True, metavar="TERM",
+                         help="Calcification morphology, e.g. punctate, amorphous."),
+            click.option("--distribution", "distributions", multiple=True, metavar="TERM",
+                         help="Calcification distribution, e.g. grouped, linear."),
+            click.option("--size-class", "size_classes", multiple=True,
+                         type=click.Choice(["macro", "micro"], case_sensitive=False),
+                         help="Calcification size class."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _per_finding(values: Sequence[Any], count: int, option: str) -> list[Any]:
+    """Pair a repeated option with the findings: none, or one per --category."""
+    if not values:
+        return [None] * count
+    if len(values) != count:
+        raise click.BadParameter(
+            f"give {option} once per --category ({count}), in the same order, or not at all",
+            param_hint=option,
+        )
+    return list(values)
+
+
+def build_findings(
+    categories: Sequence[Any],
+    sides: Sequence[Any],
+    morphologies: Sequence[str],
+    distributions: Sequence[str],
+    size_classes: Sequence[str],
+) -> tuple[Any, ...]:
+    from followup.rules import Finding
+
+    count = len(categories)
+    columns = zip(
+        categories,
+        _per_finding(sides, count, "--laterality"),
+        _per_finding(morphologies, count, "--morphology"),
+        _per_finding(distributions, count, "--distribution"),
+        _per_finding([s.lower() for s in size_classes], count, "--size-class"),
+        strict=True,
+    )
+    return tuple(
+        Finding(category=c, laterality=s, morphology=m, distribution=d, size_class=z)
+        for c, s, m, d, z in columns
+    )
+
+
+def exam_rows(exam: Any) -> list[dict[str, Any]]:
+    """One row per finding, so an exam with two findings shows both."""
+    return [
+        {
+            "id": exam.id,
+            "date": exam.date,
+            "facility": exam.facility.name,
+            "kind": exam.kind,
+            "category": f.category,
+            "laterality": f.laterality,
+            "follow_up_months": exam.follow_up_months,
+            "morphology": f.morphology,
+            "distribution": f.distribution,
+            "size_class": f.size_class,
+            "note": exam.note,
+        }
+        for f in exam.findings
+    ]
+
+
+def _echo_plan(plan: Any) -> None:
+    if plan is None or plan.action is None:
+        return
+    due = plan.due.isoformat() if plan.due else "no date"
+    side = f" ({plan.laterality.value})" if plan.laterality else ""
+    click.echo(f"Next: {plan.action}{side}, due {due}: {plan.reason}.")
+
+
+@click.group()
+def exam() -> None:
+    """Record, list, correct and delete mammograms.
+
+    \b
+    Examples:
+      followup exam add P1 --date 2025-01-31 --facility "Northside Imaging" \\
+          --category probably-benign --laterality left --kind diagnostic
+      followup exam add P1 --date 2025-08-02 --facility Northside --category 3 \\
+          --laterality left --category 2 --laterality right
+      followup exam list P1
+      followup exam edit 4 --follow-up-months 6
+      followup exam delete 4
+    """
+
+
+@exam.command("add")
+@click.argument("patient_id")
+@click.option("--date", "day", type=DATE, required=True, metavar="DATE",
+              help="Date of the mammogram, YYYY-MM-DD.")
+@click.option("--facility", required=True, metavar="NAME", help="Where it was done.")
+@_finding_options(required=True)
+@click.option("--kind", type=KIND, metavar="screening|diagnostic", help="Why it was done.")
+@click.option("--follow-up-months", type=int, metavar="N",
+              help="The radiologist's recommended interval (1-36); overrides the default.")
+@click.option("--note", metavar="TEXT", help="Free text, e.g. what the report said.")
+@pass_app
+def add(app: AppContext, patient_id: str, day: Any, facility: str, kind: Any,
+        follow_up_months: int | None, note: str | None, **finding_options: Any) -> None:
+    """Record a mammogram of PATIENT_ID and show her next step."""
+    from followup.rules import Exam
+    from followup.store.exams import add_exam
+    from followup.store.patients import get_patient
+    from followup.store.plans import stored_plan
+
+    findings = build_findings(**finding_options)
+    exam_in = Exam(date=day, facility=facility, findings=findings, kind=kind,
+                   follow_up_months=follow_up_months)
+    with app.transaction() as session:
+        row = add_exam(session, patient_id, exam_in, note=note, today=today(), policy=app.policy)
+        click.echo(f"Recorded exam {row.id} for patient {patient_id}.")
+        _echo_plan(stored_plan(session, get_patient(session, patient_id).id))
+
+
+@exam.command("list")
+@click.argument("patient_id")
+@format_option("table", "json", "csv")
+@pass_app
+def list_(app: AppContext, patient_id: str, fmt: str) -> None:
+    """List a patient's exams, oldest first (one line per finding)."""
+    from followup.cli.output import write_rows
+    from followup.store.exams import list_exams
+
+    with app.transaction(write=False) as session:
+        rows = [r for e in list_exams(session, patient_id) for r in exam_rows(e)]
+    write_rows(rows, EXAM_COLUMNS, fmt, sys.stdout)
+
+
+@exam.command("edit")
+@click.argument("exam_id", type=int)
+@click.option("--date", "day", type=DATE, metavar="DATE", help="New date, YYYY-MM-DD.")
+@click.option("--facility", metavar="NAME", help="New facility.")
+@_finding_options(required=False)
+@click.option("--kind", type=KIND, metavar="screening|diagnostic")
+@click.option("--follow-up-months", type=int, metavar="N", help="New recommended interval.")
+@click.option("--clear-follow-up", is_flag=True, help="Remove the recorded interval.")
+@click.option("--note", metavar="TEXT", help="New note (\"\" removes it).")
+@pass_app
+def edit(app: AppContext, exam_id: int, day: Any, facility: str | None, kind: Any,
+         follow_up_months: int | None, clear_follow_up: bool, note: str | None,
+         **finding_options: Any) -> None:
+    """Correct an exam; the change is kept in the audit log. Findings given replace all."""
+    from followup.store.exams import ExamChanges, edit_exam
+    from followup.store.plans import stored_plan
+
+    if finding_options["categories"]:
+        findings = build_findings(**finding_options)
+    elif any(finding_options.values()):
+        raise click.UsageError("give --category too: findings are replaced as a whole")
+    else:
+        findings = None
+    changes = ExamChanges(date=day, facility=facility, findings=findings, kind=kind,
+                          follow_up_months=follow_up_months, clear_follow_up=clear_follow_up,
+                          note=note)
+    with app.transaction() as session:
+        row = edit_exam(session, exam_id, changes, today=today(), policy=app.policy)
+        click.echo(f"Updated exam {exam_id}.")
+        _echo_plan(stored_plan(session, row.patient_id))
+
+
+@exam.command("delete")
+@click.argument("exam_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def delete(app: AppContext, exam_id: int, yes: bool) -> None:
+    """Delete an exam entered by mistake; what it said is kept in the audit log."""
+    from followup.store.exams import delete_exam, get_exam
+
+    with app.transaction() as session:
+        row = get_exam(session, exam_id)
+        label = f"exam {exam_id} ({row.date.isoformat()}, {row.facility.name})"
+        if not yes and sys.stdin.isatty():
+            click.confirm(f"Delete {label}?", abort=True)
+        delete_exam(session, exam_id, policy=app.policy)
+    click.echo(f"Deleted {label}.")
+
+
+@click.group()
+def films() -> None:
+    """Record where a patient's films are, for the comparison with earlier exams."""
+
+
+@films.command("transfer")
+@click.argument("patient_id")
+@click.option("--from", "from_facility", required=True, metavar="FACILITY",
+              help="Where the films were taken.")
+@click.option("--to", "to_facility", required=True, metavar="FACILITY",
+              help="Where they are on hand now.")
+@pass_app
+def transfer(app: AppContext, patient_id: str, from_facility: str, to_facility: str) -> None:
+    """Record that the films of one facility are now on hand at another.
+
+    \b
+    Example:
+      followup films transfer P1 --from "Old Town Clinic" --to "Northside Imaging"
+    """
+    from followup.store.exams import transfer_films
+
+    with app.transaction() as session:
+        done = transfer_films(session, patient_id, from_facility, to_facility,
+                              policy=app.policy)
+        click.echo(
+            f"Recorded: the films of {done.from_facility.name} are on hand at "
+            f"{done.to_facility.name} for patient {patient_id}."
+        )

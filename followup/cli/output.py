@@ -1,0 +1,114 @@
+"""One output writer for every listing: an aligned table, JSON, or spreadsheet-safe CSV.
+
+Rows stream: CSV and JSON are written as they come, so a report of a million rows needs no
+more memory than one row. The table sizes its columns from the first rows only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from itertools import chain, islice
+from typing import Any, TextIO
+
+# OWASP CSV injection: a cell a spreadsheet would run as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TABLE_SAMPLE = 500
+MAX_CELL = 60
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix a quote to text a spreadsheet would read as a formula; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return value
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([neutralise(_plain(row.get(c))) for c in columns])
+        count += 1
+    return count
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """A JSON array, one element a line, written as the rows come."""
+    count = 0
+    for row in rows:
+        out.write("[\n  " if count == 0 else ",\n  ")
+        out.write(json.dumps(row, default=_json_default, ensure_ascii=False))
+        count += 1
+    out.write("[]\n" if count == 0 else "\n]\n")
+    return count
+
+
+def dump_json(value: Any, out: TextIO) -> None:
+    """One JSON document (an object), indented for people."""
+    out.write(json.dumps(value, default=_json_default, indent=2, ensure_ascii=False) + "\n")
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(_plain(value))
+    text = text.replace("\n", " ")
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def write_table(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    out: TextIO,
+    headers: Sequence[str] | None = None,
+    empty: str = "(nothing to show)",
+) -> int:
+    """An aligned text table; widths come from the first rows, later ones are cut to fit."""
+    headers = list(headers or [c.replace("_", " ") for c in columns])
+    iterator: Iterator[dict[str, Any]] = iter(rows)
+    sample = list(islice(iterator, TABLE_SAMPLE))
+    widths = [
+        max([len(h), *(len(_cell(r.get(c))) for r in sample)])
+        for h, c in zip(headers, columns, strict=True)
+    ]
+    out.write("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    out.write("\n")
+    count = 0
+    for row in chain(sample, iterator):
+        cells = [_cell(row.get(c))[:w].ljust(w) for c, w in zip(columns, widths, strict=True)]
+        out.write("  ".join(cells).rstrip() + "\n")
+        count += 1
+    if count == 0:
+        out.write(empty + "\n")
+    return count
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    out: TextIO,
+    headers: Sequence[str] | None = None,
+) -> int:
+    """Write ``rows`` in ``fmt``; returns how many rows were written."""
+    if fmt == "json":
+        return write_json(rows, out)
+    if fmt == "csv":
+        return write_csv(rows, columns, out)
+    return write_table(rows, columns, out, headers)

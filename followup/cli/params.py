@@ -1,0 +1,70 @@
+"""Parameter types and options shared by the commands, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DateType(click.ParamType):
+    """A strict ``YYYY-MM-DD`` calendar date."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        from followup.rules.dates import parse_date
+
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class ParsedType(click.ParamType):
+    """A value read by one of the rules' forgiving parsers (category, side, kind)."""
+
+    def __init__(self, name: str, parser: str) -> None:
+        self.name = name
+        self._parser = parser
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from followup import rules
+
+        try:
+            return getattr(rules, self._parser)(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = DateType()
+CATEGORY = ParsedType("category", "parse_category")
+LATERALITY = ParsedType("side", "parse_laterality")
+KIND = ParsedType("kind", "parse_kind")
+
+
+def as_of_option(func: F) -> F:
+    return click.option(
+        "--as-of",
+        type=DATE,
+        metavar="DATE",
+        help="Read the plan as on this day (YYYY-MM-DD); default: today.",
+    )(func)
+
+
+def format_option(*formats: str) -> Callable[[F], F]:
+    """``--format``: table (for people, the default), json, csv (for scripts)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(formats or ("table", "json", "csv")),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )

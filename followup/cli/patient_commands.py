@@ -1,0 +1,127 @@
+"""``followup patient add|list|show|edit``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from followup.cli.context import AppContext, pass_app
+from followup.cli.params import DATE, format_option
+
+PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "email", "phone", "reminders")
+
+
+def _details_options(func):  # type: ignore[no-untyped-def]
+    """The optional details, shared by ``add`` and ``edit``."""
+    for option in reversed(
+        [
+            click.option("--name", metavar="TEXT", help="Her name, as she wants it shown."),
+            click.option("--birth-date", type=DATE, metavar="DATE", help="YYYY-MM-DD."),
+            click.option("--email", metavar="ADDR", help="Where reminders are sent."),
+            click.option("--phone", metavar="TEXT", help="A phone number, for coordinators."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _check_email(email: str | None) -> str | None:
+    if email and ("@" not in email or " " in email.strip()):
+        raise click.BadParameter(f"{email!r} is not an email address", param_hint="--email")
+    return email.strip() if email else email
+
+
+def patient_row(patient: Any) -> dict[str, Any]:
+    return {
+        "patient_id": patient.external_id,
+        "name": patient.name,
+        "birth_date": patient.birth_date,
+        "email": patient.email,
+        "phone": patient.phone,
+        "reminders": patient.reminders,
+    }
+
+
+@click.group()
+def patient() -> None:
+    """Add, list, show and edit patients.
+
+    \b
+    Examples:
+      followup patient add P1 --name "Ana Silva" --email ana@example.org
+      followup patient list --format csv
+      followup patient edit P1 --no-reminders
+    """
+
+
+@patient.command("add")
+@click.argument("patient_id")
+@_details_options
+@click.option("--no-reminders", is_flag=True, help="Never send her reminders.")
+@pass_app
+def add(app: AppContext, patient_id: str, no_reminders: bool, **details: Any) -> None:
+    """Add a patient with id PATIENT_ID (e.g. P1 or a record number)."""
+    from followup.store.patients import PatientDetails, add_patient
+
+    details["email"] = _check_email(details["email"])
+    with app.transaction() as session:
+        created = add_patient(
+            session, patient_id, PatientDetails(reminders=not no_reminders, **details)
+        )
+        click.echo(f"Added patient {created.external_id}.")
+
+
+@patient.command("list")
+@format_option("table", "json", "csv")
+@pass_app
+def list_(app: AppContext, fmt: str) -> None:
+    """List every patient."""
+    from followup.cli.output import write_rows
+    from followup.store.patients import list_patients
+
+    with app.transaction(write=False) as session:
+        write_rows(map(patient_row, list_patients(session)), PATIENT_COLUMNS, fmt, sys.stdout)
+
+
+@patient.command("show")
+@click.argument("patient_id")
+@format_option("table", "json")
+@pass_app
+def show(app: AppContext, patient_id: str, fmt: str) -> None:
+    """Show a patient's details (her exams: `followup exam list`, her plan: `followup status`)."""
+    from followup.cli.output import dump_json
+    from followup.store.patients import get_patient
+
+    with app.transaction(write=False) as session:
+        row = patient_row(get_patient(session, patient_id))
+    if fmt == "json":
+        dump_json(row, sys.stdout)
+        return
+    for key, value in row.items():
+        shown = "" if value is None else value
+        if key == "reminders":
+            shown = "on" if value else "off"
+        click.echo(f"{key.replace('_', ' '):<11} {shown}")
+
+
+@patient.command("edit")
+@click.argument("patient_id")
+@_details_options
+@click.option(
+    "--reminders/--no-reminders", default=None, help="Turn her reminders on or off."
+)
+@pass_app
+def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: Any) -> None:
+    """Change a patient's details; an empty value (--email "") clears that field."""
+    from followup.store.patients import PatientDetails, edit_patient
+
+    details["email"] = _check_email(details["email"])
+    with app.transaction() as session:
+        changes = edit_patient(
+            session, patient_id, PatientDetails(reminders=reminders, **details)
+        )
+    if not changes:
+        raise click.UsageError("nothing to change; give at least one option, e.g. --email ADDR")
+    click.echo(f"Updated patient {patient_id}: {', '.join(sorted(changes))}.")

@@ -1,0 +1,49 @@
+"""The pure rules core: exams, films and policy in; plan, reasons and flags out.
+
+No database, no I/O, no clock: ``as_of`` is always a parameter.
+"""
+
+from followup.rules.categories import (
+    Category,
+    ExamKind,
+    Laterality,
+    parse_category,
+    parse_kind,
+    parse_laterality,
+)
+from followup.rules.dates import add_months, add_years, check_exam_date, parse_date
+from followup.rules.engine import assess, dated_flags, days_overdue, make_plan
+from followup.rules.model import Assessment, Exam, FilmTransfer, Finding, Flag, Plan, facility_key
+from followup.rules.policy import DEFAULT_POLICY, Policy, load_policy_text, policy_from_mapping
+from followup.rules.validation import check_facility, check_follow_up_months, validate_exam
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Assessment",
+    "Category",
+    "Exam",
+    "ExamKind",
+    "FilmTransfer",
+    "Finding",
+    "Flag",
+    "Laterality",
+    "Plan",
+    "Policy",
+    "add_months",
+    "add_years",
+    "assess",
+    "check_exam_date",
+    "check_facility",
+    "check_follow_up_months",
+    "dated_flags",
+    "days_overdue",
+    "facility_key",
+    "load_policy_text",
+    "make_plan",
+    "parse_category",
+    "parse_date",
+    "parse_kind",
+    "parse_laterality",
+    "policy_from_mapping",
+    "validate_exam",
+]

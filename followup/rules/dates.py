@@ -1,0 +1,43 @@
+"""Calendar arithmetic and date parsing (clinical-rules.md §3).
+
+Months are calendar months clamped to the month's end, never 30 days.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+EARLIEST_EXAM = date(1900, 1, 1)
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus ``months`` calendar months; 2025-08-31 + 6 = 2026-02-28."""
+    return start + relativedelta(months=months)
+
+
+def add_years(start: date, years: int) -> date:
+    """``start`` plus ``years`` years; Feb 29 clamps to Feb 28."""
+    return start + relativedelta(years=years)
+
+
+def parse_date(text: str) -> date:
+    """Parse a strict ``YYYY-MM-DD`` date; ValueError says what is wrong."""
+    try:
+        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else _bad(text)
+    except ValueError:
+        return _bad(text)
+
+
+def _bad(text: str) -> date:
+    raise ValueError(f"{text!r} is not a valid date; write it as YYYY-MM-DD, e.g. 2025-01-31")
+
+
+def check_exam_date(day: date, today: date) -> date:
+    """An exam date in the future, or before 1900, is an input error (clinical-rules.md §3)."""
+    if day > today:
+        raise ValueError(f"exam date {day.isoformat()} is in the future (today is {today.isoformat()})")
+    if day < EARLIEST_EXAM:
+        raise ValueError(f"exam date {day.isoformat()} is before 1900; check the year")
+    return day

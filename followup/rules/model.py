@@ -1,0 +1,86 @@
+"""The facts the rules read and the plan they produce: plain frozen values, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from followup.rules.categories import Category, ExamKind, Laterality
+
+
+def facility_key(name: str) -> str:
+    """Facilities match case- and whitespace-insensitively: "Northside  imaging" is one place."""
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One assessed finding of an exam; descriptors never change the plan by themselves."""
+
+    category: Category
+    laterality: Laterality | None = None
+    morphology: str | None = None
+    distribution: str | None = None
+    size_class: str | None = None
+
+
+@dataclass(frozen=True)
+class Exam:
+    """A mammogram as the rules see it. ``id`` is only carried through into reasons."""
+
+    date: date
+    facility: str
+    findings: tuple[Finding, ...]
+    kind: ExamKind | None = None
+    follow_up_months: int | None = None
+    id: int | None = None
+
+    @property
+    def facility_key(self) -> str:
+        return facility_key(self.facility)
+
+
+@dataclass(frozen=True)
+class FilmTransfer:
+    """The films of ``from_facility`` are now on hand at ``to_facility``."""
+
+    from_facility: str
+    to_facility: str
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A stable ``code`` for machines and a ``message`` that tells a person what to do."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next step for one patient, independent of the as-of date (so it can be stored).
+
+    ``flags`` holds only the flags that do not depend on the date the plan is read;
+    ``overdue`` and ``lost-to-follow-up`` come from :func:`followup.rules.engine.dated_flags`.
+    """
+
+    action: str | None
+    due: date | None
+    laterality: Laterality | None
+    reason: str
+    flags: tuple[Flag, ...] = ()
+    exam_id: int | None = None
+    exam_date: date | None = None
+    facility: str | None = None
+    category: Category | None = None
+    episode_start: date | None = None
+    episode_step: int | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A plan read on a given day: the plan plus every flag in force that day."""
+
+    plan: Plan
+    as_of: date
+    flags: tuple[Flag, ...] = field(default=())

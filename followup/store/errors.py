@@ -1,0 +1,21 @@
+"""Errors the store raises for things a user can fix; interfaces turn them into messages."""
+
+
+class StoreError(Exception):
+    """A problem the user can fix; the message says what was wrong and how to fix it."""
+
+
+class NotFound(StoreError):
+    """The patient, exam or facility named does not exist."""
+
+
+class Conflict(StoreError):
+    """The record already exists (duplicate patient id, duplicate exam)."""
+
+
+class InvalidInput(StoreError):
+    """A value breaks a rule (bad date, unknown category, empty facility...)."""
+
+
+class SchemaError(StoreError):
+    """The database is not at the schema this version expects, or is not ours at all."""

@@ -1,0 +1,238 @@
+"""The database schema as SQLAlchemy 2.0 typed models.
+
+The schema changes only through Alembic revisions in migrations/; a test checks these models
+and the migrations agree. Enumerated values are stored as their canonical text so that raw
+SQL (reports, the benchmark's hand-written query) reads them without the ORM.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints from the first revision, so later migrations can drop them by name on
+# SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CATEGORIES = ("incomplete", "negative", "benign", "probably-benign", "suspicious",
+              "highly-suspicious", "known-malignancy")
+SIDES = ("left", "right", "bilateral")
+KINDS = ("screening", "diagnostic")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IS NULL OR {column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Patient(Base):
+    """A person under follow-up; ``external_id`` is the id people type (``P1``, a MRN)."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    exams: Mapped[list[Exam]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Facility(Base):
+    """A place where mammograms are done; ``key`` is the case/space-folded name."""
+
+    __tablename__ = "facilities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Exam(Base):
+    """One mammogram: when, where, why; its assessment lives in its findings."""
+
+    __tablename__ = "exams"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "date", "facility_id"),
+        CheckConstraint(_one_of("kind", KINDS), name="kind"),
+        CheckConstraint(
+            "follow_up_months IS NULL OR follow_up_months BETWEEN 1 AND 36",
+            name="follow_up_months",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    follow_up_months: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    patient: Mapped[Patient] = relationship(back_populates="exams")
+    facility: Mapped[Facility] = relationship(lazy="joined")
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="exam", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="selectin", order_by="Finding.id",
+    )
+
+
+class Finding(Base):
+    """One assessed finding of an exam (clinical-rules.md §1: an exam may carry several)."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        CheckConstraint(_one_of("category", CATEGORIES), name="category"),
+        CheckConstraint(_one_of("laterality", SIDES), name="laterality"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    laterality: Mapped[str | None] = mapped_column(String(16))
+    morphology: Mapped[str | None] = mapped_column(String(64))
+    distribution: Mapped[str | None] = mapped_column(String(64))
+    size_class: Mapped[str | None] = mapped_column(String(16))
+
+    exam: Mapped[Exam] = relationship(back_populates="findings")
+
+
+class FilmTransfer(Base):
+    """The films taken at ``from_facility`` are now on hand at ``to_facility``."""
+
+    __tablename__ = "film_transfers"
+    __table_args__ = (UniqueConstraint("patient_id", "from_facility_id", "to_facility_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    from_facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    to_facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    from_facility: Mapped[Facility] = relationship(foreign_keys=[from_facility_id], lazy="joined")
+    to_facility: Mapped[Facility] = relationship(foreign_keys=[to_facility_id], lazy="joined")
+
+
+class AuditEntry(Base):
+    """Who changed or deleted an exam, when, and what it was: clinical records are never
+    changed silently. No foreign key, so the entry outlives what it describes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    exam_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class PlanRecord(Base):
+    """Each patient's current plan, kept in step with her exams in the same transaction,
+    so reports are an index range scan instead of a recomputation."""
+
+    __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_due", "due"),)
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str | None] = mapped_column(String(32))
+    due: Mapped[date | None] = mapped_column(Date)
+    laterality: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    exam_id: Mapped[int | None] = mapped_column(Integer)
+    exam_date: Mapped[date | None] = mapped_column(Date)
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
+    category: Mapped[str | None] = mapped_column(String(24))
+    episode_start: Mapped[date | None] = mapped_column(Date)
+    episode_step: Mapped[int | None] = mapped_column(Integer)
+    flag_codes: Mapped[str] = mapped_column(String(400), default="", server_default="")
+
+    flags: Mapped[list[PlanFlag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+        order_by="PlanFlag.code",
+    )
+
+
+class PlanFlag(Base):
+    """A flag of a stored plan that does not depend on the day it is read."""
+
+    __tablename__ = "plan_flags"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.patient_id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    message: Mapped[str] = mapped_column(Text)
+
+
+class Reminder(Base):
+    """One reminder per patient, due date, kind and repeat, claimed before it is sent.
+
+    The unique constraint is what makes a re-run or an overlapping run unable to send twice.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "due", "kind", "sequence"),
+        CheckConstraint("kind IN ('upcoming', 'overdue')", name="kind"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        Index("ix_reminders_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    due: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Setting(Base):
+    """Small key/value facts about the database, e.g. the policy its stored plans used."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

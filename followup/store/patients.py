@@ -1,0 +1,100 @@
+"""Patients: add, find, list, edit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from followup.store.clock import now
+from followup.store.errors import Conflict, InvalidInput, NotFound
+from followup.store.models import Patient
+
+EDITABLE = ("name", "birth_date", "email", "phone", "reminders")
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    """The optional facts about a patient.
+
+    None means "not given" (in an edit: "keep"); in an edit an empty text clears the field.
+    """
+
+    name: str | None = None
+    birth_date: date | None = None
+    email: str | None = None
+    phone: str | None = None
+    reminders: bool | None = None
+
+
+def check_external_id(external_id: str) -> str:
+    cleaned = external_id.strip()
+    if not cleaned or len(cleaned) > 64 or any(c.isspace() for c in cleaned):
+        raise InvalidInput(
+            f"patient id {external_id!r} is not usable; use 1-64 characters without spaces, "
+            "e.g. P1 or a record number"
+        )
+    return cleaned
+
+
+def add_patient(session: Session, external_id: str, details: PatientDetails) -> Patient:
+    """Create a patient; a duplicate id is refused rather than merged."""
+    external_id = check_external_id(external_id)
+    if find_patient(session, external_id) is not None:
+        raise Conflict(
+            f"patient {external_id} already exists; use `followup patient edit {external_id}` "
+            "to change her details"
+        )
+    patient = Patient(
+        external_id=external_id,
+        name=details.name,
+        birth_date=details.birth_date,
+        email=details.email,
+        phone=details.phone,
+        reminders=True if details.reminders is None else details.reminders,
+        created_at=now(),
+    )
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def find_patient(session: Session, external_id: str) -> Patient | None:
+    return session.scalars(
+        select(Patient).where(Patient.external_id == external_id.strip())
+    ).one_or_none()
+
+
+def get_patient(session: Session, external_id: str) -> Patient:
+    """The patient with this id, or a NotFound that says how to add her."""
+    patient = find_patient(session, external_id)
+    if patient is None:
+        raise NotFound(
+            f"no patient with id {external_id!r}; add her first with "
+            f"`followup patient add {external_id}` (or list them with `followup patient list`)"
+        )
+    return patient
+
+
+def list_patients(session: Session) -> Sequence[Patient]:
+    return session.scalars(select(Patient).order_by(Patient.external_id)).all()
+
+
+def edit_patient(session: Session, external_id: str, details: PatientDetails) -> dict[str, Any]:
+    """Apply the given details; returns what changed (field -> (old, new))."""
+    patient = get_patient(session, external_id)
+    changes: dict[str, Any] = {}
+    for field in EDITABLE:
+        value = getattr(details, field)
+        if value == "":  # an empty text clears the field
+            value = None
+        elif value is None:
+            continue
+        if value != getattr(patient, field):
+            changes[field] = (getattr(patient, field), value)
+            setattr(patient, field, value)
+    return changes

@@ -1,0 +1,133 @@
+"""Stored plans: the rules' output kept beside the exams it came from.
+
+The plan is recomputed in the same transaction as any change to a patient's exams or films,
+so the due and flag reports can read it with an index range scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from followup import rules
+from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord
+
+
+def rules_finding(row) -> rules.Finding:  # type: ignore[no-untyped-def]
+    """A stored finding as the rules see it (also used for raw rows with the same fields)."""
+    return rules.Finding(
+        category=rules.Category(row.category),
+        laterality=rules.Laterality(row.laterality) if row.laterality else None,
+        morphology=row.morphology,
+        distribution=row.distribution,
+        size_class=row.size_class,
+    )
+
+
+def rules_exam(row: Exam) -> rules.Exam:
+    return rules.Exam(
+        date=row.date,
+        facility=row.facility.name,
+        findings=tuple(rules_finding(f) for f in row.findings),
+        kind=rules.ExamKind(row.kind) if row.kind else None,
+        follow_up_months=row.follow_up_months,
+        id=row.id,
+    )
+
+
+def rules_inputs(
+    session: Session, patient_id: int
+) -> tuple[list[rules.Exam], list[rules.FilmTransfer]]:
+    """Everything the rules read about one patient."""
+    exams = session.scalars(
+        select(Exam).where(Exam.patient_id == patient_id).order_by(Exam.date, Exam.id)
+    ).all()
+    transfers = session.scalars(
+        select(FilmTransfer).where(FilmTransfer.patient_id == patient_id)
+    ).all()
+    return (
+        [rules_exam(e) for e in exams],
+        [rules.FilmTransfer(t.from_facility.name, t.to_facility.name) for t in transfers],
+    )
+
+
+def facility_id_by_key(session: Session, name: str | None) -> int | None:
+    if name is None:
+        return None
+    return session.scalars(
+        select(Facility.id).where(Facility.key == rules.facility_key(name))
+    ).one_or_none()
+
+
+def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
+    """The columns of a ``plans`` row for a plan (shared with bulk writers)."""
+    return {
+        "action": plan.action,
+        "due": plan.due,
+        "laterality": plan.laterality.value if plan.laterality else None,
+        "reason": plan.reason,
+        "exam_id": plan.exam_id,
+        "exam_date": plan.exam_date,
+        "facility_id": facility_id,
+        "category": plan.category.value if plan.category else None,
+        "episode_start": plan.episode_start,
+        "episode_step": plan.episode_step,
+        "flag_codes": " ".join(f.code for f in plan.flags),
+    }
+
+
+def store_plan(session: Session, patient_id: int, plan: rules.Plan) -> None:
+    """Replace the patient's stored plan and flags with ``plan``."""
+    values = plan_values(plan, facility_id_by_key(session, plan.facility))
+    record = session.get(PlanRecord, patient_id)
+    if record is None:
+        session.add(PlanRecord(patient_id=patient_id, **values))
+    else:
+        for column, value in values.items():
+            setattr(record, column, value)
+    session.flush()
+    session.execute(delete(PlanFlag).where(PlanFlag.patient_id == patient_id))
+    session.add_all(
+        PlanFlag(patient_id=patient_id, code=f.code, message=f.message) for f in plan.flags
+    )
+    session.flush()
+    if record is not None:  # its loaded flag list is stale now
+        session.expire(record, ["flags"])
+
+
+def refresh_plan(session: Session, patient_id: int, policy: rules.Policy) -> rules.Plan:
+    """Recompute and store one patient's plan from her exams and film transfers."""
+    exams, transfers = rules_inputs(session, patient_id)
+    plan = rules.make_plan(exams, transfers, policy)
+    store_plan(session, patient_id, plan)
+    return plan
+
+
+def assess_patient(
+    session: Session, patient_id: int, policy: rules.Policy, as_of: date
+) -> tuple[Sequence[rules.Exam], rules.Assessment]:
+    """The patient's exams and her plan read on ``as_of``, computed fresh from the records."""
+    exams, transfers = rules_inputs(session, patient_id)
+    return exams, rules.assess(exams, transfers, policy, as_of)
+
+
+def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
+    """The stored plan as the rules' value (flags included), or None if none is stored."""
+    record = session.get(PlanRecord, patient_id)
+    if record is None:
+        return None
+    return rules.Plan(
+        action=record.action,
+        due=record.due,
+        laterality=rules.Laterality(record.laterality) if record.laterality else None,
+        reason=record.reason,
+        flags=tuple(rules.Flag(f.code, f.message) for f in record.flags),
+        exam_id=record.exam_id,
+        exam_date=record.exam_date,
+        category=rules.Category(record.category) if record.category else None,
+        episode_start=record.episode_start,
+        episode_step=record.episode_step,
+    )

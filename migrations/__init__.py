@@ -1,0 +1,1 @@
+"""Alembic revisions, shipped in the wheel as ``followup.migrations``."""

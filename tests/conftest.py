@@ -1,0 +1,89 @@
+"""Shared fixtures: real databases only (a SQLite file in tmp_path, and PostgreSQL).
+
+PostgreSQL tests read FOLLOWUP_TEST_POSTGRES_URL and skip, saying so, when it is unset. Each
+PostgreSQL test gets a schema of its own (through the connection's search_path), dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+POSTGRES_ENV = "FOLLOWUP_TEST_POSTGRES_URL"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def postgres_base_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def needs_postgres() -> str:
+    url = postgres_base_url()
+    if url is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL tests skipped")
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return str(tmp_path / "followup.db")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh, empty schema."""
+    from sqlalchemy import create_engine, text
+
+    base = needs_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+class Cli:
+    """Runs ``followup --db URL ...`` in-process and checks the exit status."""
+
+    def __init__(self, url: str, env: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.runner = CliRunner()
+        self.env = {"FOLLOWUP_DB": "", "FOLLOWUP_POLICY": "", **(env or {})}
+
+    def __call__(self, *args: str, code: int = 0, input: str | None = None) -> Result:
+        from followup.cli import main
+
+        result = self.runner.invoke(
+            main, ["--db", self.url, *args], env=self.env, input=input, catch_exceptions=False
+        )
+        assert result.exit_code == code, (
+            f"exit {result.exit_code} != {code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+        )
+        return result
+
+
+@pytest.fixture
+def cli(db_url: str) -> Cli:
+    return Cli(db_url)
+
+
+@pytest.fixture
+def sqlite_cli(sqlite_url: str) -> Cli:
+    return Cli(sqlite_url)
