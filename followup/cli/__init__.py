@@ -21,6 +21,7 @@ COMMANDS = {
     "exam": "followup.cli.exam_commands:exam",
     "films": "followup.cli.exam_commands:films",
     "status": "followup.cli.status_command:status",
+    "import": "followup.cli.import_group:import_group",
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import Session
 
 from followup.store.errors import SchemaError
@@ -110,10 +110,9 @@ class Database:
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             session.connection(execution_options={"followup_write": write})
-            with session.begin():
-                yield session
+            yield session
 
     def current_revision(self) -> str | None:
         """The Alembic revision stamped in the database, None for an empty database."""
@@ -128,6 +127,16 @@ class Database:
                         )
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except OperationalError as exc:
+            hint = (
+                "that the file is readable and no other program holds it locked"
+                if self.is_sqlite
+                else "that the database server is running and reachable"
+            )
+            raise SchemaError(
+                f"cannot connect to {self.location} ({_first_line(exc)}); check --db or "
+                f"FOLLOWUP_DB, and {hint}"
+            ) from None
         except DatabaseError as exc:
             raise SchemaError(
                 f"cannot open {self.location} as a database ({_first_line(exc)}); "

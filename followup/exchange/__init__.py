@@ -1,0 +1,1 @@
+"""Records in and out: CSV import, exports, FHIR, iCalendar."""
