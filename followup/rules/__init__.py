@@ -12,13 +12,24 @@ from followup.rules.categories import (
     parse_laterality,
 )
 from followup.rules.dates import add_months, add_years, check_exam_date, parse_date
-from followup.rules.engine import assess, dated_flags, days_overdue, make_plan
+from followup.rules.engine import (
+    ACTIONS,
+    FLAG_CODES,
+    assess,
+    chronological,
+    dated_flags,
+    days_overdue,
+    governing_finding,
+    make_plan,
+)
 from followup.rules.model import Assessment, Exam, FilmTransfer, Finding, Flag, Plan, facility_key
 from followup.rules.policy import DEFAULT_POLICY, Policy, load_policy_text, policy_from_mapping
 from followup.rules.validation import check_facility, check_follow_up_months, validate_exam
 
 __all__ = [
+    "ACTIONS",
     "DEFAULT_POLICY",
+    "FLAG_CODES",
     "Assessment",
     "Category",
     "Exam",
@@ -35,9 +46,11 @@ __all__ = [
     "check_exam_date",
     "check_facility",
     "check_follow_up_months",
+    "chronological",
     "dated_flags",
     "days_overdue",
     "facility_key",
+    "governing_finding",
     "load_policy_text",
     "make_plan",
     "parse_category",

@@ -6,10 +6,10 @@ Input is forgiving (names, BI-RADS numbers, common spellings); output is always 
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """BI-RADS assessment category, by canonical name."""
 
     INCOMPLETE = "incomplete"
@@ -108,7 +108,7 @@ def parse_category(text: str) -> Category:
         ) from None
 
 
-class Laterality(str, Enum):
+class Laterality(StrEnum):
     """Which breast a finding or a follow-up concerns."""
 
     LEFT = "left"
@@ -116,8 +116,12 @@ class Laterality(str, Enum):
     BILATERAL = "bilateral"
 
 
-_SIDE_ALIASES = {"l": Laterality.LEFT, "r": Laterality.RIGHT, "b": Laterality.BILATERAL,
-                 "both": Laterality.BILATERAL}
+_SIDE_ALIASES = {
+    "l": Laterality.LEFT,
+    "r": Laterality.RIGHT,
+    "b": Laterality.BILATERAL,
+    "both": Laterality.BILATERAL,
+}
 
 
 def parse_laterality(text: str) -> Laterality:
@@ -131,7 +135,7 @@ def parse_laterality(text: str) -> Laterality:
         ) from None
 
 
-class ExamKind(str, Enum):
+class ExamKind(StrEnum):
     """Why the mammogram was done; BI-RADS 3 belongs to diagnostic work-ups."""
 
     SCREENING = "screening"

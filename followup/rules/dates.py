@@ -37,7 +37,10 @@ def _bad(text: str) -> date:
 def check_exam_date(day: date, today: date) -> date:
     """An exam date in the future, or before 1900, is an input error (clinical-rules.md §3)."""
     if day > today:
-        raise ValueError(f"exam date {day.isoformat()} is in the future (today is {today.isoformat()})")
+        raise ValueError(
+            f"exam date {day.isoformat()} is in the future (today is {today.isoformat()}); "
+            "check the year and month"
+        )
     if day < EARLIEST_EXAM:
         raise ValueError(f"exam date {day.isoformat()} is before 1900; check the year")
     return day

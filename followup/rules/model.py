@@ -47,6 +47,14 @@ class FilmTransfer:
     from_facility: str
     to_facility: str
 
+    @property
+    def from_key(self) -> str:
+        return facility_key(self.from_facility)
+
+    @property
+    def to_key(self) -> str:
+        return facility_key(self.to_facility)
+
 
 @dataclass(frozen=True)
 class Flag:
