@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from followup.store import migrate
 from followup.store.database import HEAD_REVISION, Database, resolve_url
@@ -30,8 +30,19 @@ def test_models_match_migrations(db_url):
 def test_upgrade_downgrade_upgrade_keeps_the_data(db_url):
     cli = Cli(db_url)
     cli("patient", "add", "P1", "--name", "Ana")
-    cli("exam", "add", "P1", "--date", "2025-01-31", "--facility", "N", "--category", "3",
-        "--laterality", "left")
+    cli(
+        "exam",
+        "add",
+        "P1",
+        "--date",
+        "2025-01-31",
+        "--facility",
+        "N",
+        "--category",
+        "3",
+        "--laterality",
+        "left",
+    )
     backup = None
     if "://" not in db_url:
         backup = db_url + ".bak"
@@ -47,6 +58,43 @@ def test_upgrade_downgrade_upgrade_keeps_the_data(db_url):
     cli("patient", "add", "P1", "--name", "Ana")
     if backup:  # the backup taken before the round trip still opens at head, data intact
         assert "Ana" in Cli(backup)("patient", "show", "P1").stdout
+
+
+def test_downgrading_the_plans_revision_keeps_the_records_and_upgrade_replans(db_url):
+    """Plans are derived: 0002 down drops them, 0002 up recomputes them from the exams."""
+    cli = Cli(db_url)
+    cli("patient", "add", "P1", "--name", "Ana")
+    cli(
+        "exam",
+        "add",
+        "P1",
+        "--date",
+        "2025-01-31",
+        "--facility",
+        "Northside",
+        "--category",
+        "probably benign",
+        "--laterality",
+        "left",
+        "--kind",
+        "diagnostic",
+    )
+    cli("films", "transfer", "P1", "--from", "Northside", "--to", "Southside")
+    before = cli("status", "P1", "--as-of", "2025-03-01", "--format", "json").stdout
+    cli("db", "downgrade", "0001")
+    assert "0001" in cli("db", "current").stdout
+    assert "followup db upgrade" in cli("exam", "list", "P1", code=1).stderr
+    assert "0001 -> 0002" in cli("db", "upgrade").stdout
+    assert cli("status", "P1", "--as-of", "2025-03-01", "--format", "json").stdout == before
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        row = conn.execute(text("SELECT action, due, laterality FROM plans")).one()
+    database.close()
+    assert (row.action, str(row.due), row.laterality) == (
+        "short-interval-follow-up",
+        "2025-07-31",
+        "left",
+    )
 
 
 def test_init_reports_what_it_did(db_url):

@@ -11,7 +11,7 @@ def _open_unchecked(app: AppContext):  # type: ignore[no-untyped-def]
     """The database without the schema check: these commands exist to fix the schema."""
     from followup.store.database import open_database
 
-    return open_database(app.db_option, migrate_empty=False)
+    return open_database(app.db_option, for_migration=True)
 
 
 @click.command()

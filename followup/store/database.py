@@ -23,7 +23,7 @@ ENV_DB = "FOLLOWUP_DB"
 BUSY_TIMEOUT_MS = 30_000
 # The newest Alembic revision this code expects; a test checks it is migrations' only head.
 # Kept here so an ordinary command checks the schema without importing Alembic.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def default_path() -> Path:
@@ -151,20 +151,23 @@ def _first_line(exc: DatabaseError) -> str:
     return str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
 
 
-def open_database(db: str | None, *, migrate_empty: bool = True) -> Database:
+def open_database(db: str | None, *, for_migration: bool = False) -> Database:
     """Open the database and make sure its schema is the one this code expects.
 
     A new, empty database is migrated to the head; an older one is refused with the command
-    that upgrades it (never migrated silently); a newer one is refused too.
+    that upgrades it (never migrated silently); a newer one is refused too. The ``db``
+    commands pass ``for_migration`` to get the database as it is, to migrate it themselves.
     """
     database = Database(resolve_url(db))
     try:
-        revision = database.current_revision()
-        if revision is None and migrate_empty:
+        revision = database.current_revision()  # also a clear error for a non-database file
+        if for_migration:
+            return database
+        if revision is None:
             from followup.store.migrate import upgrade
 
             upgrade(database)
-        elif revision is not None and revision != HEAD_REVISION:
+        elif revision != HEAD_REVISION:
             raise SchemaError(_mismatch_message(database, revision))
     except BaseException:
         database.close()
