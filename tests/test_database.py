@@ -105,7 +105,11 @@ def test_behind_schema_names_db_upgrade(sqlite_url, monkeypatch):
 
 def test_unreachable_postgres_is_a_clear_error():
     result = Cli("postgresql+psycopg://nobody@127.0.0.1:1/none")("patient", "list", code=1)
-    assert "cannot connect" in result.stderr and "server is running" in result.stderr and "Traceback" not in result.output
+    assert (
+        "cannot connect" in result.stderr
+        and "server is running" in result.stderr
+        and "Traceback" not in result.output
+    )
 
 
 def test_backup(sqlite_url, tmp_path):

@@ -21,9 +21,23 @@ def _exams(cli, patient="P1"):
 
 
 def test_add_and_list(p1):
-    out = p1(*ADD, "--date", "2025-01-31", "--facility", "Northside Imaging",
-             "--category", "BI-RADS 3", "--laterality", "L", "--kind", "diagnostic",
-             "--morphology", "punctate", "--distribution", "grouped").stdout
+    out = p1(
+        *ADD,
+        "--date",
+        "2025-01-31",
+        "--facility",
+        "Northside Imaging",
+        "--category",
+        "BI-RADS 3",
+        "--laterality",
+        "L",
+        "--kind",
+        "diagnostic",
+        "--morphology",
+        "punctate",
+        "--distribution",
+        "grouped",
+    ).stdout
     assert "Recorded exam" in out
     assert "2025-07-31" in out  # the next step is shown at once
     (row,) = _exams(p1)
@@ -34,13 +48,40 @@ def test_add_and_list(p1):
 
 
 def test_several_findings_in_one_exam(p1):
-    p1(*ADD, "--date", "2025-01-31", "--facility", "N", "--category", "3",
-       "--laterality", "left", "--category", "benign", "--laterality", "right")
+    p1(
+        *ADD,
+        "--date",
+        "2025-01-31",
+        "--facility",
+        "N",
+        "--category",
+        "3",
+        "--laterality",
+        "left",
+        "--category",
+        "benign",
+        "--laterality",
+        "right",
+    )
     rows = _exams(p1)
     assert [(r["category"], r["laterality"]) for r in rows] == [
-        ("probably-benign", "left"), ("benign", "right")]
-    result = p1(*ADD, "--date", "2025-02-01", "--facility", "N", "--category", "3",
-                "--category", "2", "--laterality", "left", code=2)
+        ("probably-benign", "left"),
+        ("benign", "right"),
+    ]
+    result = p1(
+        *ADD,
+        "--date",
+        "2025-02-01",
+        "--facility",
+        "N",
+        "--category",
+        "3",
+        "--category",
+        "2",
+        "--laterality",
+        "left",
+        code=2,
+    )
     assert "once per --category" in result.stderr
 
 
@@ -76,8 +117,9 @@ def test_refusals_write_nothing(p1, args, code, message):
 
 
 def test_unknown_patient_and_duplicate_exam(p1):
-    result = p1("exam", "add", "P9", "--date", "2025-01-31", "--facility", "N",
-                "--category", "2", code=1)
+    result = p1(
+        "exam", "add", "P9", "--date", "2025-01-31", "--facility", "N", "--category", "2", code=1
+    )
     assert "followup patient add P9" in result.stderr
     p1(*ADD, "--date", "2025-01-31", "--facility", "N", "--category", "2")
     result = p1(*ADD, "--date", "2025-01-31", "--facility", " n ", "--category", "3", code=1)
@@ -113,10 +155,12 @@ def test_edit_refusals(p1):
     p1(*ADD, "--date", "2025-01-31", "--facility", "N", "--category", "2")
     p1(*ADD, "--date", "2025-03-31", "--facility", "N", "--category", "2")
     first, second = (r["id"] for r in _exams(p1))
-    assert "already has exam" in p1("exam", "edit", str(second), "--date", "2025-01-31",
-                                    code=1).stderr
-    assert "outside 1-36" in p1("exam", "edit", str(first), "--follow-up-months", "99",
-                                code=1).stderr
+    assert (
+        "already has exam" in p1("exam", "edit", str(second), "--date", "2025-01-31", code=1).stderr
+    )
+    assert (
+        "outside 1-36" in p1("exam", "edit", str(first), "--follow-up-months", "99", code=1).stderr
+    )
     assert "nothing to change" in p1("exam", "edit", str(first), code=1).stderr
     assert [r["date"] for r in _exams(p1)] == ["2025-01-31", "2025-03-31"]
 
@@ -131,7 +175,13 @@ def test_films_transfer(p1):
     after = json.loads(p1("status", "P1", "--as-of", "2025-02-01", "--format", "json").stdout)
     codes = {f["code"] for f in after["flags"]}
     assert "facility-switch" not in codes and "short-comparison-history" not in codes
-    assert "already recorded" in p1("films", "transfer", "P1", "--from", "Old Town Clinic",
-                                    "--to", "northside", code=1).stderr
-    assert "no exam of any patient" in p1("films", "transfer", "P1", "--from", "Nowhere",
-                                          "--to", "Northside", code=1).stderr
+    assert (
+        "already recorded"
+        in p1(
+            "films", "transfer", "P1", "--from", "Old Town Clinic", "--to", "northside", code=1
+        ).stderr
+    )
+    assert (
+        "no exam of any patient"
+        in p1("films", "transfer", "P1", "--from", "Nowhere", "--to", "Northside", code=1).stderr
+    )

@@ -6,12 +6,29 @@ import json
 
 
 def test_add_show_list_edit(cli):
-    out = cli("patient", "add", "P1", "--name", "Ana Silva", "--birth-date", "1970-03-02",
-              "--email", "ana@example.org", "--phone", "555-0100").stdout
+    out = cli(
+        "patient",
+        "add",
+        "P1",
+        "--name",
+        "Ana Silva",
+        "--birth-date",
+        "1970-03-02",
+        "--email",
+        "ana@example.org",
+        "--phone",
+        "555-0100",
+    ).stdout
     assert "Added patient P1" in out
     shown = json.loads(cli("patient", "show", "P1", "--format", "json").stdout)
-    assert shown == {"patient_id": "P1", "name": "Ana Silva", "birth_date": "1970-03-02",
-                     "email": "ana@example.org", "phone": "555-0100", "reminders": True}
+    assert shown == {
+        "patient_id": "P1",
+        "name": "Ana Silva",
+        "birth_date": "1970-03-02",
+        "email": "ana@example.org",
+        "phone": "555-0100",
+        "reminders": True,
+    }
     cli("patient", "add", "P2", "--no-reminders")
     listed = json.loads(cli("patient", "list", "--format", "json").stdout)
     assert [p["patient_id"] for p in listed] == ["P1", "P2"]
@@ -39,8 +56,7 @@ def test_unknown_patient_names_the_fix(cli):
 
 def test_bad_values_are_usage_errors(cli):
     assert "not an email" in cli("patient", "add", "P1", "--email", "nope", code=2).stderr
-    assert "YYYY-MM-DD" in cli("patient", "add", "P1", "--birth-date", "1970-13-01",
-                               code=2).stderr
+    assert "YYYY-MM-DD" in cli("patient", "add", "P1", "--birth-date", "1970-13-01", code=2).stderr
     assert "without spaces" in cli("patient", "add", "A B", code=1).stderr
     assert cli("patient", "list", "--format", "json").stdout.strip() == "[]"
 

@@ -65,7 +65,9 @@ def upgrade(app: AppContext) -> None:
     try:
         before = migrate.current(database)
         migrate.upgrade(database)
-        click.echo(f"Schema of {database.location}: {before or 'empty'} -> {migrate.current(database)}.")
+        click.echo(
+            f"Schema of {database.location}: {before or 'empty'} -> {migrate.current(database)}."
+        )
     finally:
         database.close()
 
@@ -107,7 +109,9 @@ def downgrade(app: AppContext, revision: str) -> None:
                 param_hint="REVISION",
             )
         migrate.downgrade(database, revision)
-        click.echo(f"Schema of {database.location} is now at {migrate.current(database) or 'base'}.")
+        click.echo(
+            f"Schema of {database.location} is now at {migrate.current(database) or 'base'}."
+        )
     finally:
         database.close()
 

@@ -11,8 +11,18 @@ import click
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, format_option
 
-EXAM_COLUMNS = ("id", "date", "facility", "kind", "category", "laterality", "follow_up_months",
-                "morphology", "distribution", "note")
+EXAM_COLUMNS = (
+    "id",
+    "date",
+    "facility",
+    "kind",
+    "category",
+    "laterality",
+    "follow_up_months",
+    "morphology",
+    "distribution",
+    "note",
+)
 
 
 def _finding_options(required: bool):  # type: ignore[no-untyped-def]
@@ -20,20 +30,45 @@ def _finding_options(required: bool):  # type: ignore[no-untyped-def]
 
     def decorate(func):  # type: ignore[no-untyped-def]
         options = [
-            click.option("--category", "categories", type=CATEGORY, multiple=True,
-                         required=required, metavar="CATEGORY",
-                         help="Assessment: a name (probably-benign), a BI-RADS number (3, 4a) "
-                         "or 'BI-RADS 3'. Repeat for several findings."),
-            click.option("--laterality", "sides", type=LATERALITY, multiple=True,
-                         metavar="left|right|bilateral",
-                         help="Side of the finding; repeat in the same order as --category."),
-            click.option("--morphology", "morphologies", multiple=True, metavar="TERM",
-                         help="Calcification morphology, e.g. punctate, amorphous."),
-            click.option("--distribution", "distributions", multiple=True, metavar="TERM",
-                         help="Calcification distribution, e.g. grouped, linear."),
-            click.option("--size-class", "size_classes", multiple=True,
-                         type=click.Choice(["macro", "micro"], case_sensitive=False),
-                         help="Calcification size class."),
+            click.option(
+                "--category",
+                "categories",
+                type=CATEGORY,
+                multiple=True,
+                required=required,
+                metavar="CATEGORY",
+                help="Assessment: a name (probably-benign), a BI-RADS number (3, 4a) "
+                "or 'BI-RADS 3'. Repeat for several findings.",
+            ),
+            click.option(
+                "--laterality",
+                "sides",
+                type=LATERALITY,
+                multiple=True,
+                metavar="left|right|bilateral",
+                help="Side of the finding; repeat in the same order as --category.",
+            ),
+            click.option(
+                "--morphology",
+                "morphologies",
+                multiple=True,
+                metavar="TERM",
+                help="Calcification morphology, e.g. punctate, amorphous.",
+            ),
+            click.option(
+                "--distribution",
+                "distributions",
+                multiple=True,
+                metavar="TERM",
+                help="Calcification distribution, e.g. grouped, linear.",
+            ),
+            click.option(
+                "--size-class",
+                "size_classes",
+                multiple=True,
+                type=click.Choice(["macro", "micro"], case_sensitive=False),
+                help="Calcification size class.",
+            ),
         ]
         for option in reversed(options):
             func = option(func)
@@ -124,17 +159,35 @@ def exam() -> None:
 
 @exam.command("add")
 @click.argument("patient_id")
-@click.option("--date", "day", type=DATE, required=True, metavar="DATE",
-              help="Date of the mammogram, YYYY-MM-DD.")
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    required=True,
+    metavar="DATE",
+    help="Date of the mammogram, YYYY-MM-DD.",
+)
 @click.option("--facility", required=True, metavar="NAME", help="Where it was done.")
 @_finding_options(required=True)
 @click.option("--kind", type=KIND, metavar="screening|diagnostic", help="Why it was done.")
-@click.option("--follow-up-months", type=int, metavar="N",
-              help="The radiologist's recommended interval (1-36); overrides the default.")
+@click.option(
+    "--follow-up-months",
+    type=int,
+    metavar="N",
+    help="The radiologist's recommended interval (1-36); overrides the default.",
+)
 @click.option("--note", metavar="TEXT", help="Free text, e.g. what the report said.")
 @pass_app
-def add(app: AppContext, patient_id: str, day: Any, facility: str, kind: Any,
-        follow_up_months: int | None, note: str | None, **finding_options: Any) -> None:
+def add(
+    app: AppContext,
+    patient_id: str,
+    day: Any,
+    facility: str,
+    kind: Any,
+    follow_up_months: int | None,
+    note: str | None,
+    **finding_options: Any,
+) -> None:
     """Record a mammogram of PATIENT_ID and show her next step."""
     from followup.rules import Exam
     from followup.store.exams import add_exam
@@ -142,8 +195,9 @@ def add(app: AppContext, patient_id: str, day: Any, facility: str, kind: Any,
     from followup.store.plans import stored_plan
 
     findings = build_findings(**finding_options)
-    exam_in = Exam(date=day, facility=facility, findings=findings, kind=kind,
-                   follow_up_months=follow_up_months)
+    exam_in = Exam(
+        date=day, facility=facility, findings=findings, kind=kind, follow_up_months=follow_up_months
+    )
     with app.transaction() as session:
         row = add_exam(session, patient_id, exam_in, note=note, today=today(), policy=app.policy)
         click.echo(f"Recorded exam {row.id} for patient {patient_id}.")
@@ -172,11 +226,19 @@ def list_(app: AppContext, patient_id: str, fmt: str) -> None:
 @click.option("--kind", type=KIND, metavar="screening|diagnostic")
 @click.option("--follow-up-months", type=int, metavar="N", help="New recommended interval.")
 @click.option("--clear-follow-up", is_flag=True, help="Remove the recorded interval.")
-@click.option("--note", metavar="TEXT", help="New note (\"\" removes it).")
+@click.option("--note", metavar="TEXT", help='New note ("" removes it).')
 @pass_app
-def edit(app: AppContext, exam_id: int, day: Any, facility: str | None, kind: Any,
-         follow_up_months: int | None, clear_follow_up: bool, note: str | None,
-         **finding_options: Any) -> None:
+def edit(
+    app: AppContext,
+    exam_id: int,
+    day: Any,
+    facility: str | None,
+    kind: Any,
+    follow_up_months: int | None,
+    clear_follow_up: bool,
+    note: str | None,
+    **finding_options: Any,
+) -> None:
     """Correct an exam; the change is kept in the audit log. Findings given replace all."""
     from followup.store.exams import ExamChanges, edit_exam
     from followup.store.plans import stored_plan
@@ -187,9 +249,15 @@ def edit(app: AppContext, exam_id: int, day: Any, facility: str | None, kind: An
         raise click.UsageError("give --category too: findings are replaced as a whole")
     else:
         findings = None
-    changes = ExamChanges(date=day, facility=facility, findings=findings, kind=kind,
-                          follow_up_months=follow_up_months, clear_follow_up=clear_follow_up,
-                          note=note)
+    changes = ExamChanges(
+        date=day,
+        facility=facility,
+        findings=findings,
+        kind=kind,
+        follow_up_months=follow_up_months,
+        clear_follow_up=clear_follow_up,
+        note=note,
+    )
     with app.transaction() as session:
         row = edit_exam(session, exam_id, changes, today=today(), policy=app.policy)
         click.echo(f"Updated exam {exam_id}.")
@@ -220,10 +288,12 @@ def films() -> None:
 
 @films.command("transfer")
 @click.argument("patient_id")
-@click.option("--from", "from_facility", required=True, metavar="FACILITY",
-              help="Where the films were taken.")
-@click.option("--to", "to_facility", required=True, metavar="FACILITY",
-              help="Where they are on hand now.")
+@click.option(
+    "--from", "from_facility", required=True, metavar="FACILITY", help="Where the films were taken."
+)
+@click.option(
+    "--to", "to_facility", required=True, metavar="FACILITY", help="Where they are on hand now."
+)
 @pass_app
 def transfer(app: AppContext, patient_id: str, from_facility: str, to_facility: str) -> None:
     """Record that the films of one facility are now on hand at another.
@@ -235,8 +305,7 @@ def transfer(app: AppContext, patient_id: str, from_facility: str, to_facility: 
     from followup.store.exams import transfer_films
 
     with app.transaction() as session:
-        done = transfer_films(session, patient_id, from_facility, to_facility,
-                              policy=app.policy)
+        done = transfer_films(session, patient_id, from_facility, to_facility, policy=app.policy)
         click.echo(
             f"Recorded: the films of {done.from_facility.name} are on hand at "
             f"{done.to_facility.name} for patient {patient_id}."

@@ -109,9 +109,7 @@ def show(app: AppContext, patient_id: str, fmt: str) -> None:
 @patient.command("edit")
 @click.argument("patient_id")
 @_details_options
-@click.option(
-    "--reminders/--no-reminders", default=None, help="Turn her reminders on or off."
-)
+@click.option("--reminders/--no-reminders", default=None, help="Turn her reminders on or off.")
 @pass_app
 def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: Any) -> None:
     """Change a patient's details; an empty value (--email "") clears that field."""
@@ -119,9 +117,7 @@ def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: An
 
     details["email"] = _check_email(details["email"])
     with app.transaction() as session:
-        changes = edit_patient(
-            session, patient_id, PatientDetails(reminders=reminders, **details)
-        )
+        changes = edit_patient(session, patient_id, PatientDetails(reminders=reminders, **details))
     if not changes:
         raise click.UsageError("nothing to change; give at least one option, e.g. --email ADDR")
     click.echo(f"Updated patient {patient_id}: {', '.join(sorted(changes))}.")

@@ -13,9 +13,7 @@ def backup_sqlite(database: Database, target: str) -> int:
     """Copy ``database`` to ``target`` (created 0600); returns the pages copied."""
     source = database.url.database if database.is_sqlite else None
     if not source or source == ":memory:":
-        raise InvalidInput(
-            "db backup copies SQLite files only; for PostgreSQL use pg_dump"
-        )
+        raise InvalidInput("db backup copies SQLite files only; for PostgreSQL use pg_dump")
     path = Path(target).expanduser().resolve()
     if path == Path(source).resolve():
         raise InvalidInput("the backup file is the database itself; give another path")

@@ -178,9 +178,14 @@ def _merged(exam: Exam, changes: ExamChanges) -> rules.Exam:
     from followup.store.plans import rules_exam
 
     current = rules_exam(exam)
-    follow_up = None if changes.clear_follow_up else (
-        changes.follow_up_months if changes.follow_up_months is not None
-        else current.follow_up_months
+    follow_up = (
+        None
+        if changes.clear_follow_up
+        else (
+            changes.follow_up_months
+            if changes.follow_up_months is not None
+            else current.follow_up_months
+        )
     )
     return rules.Exam(
         date=changes.date or current.date,

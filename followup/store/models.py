@@ -34,8 +34,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-CATEGORIES = ("incomplete", "negative", "benign", "probably-benign", "suspicious",
-              "highly-suspicious", "known-malignancy")
+CATEGORIES = (
+    "incomplete",
+    "negative",
+    "benign",
+    "probably-benign",
+    "suspicious",
+    "highly-suspicious",
+    "known-malignancy",
+)
 SIDES = ("left", "right", "bilateral")
 KINDS = ("screening", "diagnostic")
 
@@ -103,8 +110,11 @@ class Exam(Base):
     patient: Mapped[Patient] = relationship(back_populates="exams")
     facility: Mapped[Facility] = relationship(lazy="joined")
     findings: Mapped[list[Finding]] = relationship(
-        back_populates="exam", cascade="all, delete-orphan", passive_deletes=True,
-        lazy="selectin", order_by="Finding.id",
+        back_populates="exam",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+        order_by="Finding.id",
     )
 
 
@@ -182,7 +192,9 @@ class PlanRecord(Base):
     flag_codes: Mapped[str] = mapped_column(String(400), default="", server_default="")
 
     flags: Mapped[list[PlanFlag]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
         order_by="PlanFlag.code",
     )
 
