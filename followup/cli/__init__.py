@@ -22,6 +22,10 @@ COMMANDS = {
     "films": "followup.cli.exam_commands:films",
     "status": "followup.cli.status_command:status",
     "import": "followup.cli.import_group:import_group",
+    "due": "followup.cli.report_commands:due",
+    "flags": "followup.cli.report_commands:flags",
+    "stats": "followup.cli.report_commands:stats",
+    "recompute": "followup.cli.report_commands:recompute",
 }
 
 

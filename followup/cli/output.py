@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from itertools import chain, islice
 from typing import Any, TextIO
@@ -27,6 +30,8 @@ def neutralise(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -112,3 +117,18 @@ def write_rows(
     if fmt == "csv":
         return write_csv(rows, columns, out)
     return write_table(rows, columns, out, headers)
+
+
+@contextmanager
+def output_stream(path: str | None) -> Iterator[TextIO]:
+    """Standard output, or FILE created readable by its owner only: outputs hold health data.
+
+    An existing file is truncated and its mode set to 0600 as well.
+    """
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with open(fd, "w", encoding="utf-8", newline="") as out:
+        yield out

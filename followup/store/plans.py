@@ -6,14 +6,17 @@ so the due and flag reports can read it with an index range scan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord
+from followup.store.database import Database
+from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord, Setting
 
 
 def rules_finding(row) -> rules.Finding:  # type: ignore[no-untyped-def]
@@ -131,3 +134,38 @@ def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
         episode_start=record.episode_start,
         episode_step=record.episode_step,
     )
+
+
+POLICY_SETTING = "plan_policy"
+RECOMPUTE_BATCH = 500
+
+
+def _policy_text(policy: rules.Policy) -> str:
+    return json.dumps(asdict(policy), sort_keys=True)
+
+
+def plans_policy_differs(session: Session, policy: rules.Policy) -> bool:
+    """Whether the stored plans were last rebuilt under another policy (default: the default)."""
+    stored = session.get(Setting, POLICY_SETTING)
+    return (stored.value if stored else _policy_text(rules.DEFAULT_POLICY)) != _policy_text(policy)
+
+
+def recompute_plans(
+    database: Database, policy: rules.Policy, progress: Callable[[int, int], None]
+) -> int:
+    """Rebuild every plan, a batch per transaction, so an interruption leaves no half-plan.
+
+    The policy is recorded only once all batches are done: an interrupted run still warns,
+    and running it again finishes the job.
+    """
+    with database.transaction(write=False) as session:
+        patient_ids = list(session.scalars(select(Exam.patient_id).distinct()))
+    for start in range(0, len(patient_ids), RECOMPUTE_BATCH):
+        batch = patient_ids[start : start + RECOMPUTE_BATCH]
+        with database.transaction() as session:
+            for patient_id in batch:
+                refresh_plan(session, patient_id, policy)
+        progress(start + len(batch), len(patient_ids))
+    with database.transaction() as session:
+        session.merge(Setting(key=POLICY_SETTING, value=_policy_text(policy)))
+    return len(patient_ids)

@@ -1,0 +1,192 @@
+"""Coordinator reports: ``due``, ``flags``, ``stats``, and ``recompute`` of the stored plans."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from followup.cli.context import AppContext, pass_app, today
+from followup.cli.params import DATE, as_of_option, format_option
+from followup.rules.engine import FLAG_CODES
+
+
+def _warn_if_stale(app: AppContext, session) -> None:  # type: ignore[no-untyped-def]
+    from followup.store.plans import plans_policy_differs
+
+    if plans_policy_differs(session, app.policy):
+        click.echo(
+            "Warning: the stored plans were computed with another policy; "
+            "run `followup recompute` to apply the current one.",
+            err=True,
+        )
+
+
+@click.command()
+@as_of_option
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="Include follow-ups due up to this many days after the as-of date.",
+)
+@click.option("--overdue", "overdue_only", is_flag=True, help="Only follow-ups already past due.")
+@click.option("--facility", metavar="NAME", help="Only patients last seen at this facility.")
+@format_option("table", "json", "csv")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (created 0600).")
+@pass_app
+def due(
+    app: AppContext,
+    as_of: date | None,
+    within: int,
+    overdue_only: bool,
+    facility: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Follow-ups due within DAYS (default 30) of the as-of date, overdue ones included.
+
+    Sorted by due date, then patient id. Overdue rows are marked `!` in the table.
+
+    \b
+    Examples:
+      followup due                               # the next 30 days and everything overdue
+      followup due --within 7 --facility "Northside Imaging"
+      followup due --overdue --format csv -o overdue.csv
+      followup due --as-of 2025-07-01 --format json
+    """
+    from followup.cli.output import output_stream, write_rows, write_table
+    from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
+
+    query = DueQuery(as_of or today(), within, overdue_only, facility)
+    with app.transaction(write=False) as session, output_stream(output) as out:
+        _warn_if_stale(app, session)
+        rows = due_rows(session, query, app.policy)
+        if fmt == "table":
+            write_table((_marked(row) for row in rows), DUE_TABLE, out, DUE_HEADERS)
+        else:
+            write_rows(rows, DUE_COLUMNS, fmt, out)
+
+
+# The table, for people: overdue first and marked, sides short, to fit a terminal.
+DUE_TABLE = ("overdue", "due", "patient_id", "name", "action", "laterality", "facility", "flags")
+DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "flags")
+
+
+def _marked(row: dict) -> dict:
+    """`! 20 days` in the overdue column instead of a boolean and a number."""
+    late = row["days_overdue"]
+    return {**row, "overdue": f"! {late} days" if late else ""}
+
+
+@click.command()
+@as_of_option
+@click.option(
+    "--code",
+    type=click.Choice(FLAG_CODES),
+    help="Only this flag (codes of clinical-rules.md §4).",
+)
+@format_option("table", "json", "csv")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (created 0600).")
+@pass_app
+def flags(
+    app: AppContext, as_of: date | None, code: str | None, fmt: str, output: str | None
+) -> None:
+    """Patients with flags in force on the as-of date, one row per flag, with what to do.
+
+    \b
+    Examples:
+      followup flags
+      followup flags --code lost-to-follow-up --format csv -o lost.csv
+      followup flags --code facility-switch --as-of 2025-07-01
+    """
+    from followup.cli.output import output_stream, write_rows
+    from followup.store.reports import FLAG_COLUMNS, flag_rows
+
+    with app.transaction(write=False) as session, output_stream(output) as out:
+        _warn_if_stale(app, session)
+        rows = flag_rows(session, as_of or today(), code, app.policy)
+        write_rows(rows, FLAG_COLUMNS, fmt, out)
+
+
+@click.command()
+@as_of_option
+@click.option("--from", "start", type=DATE, metavar="DATE", help="First due date counted.")
+@click.option("--to", "end", type=DATE, metavar="DATE", help="Last due date counted.")
+@format_option("table", "json", "csv")
+@pass_app
+def stats(
+    app: AppContext, as_of: date | None, start: date | None, end: date | None, fmt: str
+) -> None:
+    """Adherence figures of the programme, as an audit asks for them.
+
+    For each probably-benign step (the 6-, 12- and 24-month follow-ups of an episode) with a
+    due date between --from and --to (and not after the as-of date): how many were due, came
+    back on time (by the due date plus the policy's on_time_days), came back late, are lost
+    (no exam more than lost_after_days after the due date), or are still open. Then the
+    patients by next action (open biopsy recommendations) and by flag in force.
+
+    \b
+    Examples:
+      followup stats
+      followup stats --from 2024-01-01 --to 2024-12-31 --format csv
+    """
+    from followup.cli.output import dump_json, write_rows
+    from followup.store.adherence import STEP_COLUMNS, programme_stats
+
+    as_of = as_of or today()
+    if start and end and start > end:
+        raise click.UsageError(f"--from {start} is after --to {end}; swap them")
+    with app.transaction(write=False) as session:
+        _warn_if_stale(app, session)
+        figures = programme_stats(session, app.policy, as_of, start, end)
+    if fmt == "json":
+        dump_json(figures, sys.stdout)
+        return
+    rows = [
+        *({"section": "probably-benign step", **step} for step in figures["probably_benign"]),
+        *(
+            {"section": "next action", "step": action, "due": count}
+            for action, count in figures["actions"].items()
+        ),
+        *(
+            {"section": "flag", "step": code, "due": count}
+            for code, count in figures["flags"].items()
+        ),
+    ]
+    columns = ["section", *STEP_COLUMNS]
+    headers = ["section", "step", "due / patients", "on time", "late", "lost", "open"]
+    if fmt == "csv":
+        write_rows(rows, columns, fmt, sys.stdout)
+    else:
+        write_rows(rows, columns, fmt, sys.stdout, headers=headers)
+
+
+@click.command()
+@pass_app
+def recompute(app: AppContext) -> None:
+    """Rebuild every stored plan from the exams, e.g. after changing the policy.
+
+    Plans are rebuilt in batches, each in its own transaction: interrupting it leaves every
+    plan consistent (old or new), and running it again finishes the work.
+
+    \b
+    Examples:
+      followup --policy clinic-policy.toml recompute
+    """
+    from followup.store.plans import recompute_plans
+
+    stream = sys.stderr
+    with click.progressbar(
+        length=0, label="Recomputing plans", file=stream, hidden=not stream.isatty()
+    ) as bar:
+
+        def advance(done: int, count: int) -> None:
+            bar.length = count
+            bar.update(done - bar.pos)
+
+        total = recompute_plans(app.database, app.policy, advance)
+    click.echo(f"Recomputed the plans of {total} patients.")

@@ -1,0 +1,221 @@
+"""Coordinator reports (due, flags, stats, recompute) on SQLite and PostgreSQL, through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+
+# as of 2025-06-01: P1 due 2025-07-31 (60 days), P2 due 2025-06-15 (14 days),
+# P3 due 2025-05-02 (30 days overdue), P4 due 2025-07-01 (exactly +30), P5 treatment.
+AS_OF = "2025-06-01"
+
+
+def exam(cli: Cli, patient: str, day: str, facility: str, category: str, *extra: str) -> None:
+    cli(
+        "exam",
+        "add",
+        patient,
+        "--date",
+        day,
+        "--facility",
+        facility,
+        "--category",
+        category,
+        *extra,
+    )
+
+
+@pytest.fixture
+def programme(cli: Cli) -> Cli:
+    cli("patient", "add", "P1", "--name", "Ana")
+    exam(
+        cli,
+        "P1",
+        "2025-01-31",
+        "Northside Imaging",
+        "3",
+        "--laterality",
+        "left",
+        "--kind",
+        "diagnostic",
+    )
+    cli("patient", "add", "P2", "--name", '=HYPERLINK("http://x")')
+    exam(cli, "P2", "2025-05-16", "Southside Clinic", "0")
+    cli("patient", "add", "P3", "--name", "+1 Bea")
+    exam(cli, "P3", "2025-04-02", "Northside Imaging", "4a", "--laterality", "right")
+    cli("patient", "add", "P4", "--name", "Cy")
+    exam(cli, "P4", "2024-07-01", "northside  IMAGING", "benign")
+    cli("patient", "add", "P5", "--name", "Di")
+    exam(cli, "P5", "2025-01-10", "Southside Clinic", "6")
+    return cli
+
+
+def due_json(cli: Cli, *args: str) -> list[dict]:
+    return json.loads(cli("due", "--as-of", AS_OF, "--format", "json", *args).stdout)
+
+
+def test_due_window_sort_and_fields(programme: Cli):
+    rows = due_json(programme)
+    assert [r["patient_id"] for r in rows] == ["P3", "P2", "P4"]  # by due date
+    assert rows[0] == {
+        "patient_id": "P3",
+        "name": "+1 Bea",
+        "due": "2025-05-02",
+        "action": "biopsy",
+        "laterality": "right",
+        "facility": "Northside Imaging",
+        "overdue": True,
+        "days_overdue": 30,
+        "flags": ["short-comparison-history", "overdue", "biopsy-recommended"],
+    }
+    assert rows[2]["due"] == "2025-07-01"  # as-of + 30 days is included
+    assert [r["patient_id"] for r in due_json(programme, "--within", "29")] == ["P3", "P2"]
+    assert [r["patient_id"] for r in due_json(programme, "--within", "60")][-1] == "P1"
+
+
+def test_due_overdue_only_and_facility(programme: Cli):
+    assert [r["patient_id"] for r in due_json(programme, "--overdue")] == ["P3"]
+    rows = due_json(programme, "--facility", "NORTHSIDE imaging", "--within", "365")
+    assert [r["patient_id"] for r in rows] == ["P3", "P4", "P1"]
+
+
+def test_due_same_day_sorted_by_patient_id(cli: Cli):
+    for patient in ("B2", "A1"):
+        cli("patient", "add", patient)
+        exam(cli, patient, "2025-01-01", "N", "benign")
+    assert [r["patient_id"] for r in due_json(cli, "--within", "365")] == ["A1", "B2"]
+
+
+def test_due_csv_is_spreadsheet_safe(programme: Cli):
+    out = programme("due", "--as-of", AS_OF, "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == [
+        "patient_id",
+        "name",
+        "due",
+        "action",
+        "laterality",
+        "facility",
+        "overdue",
+        "days_overdue",
+        "flags",
+    ]
+    by_id = {r["patient_id"]: r for r in rows}
+    assert by_id["P2"]["name"] == '\'=HYPERLINK("http://x")'
+    assert by_id["P3"]["name"] == "'+1 Bea"
+    assert by_id["P3"]["days_overdue"] == "30"  # a number stays a number
+    assert by_id["P3"]["overdue"] == "true"
+
+
+def test_due_table_marks_overdue_rows(programme: Cli):
+    lines = programme("due", "--as-of", AS_OF).stdout.splitlines()
+    assert lines[0].split()[:3] == ["OVERDUE", "DUE", "PATIENT"]
+    assert lines[1].startswith("! 30 days")
+    assert not lines[2].startswith("!")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("json", "[]\n"),
+        ("csv", "patient_id,name,due,action,laterality,facility,overdue,days_overdue,flags\n"),
+    ],
+)
+def test_empty_due_report(cli: Cli, fmt: str, expected: str):
+    assert cli("due", "--format", fmt).stdout == expected
+
+
+def test_empty_due_table(cli: Cli):
+    out = cli("due").stdout
+    assert "OVERDUE" in out and "nothing to show" in out
+
+
+def test_due_output_file_is_private(programme: Cli, tmp_path: Path):
+    target = tmp_path / "due.csv"
+    programme("due", "--as-of", AS_OF, "--format", "csv", "-o", str(target))
+    assert os.stat(target).st_mode & 0o777 == 0o600
+    assert target.read_text(encoding="utf-8").count("\n") == 4
+
+
+def test_flags_report_and_dated_flags(programme: Cli):
+    def flags(as_of: str, *args: str) -> list[tuple[str, str]]:
+        out = programme("flags", "--as-of", as_of, "--format", "json", *args).stdout
+        return [(r["patient_id"], r["code"]) for r in json.loads(out)]
+
+    assert ("P3", "biopsy-recommended") in flags(AS_OF)
+    assert ("P2", "additional-imaging-needed") in flags(AS_OF)
+    assert flags(AS_OF, "--code", "overdue") == [("P3", "overdue")]
+    # P3 due 2025-05-02: 90 days overdue on 2025-07-31, 91 on 2025-08-01.
+    assert ("P3", "lost-to-follow-up") not in flags("2025-07-31", "--code", "lost-to-follow-up")
+    assert ("P3", "lost-to-follow-up") in flags("2025-08-01", "--code", "lost-to-follow-up")
+    rows = json.loads(programme("flags", "--as-of", AS_OF, "--format", "json").stdout)
+    assert all(r["message"] for r in rows)
+    assert "second opinion" in next(r for r in rows if r["code"] == "biopsy-recommended")["message"]
+
+
+def test_flags_unknown_code_is_usage_error(cli: Cli):
+    assert "short-comparison-history" in cli("flags", "--code", "nope", code=2).stderr
+
+
+def test_stats_counts_probably_benign_steps(cli: Cli):
+    # Q1: 6-month step due 2024-07-31, came back 2024-08-15 (on time), then the 12-month step
+    #     due 2025-02-15, came back 2025-05-01 (late), then 24 months due 2026-05-01 (not yet).
+    cli("patient", "add", "Q1")
+    for day in ("2024-01-31", "2024-08-15", "2025-05-01"):
+        exam(cli, "Q1", day, "N", "3", "--laterality", "left", "--kind", "diagnostic")
+    # Q2: due 2024-09-01, never back: lost on 2025-06-01. Q3: due 2025-05-15, open.
+    cli("patient", "add", "Q2")
+    exam(cli, "Q2", "2024-03-01", "N", "3", "--laterality", "left", "--kind", "diagnostic")
+    cli("patient", "add", "Q3")
+    exam(cli, "Q3", "2024-11-15", "N", "3", "--laterality", "left", "--kind", "diagnostic")
+    figures = json.loads(cli("stats", "--as-of", AS_OF, "--format", "json").stdout)
+    steps = {s["step"]: s for s in figures["probably_benign"]}
+    assert steps["6 months"] == {
+        "step": "6 months",
+        "due": 3,
+        "on_time": 1,
+        "late": 0,
+        "lost": 1,
+        "open": 1,
+    }
+    assert steps["12 months"] == {
+        "step": "12 months",
+        "due": 1,
+        "on_time": 0,
+        "late": 1,
+        "lost": 0,
+        "open": 0,
+    }
+    assert steps["24 months"]["due"] == 0
+    assert figures["actions"]["short-interval-follow-up"] == 3
+    assert figures["flags"]["overdue"] == 2 and figures["flags"]["lost-to-follow-up"] == 1
+    window = json.loads(
+        cli("stats", "--as-of", AS_OF, "--from", "2025-01-01", "--format", "json").stdout
+    )
+    assert {s["step"]: s["due"] for s in window["probably_benign"]}["6 months"] == 1
+    assert "6 months" in cli("stats", "--as-of", AS_OF).stdout
+    assert "swap them" in cli("stats", "--from", "2025-02-01", "--to", "2025-01-01", code=2).stderr
+
+
+def test_recompute_applies_a_new_policy(programme: Cli, tmp_path: Path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("probably_benign_months = [4, 6, 12]\nbiopsy_days = 14\n", encoding="utf-8")
+    with_policy = ("--policy", str(policy))
+    stale = programme(*with_policy, "due", "--as-of", AS_OF)
+    assert "followup recompute" in stale.stderr
+    assert "Recomputed the plans of 5 patients" in programme(*with_policy, "recompute").stdout
+    rows = json.loads(programme(*with_policy, "due", "--as-of", AS_OF, "--format", "json").stdout)
+    assert {r["patient_id"]: r["due"] for r in rows}["P1"] == "2025-05-31"
+    assert {r["patient_id"]: r["due"] for r in rows}["P3"] == "2025-04-16"
+    fresh = programme(*with_policy, "due", "--as-of", AS_OF)
+    assert "recompute" not in fresh.stderr
+    programme(*with_policy, "recompute")  # running it again changes nothing
+    again = programme(*with_policy, "due", "--as-of", AS_OF, "--format", "json").stdout
+    assert json.loads(again) == rows
