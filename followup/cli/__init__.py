@@ -26,6 +26,7 @@ COMMANDS = {
     "flags": "followup.cli.report_commands:flags",
     "stats": "followup.cli.report_commands:stats",
     "recompute": "followup.cli.report_commands:recompute",
+    "demo": "followup.cli.demo_command:demo",
 }
 
 

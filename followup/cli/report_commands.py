@@ -66,7 +66,7 @@ def due(
         _warn_if_stale(app, session)
         rows = due_rows(session, query, app.policy)
         if fmt == "table":
-            write_table((_marked(row) for row in rows), DUE_TABLE, out, DUE_HEADERS)
+            write_table((marked(row) for row in rows), DUE_TABLE, out, DUE_HEADERS)
         else:
             write_rows(rows, DUE_COLUMNS, fmt, out)
 
@@ -76,7 +76,7 @@ DUE_TABLE = ("overdue", "due", "patient_id", "name", "action", "laterality", "fa
 DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "flags")
 
 
-def _marked(row: dict) -> dict:
+def marked(row: dict) -> dict:
     """`! 20 days` in the overdue column instead of a boolean and a number."""
     late = row["days_overdue"]
     return {**row, "overdue": f"! {late} days" if late else ""}

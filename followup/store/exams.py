@@ -87,8 +87,13 @@ def add_exam(
     note: str | None = None,
     today: date,
     policy: rules.Policy = rules.DEFAULT_POLICY,
+    refresh: bool = True,
 ) -> Exam:
-    """Record an exam (validated like every other way in) and refresh the plan."""
+    """Record an exam (validated like every other way in) and refresh the plan.
+
+    Loaders adding several exams of one patient pass ``refresh=False`` and call
+    :func:`followup.store.plans.refresh_plan` once after her last exam, in the same transaction.
+    """
     patient = get_patient(session, external_id)
     exam = _validated(exam, today)
     facility = get_or_create_facility(session, exam.facility)
@@ -105,7 +110,8 @@ def add_exam(
     )
     session.add(row)
     session.flush()
-    refresh_plan(session, patient.id, policy)
+    if refresh:
+        refresh_plan(session, patient.id, policy)
     return row
 
 
