@@ -202,7 +202,7 @@ def _plan_flags(
         )
     if previous is not None:
         before = governing_finding(previous).category
-        if category.worry > before.worry and category is not Category.KNOWN_MALIGNANCY:
+        if category.worry > before.worry:
             flags.append(
                 Flag(
                     "category-increased",
