@@ -6,17 +6,22 @@ Months are calendar months clamped to the month's end, never 30 days.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
 EARLIEST_EXAM = date(1900, 1, 1)
 
 
+# Cached: a programme has few distinct (date, interval) pairs and relativedelta is slow;
+# plans for a million patients are computed in bulk loads.
+@lru_cache(maxsize=65536)
 def add_months(start: date, months: int) -> date:
     """``start`` plus ``months`` calendar months; 2025-08-31 + 6 = 2026-02-28."""
     return start + relativedelta(months=months)
 
 
+@lru_cache(maxsize=65536)
 def add_years(start: date, years: int) -> date:
     """``start`` plus ``years`` years; Feb 29 clamps to Feb 28."""
     return start + relativedelta(years=years)

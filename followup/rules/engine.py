@@ -46,17 +46,10 @@ _LABEL = {
 
 
 def governing_finding(exam: Exam) -> Finding:
-    """The most worrisome finding (clinical-rules.md §1 order, not the BI-RADS number).
-
-    When the most worrisome category is found on both sides (or on two sides in two findings),
-    the finding is taken as bilateral: the follow-up must cover both breasts.
-    """
-    top = max(f.category.worry for f in exam.findings)
-    worst = [f for f in exam.findings if f.category.worry == top]
-    sides = {f.laterality for f in worst if f.laterality is not None}
-    if len(sides) > 1:
-        return Finding(worst[0].category, Laterality.BILATERAL)
-    return next((f for f in worst if f.laterality is not None), worst[0])
+    """The finding that governs the exam's plan (see :attr:`Exam.governing`)."""
+    if exam.governing is None:
+        raise ValueError("the exam has no assessment; give its category")
+    return exam.governing
 
 
 def chronological(exams: Iterable[Exam]) -> list[Exam]:

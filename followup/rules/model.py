@@ -35,9 +35,31 @@ class Exam:
     follow_up_months: int | None = None
     id: int | None = None
 
-    @property
-    def facility_key(self) -> str:
-        return facility_key(self.facility)
+    # Derived once at creation: the engine reads them many times per plan, and plans are
+    # computed for every patient of a programme in bulk loads and recomputes.
+    facility_key: str = field(init=False, repr=False, compare=False)
+    governing: Finding | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "facility_key", facility_key(self.facility))
+        object.__setattr__(self, "governing", _most_worrisome(self.findings))
+
+
+def _most_worrisome(findings: tuple[Finding, ...]) -> Finding | None:
+    """The finding that governs (clinical-rules.md §1 order, not the BI-RADS number).
+
+    When the most worrisome category is found on both sides (or on two sides in two findings),
+    it is taken as bilateral: the follow-up must cover both breasts. None for no findings
+    (an invalid exam, refused by validation).
+    """
+    if len(findings) <= 1:
+        return findings[0] if findings else None
+    top = max(f.category.worry for f in findings)
+    worst = [f for f in findings if f.category.worry == top]
+    sides = {f.laterality for f in worst if f.laterality is not None}
+    if len(sides) > 1:
+        return Finding(worst[0].category, Laterality.BILATERAL)
+    return next((f for f in worst if f.laterality is not None), worst[0])
 
 
 @dataclass(frozen=True)
