@@ -4,8 +4,10 @@ Same seed, same programme: each patient draws from a generator seeded by the see
 number, so patient 12 is the same whether 100 or 1,000,000 are made. The mix follows real
 screening: mostly negative or benign, a few per cent probably benign (followed on the
 6/6/12-month protocol, with some late or lost), about 1% suspicious, a few incomplete, some
-facility switches (half of them with the films transferred). Names and addresses are
-obviously fake (example.org). Nothing here touches a database.
+facility switches (half of them with the films transferred), facility names now and then
+typed with other case or spacing. Names and addresses are obviously fake (example.org).
+Nothing here touches a database: :func:`rows` feeds :mod:`followup.store.bulk`, and
+:func:`csv_records` gives the rows of an exams CSV as ``followup import exams`` reads it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from followup import rules
+
+if TYPE_CHECKING:
+    from followup.store.bulk import Row
 
 C = rules.Category
 L = rules.Laterality
@@ -100,6 +106,7 @@ class SyntheticPatient:
 
     external_id: str
     name: str
+    birth_date: date
     email: str | None
     reminders: bool
     exams: tuple[rules.Exam, ...]
@@ -119,6 +126,7 @@ def make_patient(number: int, seed: int, as_of: date) -> SyntheticPatient:
     return SyntheticPatient(
         external_id=f"P{number:07d}",
         name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        birth_date=as_of - timedelta(days=rng.randint(40 * 365, 75 * 365)),
         email=f"patient{number}@example.org" if has_email else None,
         reminders=rng.random() < 0.95,
         exams=tuple(exams),
@@ -201,7 +209,79 @@ def _exam(
         kind = rules.ExamKind.DIAGNOSTIC
     return rules.Exam(
         date=day,
-        facility=facility,
+        facility=_spelling(rng, facility),
         findings=(rules.Finding(category, side, morphology, distribution),),
         kind=kind,
     )
+
+
+def _spelling(rng: random.Random, facility: str) -> str:
+    """Mostly the usual name; now and then as someone typed it (case, spaces)."""
+    if rng.random() >= 0.03:
+        return facility
+    return rng.choice((facility.upper(), facility.lower(), facility.replace(" ", "  ", 1)))
+
+
+def rows(patients: int, seed: int, as_of: date) -> Iterator[Row]:
+    """The programme as bulk-loader rows: each patient, then her exams, then her transfers."""
+    from followup.store.bulk import ExamRow, FindingRow, PatientRow, TransferRow
+
+    for patient in programme(patients, seed, as_of):
+        yield PatientRow(
+            external_id=patient.external_id,
+            name=patient.name,
+            birth_date=patient.birth_date,
+            email=patient.email,
+            reminders=patient.reminders,
+        )
+        for exam in patient.exams:
+            yield ExamRow(
+                patient=patient.external_id,
+                date=exam.date,
+                facility=exam.facility,
+                findings=tuple(
+                    FindingRow(f.category, f.laterality, f.morphology, f.distribution)
+                    for f in exam.findings
+                ),
+                kind=exam.kind,
+                follow_up_months=exam.follow_up_months,
+            )
+        for transfer in patient.transfers:
+            yield TransferRow(patient.external_id, transfer.from_facility, transfer.to_facility)
+
+
+CSV_COLUMNS = (
+    "patient_id",
+    "name",
+    "email",
+    "date",
+    "facility",
+    "kind",
+    "category",
+    "laterality",
+    "morphology",
+    "distribution",
+    "follow_up_months",
+    "note",
+)
+
+
+def csv_records(patients: int, seed: int, as_of: date) -> Iterator[dict[str, Any]]:
+    """One record per finding, columns :data:`CSV_COLUMNS` (film transfers have no column)."""
+    for patient in programme(patients, seed, as_of):
+        for exam in patient.exams:
+            for finding in exam.findings:
+                yield {
+                    "patient_id": patient.external_id,
+                    "name": patient.name,
+                    "email": patient.email,
+                    "date": exam.date.isoformat(),
+                    "facility": exam.facility,
+                    "kind": exam.kind.value if exam.kind else None,
+                    "category": finding.category.value,
+                    "laterality": finding.laterality.value if finding.laterality else None,
+                    "morphology": finding.morphology,
+                    "distribution": finding.distribution,
+                    "follow_up_months": exam.follow_up_months,
+                    "note": None,
+                }

@@ -1,15 +1,13 @@
-"""The newcomer's first command: a demo programme and its due report; the generator behind it."""
+"""The newcomer's first command: a demo programme and its due report."""
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from followup import rules, synthetic
 from followup.cli import main
 from tests.conftest import Cli
 
@@ -43,25 +41,3 @@ def test_demo_runs_again_and_refuses_a_real_database(tmp_path: Path):
     assert refused.exit_code == 1
     assert "not a followup demo database" in refused.stderr
     assert "P1" in Cli(str(real))("patient", "list").stdout
-
-
-def test_generator_is_deterministic_and_realistic():
-    first = list(synthetic.programme(2000, seed=7, as_of=AS_OF))
-    assert first == list(synthetic.programme(2000, seed=7, as_of=AS_OF))
-    assert first[:10] == list(synthetic.programme(10, seed=7, as_of=AS_OF))
-    assert first != list(synthetic.programme(2000, seed=8, as_of=AS_OF))
-    exams = [e for p in first for e in p.exams]
-    assert all(e.date <= AS_OF for e in exams)
-    assert 2.0 <= len(exams) / len(first) <= 8.0
-    mix = Counter(e.findings[0].category for e in exams)
-    share = {c: mix[c] / len(exams) for c in rules.Category}
-    assert share[rules.Category.NEGATIVE] + share[rules.Category.BENIGN] > 0.8
-    assert 0.02 <= share[rules.Category.PROBABLY_BENIGN] <= 0.12
-    assert 0.003 <= share[rules.Category.SUSPICIOUS] <= 0.03
-    facilities = {rules.facility_key(e.facility) for e in exams}
-    assert 40 <= len(facilities) <= 50
-    switched = sum(
-        any(a.facility != b.facility for a, b in zip(p.exams, p.exams[1:], strict=False))
-        for p in first
-    )
-    assert 0.02 < switched / len(first) < 0.4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from datetime import date
 from pathlib import Path
@@ -65,55 +66,41 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
             example = _example_patient(session)
     finally:
         demo_app.close()
+    quoted = shlex.quote(str(path))  # the hints are meant to be pasted into a shell
     click.echo(
         f"\n{count} follow-ups due or overdue among {patients} synthetic patients in {path}.\n"
         "Explore further:\n"
-        f"  followup --db {path} status {example}\n"
-        f"  followup --db {path} due --overdue --format csv\n"
-        f"  followup --db {path} flags --code facility-switch\n"
-        f"  followup --db {path} stats"
+        f"  followup --db {quoted} status {example}\n"
+        f"  followup --db {quoted} due --overdue --format csv\n"
+        f"  followup --db {quoted} flags --code facility-switch\n"
+        f"  followup --db {quoted} stats"
     )
 
 
 def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date) -> None:
+    """A fresh file, loaded in one transaction with the bulk loader (plans included)."""
     _remove_old_demo(path)
     from followup import synthetic
+    from followup.store.bulk import BulkLoader, PatientRow
+    from followup.store.models import Setting
 
     with (
         app.transaction() as session,
         click.progressbar(
-            synthetic.programme(patients, seed, as_of),
             length=patients,
             label="Building the demo",
             file=sys.stderr,
             hidden=not sys.stderr.isatty(),
-        ) as made,
+        ) as bar,
     ):
-        from followup.store.models import Setting
-
         session.add(Setting(key=DEMO_MARK, value=f"seed={seed} patients={patients}"))
-        for patient in made:
-            _store(session, patient, app, as_of)
-
-
-def _store(session, patient, app: AppContext, as_of: date) -> None:  # type: ignore[no-untyped-def]
-    from followup.store.exams import add_exam, transfer_films
-    from followup.store.patients import PatientDetails, add_patient
-    from followup.store.plans import refresh_plan
-
-    details = PatientDetails(name=patient.name, email=patient.email, reminders=patient.reminders)
-    row = add_patient(session, patient.external_id, details)
-    for exam in patient.exams:
-        add_exam(session, patient.external_id, exam, today=as_of, policy=app.policy, refresh=False)
-    for transfer in patient.transfers:
-        transfer_films(
-            session,
-            patient.external_id,
-            transfer.from_facility,
-            transfer.to_facility,
-            policy=app.policy,
-        )
-    refresh_plan(session, row.id, app.policy)
+        session.flush()
+        loader = BulkLoader(session, app.policy, today=as_of)
+        for row in synthetic.rows(patients, seed, as_of):
+            loader.add(row)
+            if isinstance(row, PatientRow):
+                bar.update(1)
+        loader.finish()
 
 
 def _remove_old_demo(path: Path) -> None:

@@ -1,0 +1,152 @@
+"""The bulk loader: what it writes, what it skips, and plans equal to refresh_plan's."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from followup import rules, synthetic
+from followup.store.bulk import BulkLoader, ExamRow, FindingRow, PatientRow, TransferRow, load
+from followup.store.database import open_database
+from followup.store.errors import InvalidInput
+from followup.store.models import Exam, Facility, FilmTransfer, Finding, Patient, PlanRecord
+from followup.store.plans import refresh_plan, stored_plan
+
+AS_OF = date(2026, 6, 1)
+PB_LEFT = (FindingRow("probably-benign", "left", "punctate", "grouped"),)
+NEGATIVE = (FindingRow("negative"),)
+
+
+@pytest.fixture
+def database(db_url: str):  # type: ignore[no-untyped-def]
+    database = open_database(db_url)
+    yield database
+    database.close()
+
+
+def count(session, model) -> int:  # type: ignore[no-untyped-def]
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def plans_by_patient(session) -> dict[str, rules.Plan | None]:  # type: ignore[no-untyped-def]
+    ids = session.execute(select(Patient.external_id, Patient.id)).all()
+    return {external_id: stored_plan(session, patient_id) for external_id, patient_id in ids}
+
+
+def test_rows_duplicates_and_facility_spellings(database):  # type: ignore[no-untyped-def]
+    rows = [
+        PatientRow("P1", name="Ana Test", email="p1@example.org"),
+        PatientRow("P2", reminders=False),
+        ExamRow("P1", date(2024, 1, 10), "Northside Imaging", NEGATIVE, kind="screening"),
+        ExamRow("P1", date(2025, 1, 10), "  northside   IMAGING ", PB_LEFT, kind="diagnostic"),
+        ExamRow("P1", date(2025, 1, 10), "NORTHSIDE IMAGING", NEGATIVE),  # same exam again
+        ExamRow(
+            "P2",
+            date(2025, 3, 1),
+            "Southside Clinic",
+            (FindingRow("benign", "right"), FindingRow("suspicious", "left")),
+        ),
+        TransferRow("P2", "Northside Imaging", "southside clinic"),
+        PatientRow("P1", name="Someone Else"),  # existing: left as she is
+    ]
+    with database.transaction() as session:
+        result = load(session, rows, batch_size=3)
+    assert (result.patients_added, result.patients_existing) == (2, 1)
+    assert (result.exams_added, result.exams_duplicate) == (3, 1)
+    assert (result.findings_added, result.facilities_added) == (4, 2)
+    assert (result.transfers_added, result.plans_written) == (1, 2)
+    with database.transaction(write=False) as session:
+        names = set(session.scalars(select(Facility.name)))
+        assert names == {"Northside Imaging", "Southside Clinic"}
+        assert session.scalar(select(Patient.name).where(Patient.external_id == "P1")) == "Ana Test"
+        assert session.scalar(select(Patient.reminders).where(Patient.external_id == "P2")) is False
+        assert count(session, Finding) == 4
+        plans = plans_by_patient(session)
+    assert plans["P1"].action == "short-interval-follow-up"
+    assert plans["P1"].due == date(2025, 7, 10)
+    assert plans["P2"].action == "biopsy"
+    assert plans["P2"].laterality is rules.Laterality.LEFT
+
+    # A second load of the same rows adds nothing and keeps the plans.
+    with database.transaction() as session:
+        again = load(session, rows)
+        assert (again.exams_added, again.exams_duplicate) == (0, 4)
+        assert (again.patients_added, again.transfers_duplicate) == (0, 1)
+        assert plans_by_patient(session) == plans
+
+
+def test_plans_equal_refresh_plan(database):  # type: ignore[no-untyped-def]
+    """The loader's plans are exactly those refresh_plan stores for the same patients."""
+    with database.transaction() as session:
+        result = load(session, synthetic.rows(400, 3, AS_OF), today=AS_OF, batch_size=500)
+        assert result.plans_written == 400
+        assert result.transfers_added > 0 and result.exams_added > 1000
+    with database.transaction(write=False) as session:
+        loaded = plans_by_patient(session)
+    with database.transaction() as session:
+        for patient_id in session.scalars(select(Patient.id)):
+            refresh_plan(session, patient_id, rules.DEFAULT_POLICY)
+        assert plans_by_patient(session) == loaded
+    flagged = {f.code for plan in loaded.values() if plan for f in plan.flags}
+    assert {"facility-switch", "short-comparison-history", "biopsy-recommended"} <= flagged
+
+
+def test_adding_to_patients_with_stored_exams(database):  # type: ignore[no-untyped-def]
+    """Her earlier exams count: the episode continues from what was already stored."""
+    with database.transaction() as session:
+        load(session, [PatientRow("P1"), ExamRow("P1", date(2025, 1, 10), "A", PB_LEFT)])
+    with database.transaction() as session:
+        result = load(session, [ExamRow("P1", date(2025, 7, 12), "a", PB_LEFT)])
+        plan = plans_by_patient(session)["P1"]
+    assert (result.exams_added, result.facilities_added, result.patients_added) == (1, 0, 0)
+    assert plan.episode_step == 2 and plan.laterality is rules.Laterality.BILATERAL
+    assert plan.due == date(2026, 1, 12)
+
+
+def test_an_error_rolls_the_whole_load_back(database):  # type: ignore[no-untyped-def]
+    rows = [
+        PatientRow("P1"),
+        ExamRow("P1", date(2025, 1, 10), "A", NEGATIVE),
+        ExamRow("P9", date(2025, 1, 10), "A", NEGATIVE),  # no such patient
+    ]
+    with pytest.raises(InvalidInput, match="P9"), database.transaction() as session:
+        load(session, rows, batch_size=2)
+    with database.transaction(write=False) as session:
+        assert [count(session, m) for m in (Patient, Exam, Facility, PlanRecord)] == [0] * 4
+
+
+@pytest.mark.parametrize(
+    ("exam", "message"),
+    [
+        (ExamRow("P1", date(2025, 1, 1), "A", ()), "no finding"),
+        (ExamRow("P1", date(2025, 1, 1), "A", (FindingRow("maybe"),)), "unknown category"),
+        (ExamRow("P1", date(2025, 1, 1), "A", (FindingRow("benign", "up"),)), "unknown side"),
+        (ExamRow("P1", date(2025, 1, 1), "A", NEGATIVE, kind="routine"), "unknown exam kind"),
+        (ExamRow("P1", date(2025, 1, 1), "A", NEGATIVE, follow_up_months=40), "1-36"),
+        (ExamRow("P1", date(2027, 1, 1), "A", NEGATIVE), "in the future"),
+        (ExamRow("P1", date(2025, 1, 1), "  ", NEGATIVE), "facility is empty"),
+    ],
+)
+def test_bad_rows_are_clear_errors(sqlite_url: str, exam: ExamRow, message: str):
+    database = open_database(sqlite_url)
+    try:
+        with pytest.raises(InvalidInput, match=message), database.transaction() as session:
+            loader = BulkLoader(session, today=AS_OF)
+            loader.add(PatientRow("P1"))
+            loader.add(exam)
+            loader.finish()
+    finally:
+        database.close()
+
+
+def test_transfers_between_one_facility_are_refused(sqlite_url: str):
+    database = open_database(sqlite_url)
+    try:
+        with pytest.raises(InvalidInput, match="same facility"), database.transaction() as s:
+            load(s, [PatientRow("P1"), TransferRow("P1", "North", " NORTH")])
+        with database.transaction(write=False) as session:
+            assert count(session, FilmTransfer) == 0
+    finally:
+        database.close()
