@@ -2,4 +2,4 @@
 
 from followup.cli import main
 
-main()
+main(prog_name="followup")

@@ -23,7 +23,7 @@ COMMANDS = list(_all_commands(main, click.Context(main)))
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_command_has_help(path, command):
     assert command.help and len(command.help.strip()) > 20, f"{path} lacks help text"
-    result = CliRunner().invoke(main, [*path, "--help"])
+    result = CliRunner().invoke(main, [*path, "--help"], prog_name="followup")
     assert result.exit_code == 0
     assert "Usage: followup " + " ".join(path) in result.stdout
     for param in command.params:

@@ -27,6 +27,8 @@ COMMANDS = {
     "stats": "followup.cli.report_commands:stats",
     "recompute": "followup.cli.report_commands:recompute",
     "demo": "followup.cli.demo_command:demo",
+    "export": "followup.cli.export_commands:export",
+    "calendar": "followup.cli.calendar_command:calendar",
 }
 
 

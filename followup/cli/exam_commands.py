@@ -223,7 +223,7 @@ def list_(app: AppContext, patient_id: str, fmt: str) -> None:
 @click.option("--date", "day", type=DATE, metavar="DATE", help="New date, YYYY-MM-DD.")
 @click.option("--facility", metavar="NAME", help="New facility.")
 @_finding_options(required=False)
-@click.option("--kind", type=KIND, metavar="screening|diagnostic")
+@click.option("--kind", type=KIND, metavar="screening|diagnostic", help="New exam kind.")
 @click.option("--follow-up-months", type=int, metavar="N", help="New recommended interval.")
 @click.option("--clear-follow-up", is_flag=True, help="Remove the recorded interval.")
 @click.option("--note", metavar="TEXT", help='New note ("" removes it).')

@@ -59,12 +59,16 @@ def as_of_option(func: F) -> F:
 
 
 def format_option(*formats: str) -> Callable[[F], F]:
-    """``--format``: table (for people, the default), json, csv (for scripts)."""
+    """``--format``: table (for people, the default), json, csv (for scripts).
+
+    Without ``table`` among ``formats`` (exports), the first one given is the default.
+    """
+    choices = formats or ("table", "json", "csv")
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(formats or ("table", "json", "csv")),
-        default="table",
+        type=click.Choice(choices),
+        default="table" if "table" in choices else choices[0],
         show_default=True,
         help="Output format.",
     )

@@ -77,7 +77,13 @@ def add(app: AppContext, patient_id: str, no_reminders: bool, **details: Any) ->
 @format_option("table", "json", "csv")
 @pass_app
 def list_(app: AppContext, fmt: str) -> None:
-    """List every patient."""
+    """List every patient with her contact details and whether reminders are on.
+
+    \b
+    Examples:
+      followup patient list
+      followup patient list --format csv > patients.csv
+    """
     from followup.cli.output import write_rows
     from followup.store.patients import list_patients
 
