@@ -29,6 +29,7 @@ COMMANDS = {
     "demo": "followup.cli.demo_command:demo",
     "export": "followup.cli.export_commands:export",
     "calendar": "followup.cli.calendar_command:calendar",
+    "remind": "followup.cli.remind_command:remind",
 }
 
 

@@ -1,0 +1,312 @@
+"""``followup remind``: the daily reminder job (cron or a systemd timer), unattended.
+
+Order of work, each step its own short transaction so an overlapping run or a crash loses
+nothing and sends nothing twice (see followup.store.reminders):
+
+1. check the transport (settings, connection, login) before anything is recorded;
+2. queue: one pending row per due reminder, duplicates ignored by the unique constraint;
+3. release rows a crashed run left in 'sending';
+4. claim a few rows, send each, mark each sent (or back to pending with the server's reply).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from followup.cli.context import AppContext, pass_app, today
+from followup.cli.params import as_of_option, format_option
+
+if TYPE_CHECKING:
+    from followup.config import MailSettings
+    from followup.mail import Letter, Transport
+    from followup.store.reminders import Claimed
+
+EXIT_SEND_FAILED = 3
+LIST_COLUMNS = ("patient_id", "due", "kind", "sequence", "email", "state")
+SUMMARY_COLUMNS = (
+    "due",
+    "new",
+    "sent",
+    "failed",
+    "pending",
+    "skipped",
+    "skipped_no_address",
+    "skipped_reminders_off",
+    "already_sent",
+    "withdrawn",
+)
+
+
+@dataclass
+class Tally:
+    """What this run did with the reminders it claimed."""
+
+    sent: int = 0
+    failed: int = 0
+    withdrawn: int = 0
+    stopped: str | None = None  # why the run stopped early (the transport broke)
+    errors: list[str] = field(default_factory=list)
+
+
+@click.command()
+@as_of_option
+@click.option(
+    "--days-ahead",
+    type=click.IntRange(0, 366),
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="Remind of follow-ups due up to DAYS after the as-of date (overdue ones always).",
+)
+@click.option(
+    "--transport",
+    metavar="URL",
+    help="smtp://HOST:PORT, smtps://HOST:PORT or maildir:PATH. Default: $FOLLOWUP_SMTP_URL, "
+    "else url in the config file. Never put credentials here: use FOLLOWUP_SMTP_USER and "
+    "FOLLOWUP_SMTP_PASSWORD or the config file.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be sent; send and record nothing.")
+@format_option("table", "json", "csv")
+@pass_app
+def remind(
+    app: AppContext,
+    as_of: date | None,
+    days_ahead: int,
+    transport: str | None,
+    dry_run: bool,
+    fmt: str,
+) -> None:
+    """Send the due reminders by e-mail: upcoming follow-ups and overdue ones, once each.
+
+    Meant to run daily from cron or a systemd timer. Each reminder is recorded before it is
+    sent, so a re-run or two overlapping runs never send it twice; a send that fails stays
+    pending and is retried by the next run. An overdue follow-up is reminded again every
+    `overdue_repeat_days` (policy, default 30). Patients without an e-mail address or with
+    reminders off are skipped and counted. Subjects and previews name no diagnosis.
+
+    Prints a summary (sent, failed, pending, skipped). Exit status: 0 all sent; 1 nothing
+    was done (bad setting, transport or database unreachable); 2 usage error; 3 some sends
+    failed or the transport broke mid-run (those stay pending).
+
+    Settings: FOLLOWUP_SMTP_URL, FOLLOWUP_SMTP_FROM, FOLLOWUP_SMTP_USER, FOLLOWUP_SMTP_PASSWORD,
+    FOLLOWUP_SMTP_STARTTLS, or the [smtp] table of $FOLLOWUP_CONFIG (default
+    ~/.config/followup/config.toml, mode 0600 when it holds a password).
+
+    \b
+    Examples:
+      followup remind --dry-run
+      followup remind --transport maildir:/var/spool/followup
+      FOLLOWUP_SMTP_URL=smtp://mail.example.org:587 FOLLOWUP_SMTP_STARTTLS=1 followup remind
+      followup remind --days-ahead 14 --format json
+    """
+    from followup.config import ConfigError, load_mail_settings
+
+    day = as_of or today()
+    if dry_run:
+        _dry_run(app, day, days_ahead, fmt)
+        return
+    try:
+        channel = _open_transport(transport, load_mail_settings())
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc}; nothing was sent") from None
+    try:
+        summary, tally = _run(app, channel, day, days_ahead)
+    finally:
+        channel.close()
+    for error in tally.errors:
+        click.echo(f"Not sent, left pending: {error}", err=True)
+    if tally.stopped:
+        click.echo(f"Error: stopped early: {tally.stopped}; the rest stays pending", err=True)
+    _print_summary(summary, fmt)
+    if tally.failed or tally.stopped:
+        click.get_current_context().exit(EXIT_SEND_FAILED)
+
+
+def _open_transport(target: str | None, settings: MailSettings) -> Transport:
+    from followup.mail import TransportError, make_transport
+
+    channel = make_transport(target, settings)
+    try:
+        channel.open()
+    except TransportError as exc:
+        raise click.ClickException(f"{exc}; nothing was sent") from None
+    return channel
+
+
+def _run(
+    app: AppContext, channel: Transport, as_of: date, days_ahead: int
+) -> tuple[dict[str, int], Tally]:
+    from followup import mail
+    from followup.store import reminders
+
+    with app.transaction() as session:
+        queued = reminders.queue(
+            session, as_of, days_ahead, app.policy, mail.sender_domain(channel.sender)
+        )
+    with app.transaction() as session:
+        reminders.release_stale(session)
+        waiting = reminders.status_counts(session)["pending"]
+    tally = Tally()
+    with _progress(waiting) as advance:
+        _deliver_all(app, channel, as_of, tally, advance)
+    with app.transaction(write=False) as session:
+        pending = reminders.status_counts(session)["pending"]
+    skipped = queued.skipped
+    summary = {
+        "due": queued.due,
+        "new": queued.new,
+        "sent": tally.sent,
+        "failed": tally.failed,
+        "pending": pending,
+        "skipped": sum(skipped.values()),
+        "skipped_no_address": skipped["no_address"],
+        "skipped_reminders_off": skipped["reminders_off"],
+        "already_sent": queued.already_sent,
+        "withdrawn": tally.withdrawn,
+    }
+    return summary, tally
+
+
+def _deliver_all(
+    app: AppContext, channel: Transport, as_of: date, tally: Tally, advance: Any
+) -> None:
+    """Claim a batch, deliver it, repeat; unsent claimed rows go back to pending on a stop."""
+    from followup.mail import TransportError
+    from followup.store.reminders import claim, worker_id
+
+    worker = worker_id()
+    while True:
+        with app.transaction() as session:
+            batch = claim(session, worker)
+        if not batch:
+            return
+        for index, item in enumerate(batch):
+            try:
+                _deliver(app, channel, item, as_of, tally)
+            except TransportError as exc:
+                tally.stopped = str(exc)
+                _release(app, batch[index:])
+                return
+            except BaseException:
+                _release(app, batch[index:])
+                raise
+            advance(1)
+
+
+def _deliver(app: AppContext, channel: Transport, item: Claimed, as_of: date, tally: Tally) -> None:
+    from followup.mail import SendError, build_message
+    from followup.store.reminders import mark_failed, mark_sent, withdraw
+
+    reason = item.withdrawal_reason(as_of, app.policy)
+    if reason is not None:
+        with app.transaction() as session:
+            withdraw(session, item.id, reason)
+        tally.withdrawn += 1
+        return
+    assert item.email is not None  # withdrawal_reason checked it
+    try:
+        channel.send(build_message(_letter(item, as_of), channel.sender, as_of))
+    except SendError as exc:
+        with app.transaction() as session:
+            mark_failed(session, item.id, str(exc))
+        tally.failed += 1
+        tally.errors.append(f"reminder {item.id}: {exc}")
+        return
+    with app.transaction() as session:
+        mark_sent(session, item.id, item.email)
+    tally.sent += 1
+
+
+def _letter(item: Claimed, as_of: date) -> Letter:
+    from followup.mail import Letter
+
+    return Letter(
+        message_id=item.message_id,
+        recipient=item.email or "",
+        patient_pk=item.patient_pk,
+        due=item.due,
+        overdue=item.due < as_of,
+        action=item.action,
+        last_exam=item.exam_date,
+        facility=item.facility,
+        bring_films=item.wants_films,
+    )
+
+
+def _release(app: AppContext, items: list[Claimed]) -> None:
+    """Best effort: if the database is gone too, the next run releases them (claimer gone)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from followup.store.reminders import release
+
+    try:
+        with app.transaction() as session:
+            release(session, [item.id for item in items])
+    except SQLAlchemyError:
+        click.echo("Warning: claimed reminders stay 'sending' until the next run", err=True)
+
+
+@contextmanager
+def _progress(length: int) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; nothing under cron."""
+    with click.progressbar(
+        length=length, label="Sending reminders", file=sys.stderr, hidden=not sys.stderr.isatty()
+    ) as bar:
+        yield bar.update
+
+
+def _print_summary(summary: dict[str, int], fmt: str) -> None:
+    from followup.cli.output import dump_json, write_rows
+
+    if fmt == "json":
+        dump_json(summary, sys.stdout)
+    elif fmt == "csv":
+        write_rows([summary], SUMMARY_COLUMNS, "csv", sys.stdout)
+    else:
+        click.echo(
+            f"due {summary['due']} (new reminders {summary['new']}): "
+            f"sent {summary['sent']}, failed {summary['failed']}, pending {summary['pending']}, "
+            f"skipped {summary['skipped']} (no e-mail address {summary['skipped_no_address']}, "
+            f"reminders off {summary['skipped_reminders_off']}), already sent "
+            f"{summary['already_sent']}, withdrawn {summary['withdrawn']}"
+        )
+
+
+def _dry_run(app: AppContext, as_of: date, days_ahead: int, fmt: str) -> None:
+    """What a run would send today, from a read-only transaction: nothing is recorded."""
+    from followup.cli.output import write_rows
+    from followup.store.reminders import WITHDRAWN, candidates
+
+    skipped = {"no_address": 0, "reminders_off": 0}
+    with app.transaction(write=False) as session:
+        rows = []
+        for candidate in candidates(session, as_of, days_ahead, app.policy):
+            reason = candidate.skip_reason
+            if reason is not None:
+                skipped[reason] += 1
+            elif candidate.status in (None, "pending", WITHDRAWN):
+                state = "new" if candidate.status is None else "retry"
+                rows.append({**_listed(candidate), "state": state})
+    write_rows(rows, LIST_COLUMNS, fmt, sys.stdout)
+    click.echo(
+        f"Dry run: would send {len(rows)}; skipped {sum(skipped.values())} (no e-mail address "
+        f"{skipped['no_address']}, reminders off {skipped['reminders_off']}); nothing recorded",
+        err=True,
+    )
+
+
+def _listed(candidate: Any) -> dict[str, Any]:
+    return {
+        "patient_id": candidate.patient_id,
+        "due": candidate.due,
+        "kind": candidate.kind,
+        "sequence": candidate.sequence,
+        "email": candidate.email,
+    }

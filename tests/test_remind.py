@@ -1,0 +1,304 @@
+"""``followup remind`` into a real Maildir, on SQLite and PostgreSQL: what is sent, once."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import Cli
+from remind_support import (
+    AS_OF,
+    load_due_patients,
+    mail_env,
+    maildir_messages,
+    reminder_rows,
+)
+
+
+@pytest.fixture
+def mcli(db_url: str, tmp_path: Path) -> Cli:
+    return Cli(db_url, env=mail_env(tmp_path))
+
+
+def add(cli: Cli, patient: str, *exams: tuple[str, str, str], email: str | None = None) -> None:
+    """A patient and her exams: (date, facility, category)."""
+    extra = ["--email", email] if email else []
+    cli("patient", "add", patient, "--name", f"Name of {patient}", *extra)
+    for day, facility, category in exams:
+        cli("exam", "add", patient, "--date", day, "--facility", facility, "--category", category)
+
+
+def remind(cli: Cli, maildir: Path, *args: str, code: int = 0) -> dict:
+    result = cli(
+        "remind", "--transport", f"maildir:{maildir}", "--format", "json", *args, code=code
+    )
+    return json.loads(result.stdout)
+
+
+def test_upcoming_and_overdue_sent_once_with_neutral_subject(mcli: Cli, tmp_path: Path):
+    maildir = tmp_path / "Maildir"
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    add(mcli, "P2", ("2024-05-20", "Northside Imaging", "negative"), email="p2@example.org")
+    add(mcli, "P3", ("2024-11-02", "Northside Imaging", "negative"), email="p3@example.org")
+    summary = remind(mcli, maildir, "--as-of", "2025-06-02")
+    assert (summary["due"], summary["new"]) == (2, 2)
+    assert (summary["sent"], summary["failed"], summary["pending"]) == (2, 0, 0)
+    messages = maildir_messages(maildir)
+    assert sorted(m["To"] for m in messages) == ["p1@example.org", "p2@example.org"]
+    for message in messages:
+        assert message["Subject"] == "Your mammogram follow-up reminder"
+        assert message["Auto-Submitted"] == "auto-generated"
+    again = remind(mcli, maildir, "--as-of", "2025-06-02")
+    assert (again["new"], again["sent"], again["already_sent"]) == (0, 0, 2)
+    assert len(maildir_messages(maildir)) == 2
+    kinds = {(r.external_id, r.kind, r.sequence, r.status) for r in reminder_rows(mcli.url)}
+    assert kinds == {("P1", "upcoming", 0, "sent"), ("P2", "overdue", 0, "sent")}
+
+
+def test_overdue_reminder_repeats_once_per_period(mcli: Cli, tmp_path: Path):
+    maildir = tmp_path / "Maildir"
+    add(mcli, "P1", ("2024-05-01", "Northside Imaging", "negative"), email="p1@example.org")
+    due = AS_OF.replace(month=5, day=1)  # 12 months after the exam
+    sent = [
+        remind(mcli, maildir, "--as-of", str(due + timedelta(days=days)))["sent"]
+        for days in (-5, -1, 0, 1, 2, 29, 30, 31, 59, 60)
+    ]
+    assert sent == [1, 0, 0, 1, 0, 0, 1, 0, 0, 1]
+    rows = reminder_rows(mcli.url)
+    assert [(r.kind, r.sequence) for r in rows] == [
+        ("upcoming", 0),
+        ("overdue", 0),
+        ("overdue", 1),
+        ("overdue", 2),
+    ]
+    assert len({r.message_id for r in rows}) == 4
+
+
+def test_dry_run_lists_and_records_nothing(mcli: Cli, tmp_path: Path):
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    add(mcli, "P2", ("2024-06-21", "Northside Imaging", "negative"))
+    result = mcli("remind", "--dry-run", "--as-of", "2025-06-02", "--format", "json")
+    listed = json.loads(result.stdout)
+    assert listed == [
+        {
+            "patient_id": "P1",
+            "due": "2025-06-20",
+            "kind": "upcoming",
+            "sequence": 0,
+            "email": "p1@example.org",
+            "state": "new",
+        }
+    ]
+    assert "skipped 1 (no e-mail address 1" in result.stderr
+    assert reminder_rows(mcli.url) == []
+    assert not (tmp_path / "Maildir").exists()
+
+
+def test_patients_without_address_or_opted_out_are_skipped_and_counted(mcli: Cli, tmp_path):
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"))
+    add(mcli, "P2", ("2024-06-20", "Northside Imaging", "negative"), email="p2@example.org")
+    mcli("patient", "edit", "P2", "--no-reminders")
+    add(mcli, "P3", ("2024-06-20", "Northside Imaging", "negative"), email="p3@example.org")
+    summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02")
+    assert summary["sent"] == 1
+    assert (summary["skipped"], summary["skipped_no_address"]) == (2, 1)
+    assert summary["skipped_reminders_off"] == 1
+    assert [r.external_id for r in reminder_rows(mcli.url)] == ["P3"]
+
+
+def test_days_ahead_limits_upcoming_reminders(mcli: Cli, tmp_path: Path):
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02", "--days-ahead", "7")
+    assert summary["sent"] == 0
+    summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02", "--days-ahead", "18")
+    assert summary["sent"] == 1
+
+
+def test_letter_says_what_and_where_without_diagnosis(mcli: Cli, tmp_path: Path):
+    maildir = tmp_path / "Maildir"
+    add(
+        mcli,
+        "P1",
+        ("2023-03-01", "Southside Clinic", "negative"),
+        ("2025-05-20", "Northside Imaging", "BI-RADS 4"),
+        email="p1@example.org",
+    )
+    remind(mcli, maildir, "--as-of", "2025-06-02")
+    (message,) = maildir_messages(maildir)
+    body = message.get_body(("plain",)).get_content()
+    text = message.as_string().lower()
+    for word in ("biopsy", "suspicious", "bi-rads", "malignan", "cancer", "name of p1", "p1 "):
+        assert word not in text, word
+    assert "the appointment your care team recommended" in body
+    assert "due on Thursday 19 June 2025 (in 17 days)" in body
+    assert "Your last mammogram was at Northside Imaging on Tuesday 20 May 2025." in body
+    assert "bring your earlier mammograms" in body  # facility-switch: films are elsewhere
+    assert body.startswith("Hello,\n\nThis is a reminder about your next breast imaging")
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    ics = attachment.get_content()
+    ics = ics.decode() if isinstance(ics, bytes) else ics
+    calendar = mcli("calendar", "P1").stdout
+    uid = next(
+        line for line in calendar.replace("\r\n ", "").splitlines() if line.startswith("UID")
+    )
+    assert uid in ics.replace("\r\n ", "")
+    assert "SUMMARY:Mammogram follow-up" in ics
+    assert "DTSTART;VALUE=DATE:20250619" in ics
+
+
+def test_message_id_is_stable_and_reveals_nothing(mcli: Cli, tmp_path: Path):
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02")
+    (row,) = reminder_rows(mcli.url)
+    (message,) = maildir_messages(tmp_path / "Maildir")
+    assert message["Message-ID"] == row.message_id
+    assert row.message_id.startswith("<") and row.message_id.endswith("@localhost>")
+    assert "P1" not in row.message_id and "example" not in row.message_id
+
+
+def test_changed_plan_withdraws_a_pending_reminder(mcli: Cli, tmp_path: Path):
+    from followup.rules import DEFAULT_POLICY
+    from followup.store.database import open_database
+    from followup.store.reminders import queue
+
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    database = open_database(mcli.url)
+    with database.transaction() as session:  # queued by a run that then lost its transport
+        queue(session, AS_OF, 30, DEFAULT_POLICY, "example.org")
+    database.close()
+    mcli("exam", "add", "P1", "--date", "2025-06-01", "--facility", "Northside Imaging",
+         "--category", "negative")  # fmt: skip
+    summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02")
+    assert (summary["sent"], summary["withdrawn"], summary["pending"]) == (0, 1, 0)
+    (row,) = reminder_rows(mcli.url)
+    assert (row.status, row.last_error) == ("failed", "withdrawn: the follow-up date changed")
+    assert maildir_messages(tmp_path / "Maildir") == []
+
+
+def test_reminders_turned_off_withdraw_a_pending_one_and_on_again_revive_it(mcli, tmp_path):
+    from followup.rules import DEFAULT_POLICY
+    from followup.store.database import open_database
+    from followup.store.reminders import queue
+
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    database = open_database(mcli.url)
+    with database.transaction() as session:  # queued by a run that then lost its transport
+        queue(session, AS_OF, 30, DEFAULT_POLICY, "example.org")
+    database.close()
+    mcli("patient", "edit", "P1", "--no-reminders")
+    summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02")
+    assert (summary["sent"], summary["withdrawn"], summary["skipped_reminders_off"]) == (0, 1, 1)
+    assert [r.last_error for r in reminder_rows(mcli.url)] == [
+        "withdrawn: reminders were turned off"
+    ]
+    mcli("patient", "edit", "P1", "--reminders")
+    listed = mcli("remind", "--dry-run", "--as-of", "2025-06-02", "--format", "csv").stdout
+    assert listed.splitlines()[1].endswith(",retry")
+    summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02")
+    assert (summary["sent"], summary["pending"]) == (1, 0)
+    assert [(r.status, r.last_error) for r in reminder_rows(mcli.url)] == [("sent", None)]
+
+
+@pytest.mark.parametrize(
+    ("transport", "message"),
+    [
+        (None, "no mail transport is set"),
+        ("ftp://host", "unknown mail transport"),
+        ("smtp://user:secret@127.0.0.1:25", "put no user or password in the transport URL"),
+        ("smtp://127.0.0.1:1", "no sender address is set"),
+        ("maildir:", "maildir: needs a folder"),
+        ("maildir:/proc/no/such/dir", "cannot use the Maildir"),
+    ],
+)
+def test_bad_transport_is_an_error_before_anything_is_recorded(mcli, transport, message):
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    args = ["--transport", transport] if transport else []
+    result = mcli("remind", "--as-of", "2025-06-02", *args, code=1)
+    assert message in result.stderr and "nothing was sent" in result.stderr
+    assert "secret" not in result.stderr
+    assert reminder_rows(mcli.url) == []
+
+
+def test_unreachable_smtp_server_is_an_error_before_anything_is_recorded(
+    sqlite_url: str, tmp_path: Path
+):
+    from remind_support import free_port
+
+    cli = Cli(sqlite_url, env=mail_env(tmp_path, FOLLOWUP_SMTP_FROM="f@example.org"))
+    add(cli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    result = cli("remind", "--transport", f"smtp://127.0.0.1:{free_port()}", code=1)
+    assert "cannot use smtp://127.0.0.1" in result.stderr
+    assert reminder_rows(sqlite_url) == []
+
+
+def _config(tmp_path: Path, text: str, mode: int) -> Path:
+    path = tmp_path / "followup.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_config_file_with_password_readable_by_others_is_refused(sqlite_url, tmp_path):
+    path = _config(tmp_path, '[smtp]\nurl = "smtp://127.0.0.1:2525"\npassword = "pw"\n', 0o644)
+    cli = Cli(sqlite_url, env=mail_env(tmp_path, FOLLOWUP_CONFIG=str(path)))
+    result = cli("remind", code=1)
+    assert f"run `chmod 600 {path}`" in result.stderr
+    assert "pw" not in result.stderr.replace("password", "")
+
+
+def test_config_file_supplies_the_transport_and_environment_overrides_it(sqlite_url, tmp_path):
+    config_dir = tmp_path / "config" / "followup"
+    config_dir.mkdir(parents=True)
+    maildir = tmp_path / "from-config"
+    (config_dir / "config.toml").write_text(
+        f'[smtp]\nurl = "maildir:{maildir}"\nfrom = "Clinic <clinic@example.org>"\n'
+    )
+    cli = Cli(sqlite_url, env=mail_env(tmp_path))
+    add(cli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    cli("remind", "--as-of", "2025-06-02")
+    (message,) = maildir_messages(maildir)
+    assert message["From"] == "Clinic <clinic@example.org>"
+    assert message["Message-ID"].endswith("@example.org>")
+    override = tmp_path / "from-env"
+    cli.env["FOLLOWUP_SMTP_URL"] = f"maildir:{override}"
+    add(cli, "P2", ("2024-06-21", "Northside Imaging", "negative"), email="p2@example.org")
+    cli("remind", "--as-of", "2025-06-02")
+    assert [m["To"] for m in maildir_messages(override)] == ["p2@example.org"]
+
+
+def test_bulk_due_patients_all_get_one_reminder(db_url: str, tmp_path: Path):
+    load_due_patients(db_url, 200, overdue_every=7)
+    cli = Cli(db_url, env=mail_env(tmp_path))
+    summary = remind(cli, tmp_path / "Maildir", "--as-of", str(AS_OF))
+    assert summary["sent"] == 200
+    ids = [m["Message-ID"] for m in maildir_messages(tmp_path / "Maildir")]
+    assert len(ids) == len(set(ids)) == 200
+    rows = reminder_rows(db_url)
+    assert sum(r.kind == "overdue" for r in rows) == len(range(0, 200, 7))
+
+
+def test_rows_of_a_live_claimer_stay_claimed_until_stale(db_url: str):
+    from datetime import timedelta
+
+    from followup.rules import DEFAULT_POLICY
+    from followup.store.database import open_database
+    from followup.store.reminders import claim, claimer_gone, queue, release_stale, worker_id
+
+    load_due_patients(db_url, 3)
+    database = open_database(db_url)
+    try:
+        with database.transaction() as session:
+            queue(session, AS_OF, 30, DEFAULT_POLICY, "example.org")
+            other_host = "elsewhere.example:1:abcd"
+            assert len(claim(session, other_host, limit=2)) == 2
+            assert [c.id for c in claim(session, worker_id())] == [3]
+        with database.transaction() as session:
+            assert not claimer_gone(other_host) and not claimer_gone(worker_id())
+            assert release_stale(session) == 0  # fresh claims of a claimer we cannot check
+            assert release_stale(session, stale_after=timedelta(0)) == 3
+    finally:
+        database.close()
+    assert {r.status for r in reminder_rows(db_url)} == {"pending"}
