@@ -1,0 +1,195 @@
+"""How fast ``followup import exams`` loads a big CSV, against a raw sqlite3 baseline.
+
+    python bench/bench_import.py [--rows 4000000] [--csv FILE] [--small 400000]
+
+1. Writes FILE (default: a temporary file) with the synthetic programme of followup.synthetic,
+   one row per finding, until ``--rows`` rows; an existing FILE is reused as it is.
+2. Times ``followup --db NEW.db import exams FILE`` as a subprocess (validation, patients,
+   facilities, exams, findings and every plan), with its peak RSS from ``os.wait4``.
+3. Times the raw baseline on another fresh, migrated file: csv.reader plus ``executemany`` of
+   the same rows into patients, facilities, exams and findings in one transaction, with the
+   import's pragmas and GC setting; no validation, no duplicate check and no plans (ids are
+   assigned in Python, the patient map held in memory).
+4. Runs the import again on the first ``--small`` rows, to compare peak memory (flat in the
+   file's size means about the same peak RSS for both sizes).
+
+Prints rows/s for both, the ratio, and both peak RSS figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from itertools import islice
+from pathlib import Path
+
+AS_OF = date(2025, 6, 30)
+
+
+def write_csv(path: Path, rows: int, seed: int = 1) -> int:
+    """The synthetic programme as a clinic export would write it; returns the rows written.
+
+    Patients are made lazily, so asking for ``rows`` patients is always enough."""
+    from followup.cli.output import write_csv as write_rows
+    from followup.synthetic import CSV_COLUMNS, csv_records
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        return write_rows(islice(csv_records(rows, seed, AS_OF), rows), CSV_COLUMNS, out)
+
+
+def count_rows(path: Path) -> int:
+    with path.open(newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def head(path: Path, rows: int, target: Path) -> None:
+    """The first ``rows`` rows of ``path`` (cut at an exam boundary is not needed: the rows
+    of the last exam simply make a smaller exam)."""
+    with path.open(newline="", encoding="utf-8") as f, target.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerows(islice(csv.reader(f), rows + 1))
+
+
+def time_import(csv_path: Path, db: Path) -> tuple[float, int, str]:
+    """Seconds, peak RSS (KiB) and the summary line of one import, run as a user would."""
+    command = [
+        sys.executable,
+        "-m",
+        "followup",
+        "--db",
+        str(db),
+        "import",
+        "exams",
+        str(csv_path),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    summary = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"import failed:\n{summary}")
+    return elapsed, usage.ru_maxrss, summary.strip().splitlines()[-1]
+
+
+def migrated(db: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "followup", "--db", str(db), "init"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def time_raw(csv_path: Path, db: Path) -> float:
+    """The floor: parse the CSV and executemany the same rows, nothing else."""
+    migrated(db)
+    started = time.perf_counter()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -65536")  # as the import sets it
+    gc.freeze()  # the import's GC setting too, so the ratio compares the work done
+    gc.set_threshold(100_000, 50, 1000)
+    conn.execute("BEGIN IMMEDIATE")
+    created = "2025-06-30 00:00:00"
+    patients: dict[str, int] = {}
+    facilities: dict[str, int] = {}  # spelling -> id
+    keys: dict[str, int] = {}  # facility key -> id
+    patient_rows: list[tuple] = []
+    exams: list[tuple] = []
+    findings: list[tuple] = []
+    exam = None
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for row in reader:
+            pid = patients.get(row[0])
+            if pid is None:
+                pid = patients[row[0]] = len(patients) + 1
+                patient_rows.append((pid, row[0], row[1], row[2] or None, created))
+            fid = facilities.get(row[4])
+            if fid is None:
+                key = " ".join(row[4].split()).casefold()
+                fid = facilities[row[4]] = keys.get(key) or len(keys) + 1
+                if key not in keys:
+                    keys[key] = fid
+                    conn.execute(
+                        "INSERT INTO facilities (id, key, name) VALUES (?, ?, ?)",
+                        (fid, key, row[4]),
+                    )
+            if (pid, row[3], fid) != exam:
+                exam = (pid, row[3], fid)
+                exams.append((len(exams) + 1, pid, row[3], fid, row[5] or None, created))
+            findings.append((len(exams), row[6], row[7] or None, row[8] or None, row[9] or None))
+    conn.executemany(
+        "INSERT INTO patients (id, external_id, name, email, reminders, created_at) "
+        "VALUES (?, ?, ?, ?, 1, ?)",
+        patient_rows,
+    )
+    conn.executemany(
+        "INSERT INTO exams (id, patient_id, date, facility_id, kind, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        exams,
+    )
+    conn.executemany(
+        "INSERT INTO findings (exam_id, category, laterality, morphology, distribution) "
+        "VALUES (?, ?, ?, ?, ?)",
+        findings,
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--csv", type=Path, help="CSV to use (written first if missing)")
+    parser.add_argument("--small", type=int, default=400_000, help="rows of the memory check")
+    parser.add_argument("--skip-raw", action="store_true", help="only time the import")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        csv_path = args.csv or folder / "exams.csv"
+        if not csv_path.exists():
+            started = time.perf_counter()
+            written = write_csv(csv_path, args.rows)
+            print(f"wrote {written:,} rows to {csv_path} in {time.perf_counter() - started:.0f} s")
+        rows = count_rows(csv_path)
+        size = csv_path.stat().st_size
+        print(f"CSV: {rows:,} rows, {size / 1e6:.0f} MB")
+        seconds, rss, summary = time_import(csv_path, folder / "import.db")
+        print(
+            f"followup import exams: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, "
+            f"peak RSS {rss / 1024:.0f} MiB"
+        )
+        print(f"  {summary}")
+        if args.small and args.small < rows:
+            small = folder / "small.csv"
+            head(csv_path, args.small, small)
+            small_seconds, small_rss, _ = time_import(small, folder / "small.db")
+            print(
+                f"memory check: {args.small:,} rows peak RSS {small_rss / 1024:.0f} MiB, "
+                f"{rows:,} rows peak RSS {rss / 1024:.0f} MiB "
+                f"({args.small / small_seconds:,.0f} rows/s at the small size)"
+            )
+        if not args.skip_raw:  # last: it grows this process, which later children would inherit
+            raw = time_raw(csv_path, folder / "raw.db")
+            print(f"raw sqlite3 executemany: {raw:.1f} s, {rows / raw:,.0f} rows/s")
+            print(f"ratio import / raw: {seconds / raw:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

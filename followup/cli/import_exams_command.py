@@ -1,0 +1,259 @@
+"""``followup import exams FILE.csv``: a clinic's CSV export in, all of it or (on request) the
+good rows only, in one transaction through the bulk loader."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date
+from typing import IO, Any
+
+import click
+
+from followup.cli.context import AppContext, pass_app, today
+from followup.cli.params import DATE
+
+PROGRESS_EVERY = 8192  # rows between progress-bar updates
+SQLITE_CACHE_KIB = 65_536  # 64 MiB, whatever the file's size
+GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's: 700)
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back after counting everything."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+@click.command("exams")
+@click.argument("file", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--map",
+    "overrides",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help="Read COLUMN into FIELD (repeatable); FIELD 'ignore' leaves a column out. Fields: "
+    "patient_id, date, facility, category, laterality, kind, morphology, distribution, "
+    "size_class, follow_up_months, finding_id, note, name, email, phone, birth_date.",
+)
+@click.option("--default-date", type=DATE, metavar="DATE", help="Exam date for rows without one.")
+@click.option("--default-facility", metavar="NAME", help="Facility for rows without one.")
+@click.option("--dry-run", is_flag=True, help="Check and count everything; write nothing.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good rows and write the bad ones to --rejects (default: all or nothing).",
+)
+@click.option(
+    "--rejects",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="With --skip-invalid: the rejected rows, their line and reason (CSV, mode 0600).",
+)
+@click.option(
+    "--as-of",
+    type=DATE,
+    metavar="DATE",
+    help="Take this day as today: later exam dates are refused, as in `exam add`.",
+)
+@pass_app
+def import_exams(
+    app: AppContext,
+    file: str,
+    overrides: tuple[str, ...],
+    default_date: date | None,
+    default_facility: str | None,
+    dry_run: bool,
+    skip_invalid: bool,
+    rejects: str | None,
+    as_of: date | None,
+) -> None:
+    """Import exams from FILE.csv, one finding per row (UTF-8, with or without BOM).
+
+    Columns are recognised by their usual names (patient_id/mrn, date/exam_date, facility/site,
+    category/birads/assessment, laterality/side, kind, morphology/calc type,
+    distribution/calc distribution, follow_up_months, finding_id/abnormality id, note, name,
+    email, phone, birth_date); --map names the others. Every row is checked as `exam add`
+    checks its options; unknown patients and facilities are created; exams already stored
+    (same patient, date and facility) are skipped and counted as duplicates.
+
+    Rows with the same patient, date and facility make one exam with several findings; they
+    must be adjacent, as exports write them. Identical findings, and rows with the same
+    finding_id and side (e.g. the CC and MLO views of one finding), count once; when such views
+    disagree, the most worrisome reading is kept.
+
+    By default one bad row stops the import, naming its line, and nothing is written. With
+    --skip-invalid the good rows are imported and the bad ones written to --rejects; the exit
+    status is then 0, and the summary (on stderr) counts the rejected rows.
+
+    \b
+    Examples:
+      followup import exams ris-export.csv --dry-run
+      followup import exams ris-export.csv --skip-invalid --rejects rejects.csv
+      followup import exams export.csv --map MRN=patient_id --map "Exam Site=facility"
+      followup import exams calc_case_description_test_set.csv \\
+          --default-date 2016-01-15 --default-facility "CBIS-DDSM"
+    """
+    if skip_invalid != (rejects is not None):
+        raise click.UsageError("--skip-invalid and --rejects FILE go together; give both")
+    from followup.exchange import csv_import
+
+    if default_facility is not None and not default_facility.strip():
+        raise click.BadParameter("give the facility's name", param_hint="--default-facility")
+    day = as_of or today()
+    if default_date is not None:
+        from followup.rules import check_exam_date
+
+        try:
+            check_exam_date(default_date, day)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--default-date") from None
+    defaults = csv_import.Defaults(date=default_date, facility=default_facility)
+    with ExitStack() as stack:
+        stream = stack.enter_context(csv_import.open_csv(file))
+        reader = csv.reader(stream)
+        columns = _map_header(reader, file, overrides, defaults)
+        reject_writer = _rejects_writer(stack, rejects, columns.header) if rejects else None
+        exam_reader = csv_import.ExamReader(columns, defaults, day)
+        items = exam_reader.read(reader, lambda: reader.line_num)
+        items = _with_progress(stream, file, items)
+        stack.enter_context(_fewer_collections())
+        try:
+            with app.transaction() as session:
+                result, rejected = _load(session, app, items, day, reject_writer, reader)
+                if dry_run:
+                    raise _DryRun((result, rejected))
+        except _DryRun as done:
+            result, rejected = done.result
+    _summary(result, exam_reader.rows, rejected, dry_run, rejects)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Millions of short-lived rows would trigger the cyclic GC every 700 allocations, scanning
+    every object each time (about a quarter of the import's time). Collect less often, and
+    never rescan what was loaded before the import; cycles are still collected, so memory
+    stays flat."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: Any) -> Any:
+    from followup.exchange.csv_import import MappingError, map_columns
+
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise click.ClickException(f"{file} is empty; a header row is needed") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise _unreadable(exc, 1) from None
+    try:
+        columns = map_columns(header, overrides, defaults)
+    except MappingError as exc:
+        raise click.UsageError(str(exc)) from None
+    if columns.ignored:
+        click.echo(f"Columns not imported: {', '.join(columns.ignored)}", err=True)
+    return columns
+
+
+def _rejects_writer(stack: ExitStack, path: str, header: tuple[str, ...]) -> Any:
+    """A CSV of the rejected rows (0600: they hold health data), spreadsheet-safe."""
+    from followup.cli.output import output_stream
+
+    writer = csv.writer(stack.enter_context(output_stream(path)), lineterminator="\n")
+    writer.writerow([*header, "line", "reason"])
+    return writer
+
+
+def _with_progress(stream: IO[str], file: str, items: Iterator[Any]) -> Iterator[Any]:
+    """A progress bar by bytes read, on stderr, only when stderr is a terminal."""
+    return _advancing(stream, file, items) if sys.stderr.isatty() else items
+
+
+def _advancing(stream: IO[str], file: str, items: Iterator[Any]) -> Iterator[Any]:
+    size = os.path.getsize(file)
+    with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
+        done = 0
+        for number, item in enumerate(items):
+            if number % PROGRESS_EVERY == 0:
+                position = stream.buffer.tell()  # type: ignore[attr-defined]
+                bar.update(position - done)
+                done = position
+            yield item
+        bar.update(size - done)
+    click.echo("Writing the plans of the patients imported...", err=True)
+
+
+def _load(
+    session: Any, app: AppContext, items: Iterator[Any], day: date, rejects: Any, reader: Any
+) -> tuple[Any, int]:
+    """Feed the loader; the first bad row stops everything unless rejects are being kept."""
+    from followup.exchange.csv_import import Rejected
+    from followup.store.bulk import BulkLoader
+
+    if app.database.is_sqlite:  # a bigger page cache for this connection: fewer index reads
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    loader = BulkLoader(session, app.policy, today=day)
+    rejected = 0
+    patient = None
+    try:
+        for item in items:
+            if type(item) is Rejected:
+                if rejects is None:
+                    raise click.ClickException(
+                        f"line {item.line}: {item.reason}; nothing was imported. Fix the row "
+                        "or use --skip-invalid --rejects FILE"
+                    )
+                _write_reject(rejects, item)
+                rejected += 1
+            else:
+                if item.patient is not patient:  # her rows are adjacent: add her once
+                    patient = item.patient
+                    loader.add_patient(patient)
+                loader.add_exam(item.exam)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise _unreadable(exc, reader.line_num + 1) from None
+    return loader.finish(), rejected
+
+
+def _unreadable(exc: Exception, line: int) -> click.ClickException:
+    """The file stops being CSV text; text is decoded in blocks, so the line is approximate."""
+    if isinstance(exc, UnicodeDecodeError):
+        return click.ClickException(
+            f"the file is not UTF-8 text (near line {line}); nothing was imported. Save it as "
+            '"CSV UTF-8" and import it again'
+        )
+    return click.ClickException(
+        f"line {line}: the file cannot be read as CSV ({exc}); nothing was imported"
+    )
+
+
+def _write_reject(writer: Any, item: Any) -> None:
+    from followup.cli.output import neutralise
+
+    writer.writerow([*(neutralise(c) for c in item.cells), item.line, item.reason])
+
+
+def _summary(result: Any, rows: int, rejected: int, dry_run: bool, rejects: str | None) -> None:
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        ("Dry run, nothing written: " if dry_run else "")
+        + f"read {rows:,} rows; {verb} {result.exams_added:,} exams with "
+        f"{result.findings_added:,} findings ({result.patients_added:,} new patients, "
+        f"{result.facilities_added:,} new facilities); {result.exams_duplicate:,} duplicate "
+        f"exams skipped; {rejected:,} rows rejected"
+        + (f" (written to {rejects})" if rejects and rejected else "")
+        + ".",
+        err=True,
+    )

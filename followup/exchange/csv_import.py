@@ -1,0 +1,551 @@
+"""Reading a clinic's CSV export into exams: header mapping, row validation, grouping.
+
+Each row is one finding; the rows of one exam (same patient, date and facility) are folded into
+one exam with several findings, and rows describing the same finding (identical findings, or
+the same ``finding_id`` and side, e.g. the CC and MLO views of one calcification in CBIS-DDSM)
+into one finding. Rows are checked with the very parsers and checks ``exam add`` uses.
+
+The file is streamed: only the rows of the exam being read are held, so memory does not grow
+with the file. That is why the rows of one exam must be adjacent (as every RIS export writes
+them). A row that comes back to an earlier exam of the same patient is refused with the line
+that exam started on; one that comes back after other patients cannot be told from a re-import,
+and the writer skips it as a duplicate exam (see :mod:`followup.store.bulk`).
+
+Nothing here touches the database or the terminal: the CLI decides what to do with each exam
+and each rejected row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from operator import itemgetter
+from typing import IO, Any, NamedTuple
+
+from followup import rules
+from followup.store.bulk import ExamRow, FindingRow, PatientRow
+from followup.store.errors import StoreError
+from followup.store.patients import check_external_id
+
+# Every field a column can fill, in the order --help lists them.
+FIELDS = (
+    "patient_id",
+    "date",
+    "facility",
+    "category",
+    "laterality",
+    "kind",
+    "morphology",
+    "distribution",
+    "size_class",
+    "follow_up_months",
+    "finding_id",
+    "note",
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+)
+IGNORE = "ignore"
+DESCRIPTOR_MAX = 64  # findings.morphology / distribution are VARCHAR(64)
+
+# Header names people and exports use, folded (lower case, runs of space/_/- as one space).
+HEADER_ALIASES: dict[str, str] = {
+    **{h: "patient_id" for h in ("patient id", "patient", "mrn", "id", "patient number")},
+    **{h: "date" for h in ("date", "exam date", "study date")},
+    **{h: "facility" for h in ("facility", "site", "location")},
+    **{h: "category" for h in ("category", "birads", "bi rads", "assessment")},
+    **{h: "laterality" for h in ("laterality", "side", "left or right", "left or right breast")},
+    **{h: "kind" for h in ("kind", "type", "exam type")},
+    **{h: "morphology" for h in ("morphology", "calc type")},
+    **{h: "distribution" for h in ("distribution", "calc distribution")},
+    **{h: "size_class" for h in ("size class", "size")},
+    **{h: "follow_up_months" for h in ("follow up months", "follow up", "interval")},
+    **{h: "finding_id" for h in ("finding id", "abnormality id")},
+    **{h: "note" for h in ("note", "notes", "comment", "comments")},
+    "name": "name",
+    "email": "email",
+    "phone": "phone",
+    **{h: "birth_date" for h in ("birth date", "date of birth", "dob")},
+}
+
+# Calcification descriptor spellings of other systems (CBIS-DDSM/DDSM write PLEOMORPHIC,
+# LUCENT_CENTER, CLUSTERED...) onto the terms of clinical-rules.md §1 (BI-RADS 5th edition:
+# lucent-centred and eggshell are now "rim", clustered is now "grouped").
+MORPHOLOGY_TERMS = {
+    "pleomorphic": "fine pleomorphic",
+    "fine pleomorphic": "fine pleomorphic",
+    "fine linear branching": "fine linear branching",
+    "fine linear": "fine linear branching",
+    "amorphous": "amorphous",
+    "coarse heterogeneous": "coarse heterogeneous",
+    "punctate": "punctate",
+    "round and regular": "round",
+    "round": "round",
+    "lucent center": "rim",
+    "lucent centered": "rim",
+    "lucent centred": "rim",
+    "eggshell": "rim",
+    "rim": "rim",
+    "coarse": "coarse",
+    "popcorn": "coarse",
+    "vascular": "vascular",
+    "dystrophic": "dystrophic",
+    "milk of calcium": "milk of calcium",
+    "skin": "skin",
+    "large rodlike": "large rod-like",
+    "large rod like": "large rod-like",
+    "suture": "suture",
+}
+DISTRIBUTION_TERMS = {
+    "clustered": "grouped",
+    "grouped": "grouped",
+    "diffusely scattered": "diffuse",
+    "diffuse": "diffuse",
+    "scattered": "diffuse",
+    "regional": "regional",
+    "linear": "linear",
+    "segmental": "segmental",
+}
+NOT_GIVEN = {"", "n/a", "na", "none", "-", "null"}
+CACHE_LIMIT = 100_000
+
+
+def fold_header(text: str) -> str:
+    """``Patient_ID``, ``patient-id`` and ``Patient  ID`` all read as ``patient id``."""
+    return re.sub(r"[\s_\-]+", " ", text.strip().lower()).strip()
+
+
+class MappingError(ValueError):
+    """The header cannot be mapped onto our fields: a usage error, before any row is read."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Values for fields the file lacks (CBIS-DDSM has no dates and no facility)."""
+
+    date: date | None = None
+    facility: str | None = None
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column (by index) fills which field; ``ignored`` lists the unused headers."""
+
+    header: tuple[str, ...]
+    columns: dict[str, int]
+    ignored: tuple[str, ...]
+
+
+def _find_column(header: Sequence[str], column: str) -> int:
+    if column in header:
+        return header.index(column)
+    folded = [fold_header(h) for h in header]
+    if fold_header(column) in folded:
+        return folded.index(fold_header(column))
+    raise MappingError(
+        f"--map {column}=...: the file has no column {column!r}; its columns are "
+        + ", ".join(repr(h) for h in header)
+    )
+
+
+def _parse_override(text: str) -> tuple[str, str]:
+    column, sep, name = text.rpartition("=")
+    name = name.strip().lower().replace("-", "_")
+    if not sep or not column.strip():
+        raise MappingError(f"--map {text!r} is not COLUMN=FIELD, e.g. --map 'MRN=patient_id'")
+    if name not in (*FIELDS, IGNORE):
+        raise MappingError(
+            f"--map {text!r}: unknown field {name!r}; use one of {', '.join(FIELDS)} "
+            f"(or {IGNORE} to leave the column out)"
+        )
+    return column.strip(), name
+
+
+def map_columns(header: Sequence[str], overrides: Sequence[str], defaults: Defaults) -> ColumnMap:
+    """Map the header onto our fields: common names by default, ``--map`` over them.
+
+    Two columns that both look like one field are refused rather than guessed between: a wrong
+    patient id column would file exams under the wrong people.
+    """
+    header = [h.strip() for h in header]
+    forced: dict[int, str] = {}
+    for text in overrides:
+        column, name = _parse_override(text)
+        forced[_find_column(header, column)] = name
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        name = forced.get(index) or HEADER_ALIASES.get(fold_header(title))
+        if name is None or name == IGNORE:
+            continue
+        if name in columns:
+            raise MappingError(
+                f"columns {header[columns[name]]!r} and {title!r} both look like {name}; "
+                f"choose one with --map, e.g. --map '{title}=ignore'"
+            )
+        columns[name] = index
+    _check_required(header, columns, defaults)
+    ignored = tuple(h for i, h in enumerate(header) if i not in columns.values())
+    return ColumnMap(tuple(header), columns, ignored)
+
+
+def _check_required(header: Sequence[str], columns: dict[str, int], defaults: Defaults) -> None:
+    missing = [f for f in ("patient_id", "category") if f not in columns]
+    if "date" not in columns and defaults.date is None:
+        missing.append("date")
+    if "facility" not in columns and defaults.facility is None:
+        missing.append("facility")
+    if missing:
+        hints = {"date": " (or --default-date)", "facility": " (or --default-facility)"}
+        raise MappingError(
+            "no column for "
+            + ", ".join(f"{m}{hints.get(m, '')}" for m in missing)
+            + "; the header is "
+            + ", ".join(repr(h) for h in header)
+            + f"; name the column with --map COLUMN={missing[0]}"
+        )
+
+
+class RowError(ValueError):
+    """One row cannot be imported; the message says why (the CLI adds the line)."""
+
+
+class _Memo:
+    """Parse each distinct cell text once: exports repeat a few values millions of times.
+
+    Blank cells are None. Bounded, so a column of all-distinct values (ids, notes) cannot grow
+    memory with the file. A refusal is not cached: bad rows are rare, and cheap to recheck.
+    """
+
+    __slots__ = ("name", "parse", "values")
+
+    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+        self.name = name
+        self.parse = parse
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, text: str) -> Any:
+        try:
+            return self.values[text]
+        except KeyError:
+            pass
+        stripped = text.strip()
+        try:
+            value = self.parse(stripped) if stripped else None
+        except (ValueError, StoreError) as exc:
+            raise RowError(f"{self.name}: {exc}") from None
+        if len(self.values) >= CACHE_LIMIT:
+            self.values.clear()
+        self.values[text] = value
+        return value
+
+
+def _descriptor(terms: dict[str, str], what: str) -> Callable[[str], str | None]:
+    """Normalise a descriptor: known spellings to §1 terms, combinations (``A-B``) term by term,
+    unknown text kept as written (descriptors are free text in ``exam add`` too)."""
+
+    def parse(text: str) -> str | None:
+        cleaned = " ".join(text.split())
+        if cleaned.lower() in NOT_GIVEN:
+            return None
+        folded = fold_header(cleaned)
+        if folded in terms:
+            return terms[folded]
+        parts = [fold_header(p) for p in cleaned.split("-")]
+        if len(parts) > 1 and all(p in terms for p in parts):
+            cleaned = ", ".join(dict.fromkeys(terms[p] for p in parts))
+        if len(cleaned) > DESCRIPTOR_MAX:
+            raise ValueError(f"the {what} is longer than {DESCRIPTOR_MAX} characters; shorten it")
+        return cleaned
+
+    return parse
+
+
+def _months(text: str) -> int:
+    try:
+        months = int(text)
+    except ValueError:
+        raise ValueError(f"follow-up months {text!r} is not a whole number, e.g. 6") from None
+    return rules.check_follow_up_months(months)  # type: ignore[return-value]
+
+
+def _size_class(text: str) -> str:
+    if text.lower() not in ("macro", "micro"):
+        raise ValueError(f"unknown size class {text!r}; use macro or micro")
+    return text.lower()
+
+
+def _email(text: str) -> str:
+    if "@" not in text or " " in text:
+        raise ValueError(f"{text!r} is not an email address")
+    return text
+
+
+def _facility(text: str) -> tuple[str, str]:
+    display = rules.check_facility(text)
+    return display, rules.facility_key(display)
+
+
+def _exam_date(today: date) -> Callable[[str], date]:
+    def parse(text: str) -> date:
+        return rules.check_exam_date(rules.parse_date(text), today)
+
+    return parse
+
+
+class ExamRecord(NamedTuple):
+    """One exam to write (its patient, created if unknown) and the line it starts on."""
+
+    line: int
+    patient: PatientRow
+    exam: ExamRow
+
+
+class Rejected(NamedTuple):
+    """A row that cannot be imported, where it starts in the file, and why."""
+
+    line: int
+    cells: list[str]
+    reason: str
+
+
+_EXAM_FIELDS = ("kind", "follow_up_months", "note")
+
+
+def _required(value: Any, name: str) -> Any:
+    if value is None:
+        raise RowError(f"{name} is empty; every row needs one")
+    return value
+
+
+class ExamReader:
+    """Turns CSV rows into :class:`ExamRecord` and :class:`Rejected`, in file order.
+
+    Every field goes through the parser and check ``exam add`` uses (rules.parse_category,
+    parse_laterality, parse_kind, parse_date with check_exam_date, check_facility,
+    check_follow_up_months; store.patients.check_external_id), each distinct cell text once.
+    Whole findings and exam-level values are cached by their raw cells too, so the usual row
+    costs a few dictionary look-ups.
+    """
+
+    def __init__(self, columns: ColumnMap, defaults: Defaults, today: date) -> None:
+        self.width = len(columns.header)
+        self.rows = 0  # records read, blank lines not counted
+        index = columns.columns
+        blank = self.width  # every row gets one empty cell appended: unmapped fields read it
+
+        def cells(*names: str) -> Callable[[list[str]], tuple[str, ...]]:
+            return itemgetter(*(index.get(n, blank) for n in names), blank)
+
+        self._exam_cells = cells("patient_id", "date", "facility")
+        self._finding_cells = cells(
+            "category", "laterality", "morphology", "distribution", "size_class"
+        )
+        self._extra_cells = cells(*_EXAM_FIELDS)
+        self._patient_cells = cells("patient_id", "name", "email", "phone", "birth_date")
+        self._finding_id = index.get("finding_id")
+        if defaults.date is not None:
+            rules.check_exam_date(defaults.date, today)
+        self._default_date = defaults.date
+        self._default_place = _facility(defaults.facility) if defaults.facility else None
+        memo = _Memo
+        self._patient_id = memo("patient_id", check_external_id)
+        self._date = memo("date", _exam_date(today))
+        self._place = memo("facility", _facility)
+        self._category = memo("category", rules.parse_category)
+        self._side = memo("laterality", rules.parse_laterality)
+        self._morphology = memo("morphology", _descriptor(MORPHOLOGY_TERMS, "morphology"))
+        self._distribution = memo("distribution", _descriptor(DISTRIBUTION_TERMS, "distribution"))
+        self._size = memo("size_class", _size_class)
+        self._kind = memo("kind", rules.parse_kind)
+        self._months = memo("follow_up_months", _months)
+        self._note = memo("note", str)
+        self._email = memo("email", _email)
+        self._birth_date = memo("birth_date", rules.parse_date)
+        self._findings: dict[tuple[str, ...], FindingRow] = {}
+        self._extras: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self._last_patient: tuple[tuple[str, ...], PatientRow] | None = None
+
+    # -- one value or group of values, checked -------------------------------------------
+
+    def _exam_key(self, raw: tuple[str, ...]) -> tuple[tuple[str, date, str], str]:
+        """((patient, date, facility key), facility as written) for the exam's cells."""
+        patient = _required(self._patient_id(raw[0]), "patient_id")
+        day = self._date(raw[1]) or _required(self._default_date, "date")
+        display, key = self._place(raw[2]) or _required(self._default_place, "facility")
+        return (patient, day, key), display
+
+    def _finding(self, raw: tuple[str, ...]) -> FindingRow:
+        finding = FindingRow(
+            category=_required(self._category(raw[0]), "category"),
+            laterality=self._side(raw[1]),
+            morphology=self._morphology(raw[2]),
+            distribution=self._distribution(raw[3]),
+            size_class=self._size(raw[4]),
+        )
+        if len(self._findings) >= CACHE_LIMIT:
+            self._findings.clear()
+        self._findings[raw] = finding
+        return finding
+
+    def _extra(self, raw: tuple[str, ...]) -> tuple[Any, ...]:
+        extra = (self._kind(raw[0]), self._months(raw[1]), self._note(raw[2]))
+        if len(self._extras) >= CACHE_LIMIT:
+            self._extras.clear()
+        self._extras[raw] = extra
+        return extra
+
+    def _patient(self, cells: list[str]) -> PatientRow:
+        """Her details from the first row of her first exam (rows of one patient repeat them)."""
+        raw = self._patient_cells(cells)
+        if self._last_patient is not None and self._last_patient[0] == raw:
+            return self._last_patient[1]
+        patient = PatientRow(
+            external_id=self._patient_id(raw[0]),
+            name=raw[1].strip() or None,
+            email=self._email(raw[2]),
+            phone=raw[3].strip() or None,
+            birth_date=self._birth_date(raw[4]),
+        )
+        self._last_patient = (raw, patient)
+        return patient
+
+    def _fit(self, cells: list[str]) -> list[str]:
+        if len(cells) > self.width:
+            raise RowError(
+                f"the row has {len(cells)} cells but the header has {self.width}; "
+                "check for an unquoted comma"
+            )
+        # Exports may drop trailing blanks; the extra blank is the cell unmapped fields read.
+        return cells + [""] * (self.width + 1 - len(cells))
+
+    # -- the file --------------------------------------------------------------------------
+
+    def read(self, reader: Iterator[list[str]], line_of: Callable[[], int]) -> Iterator[Any]:
+        """Yield ExamRecord and Rejected in file order; ``line_of()`` is the reader's line_num,
+        so a record's line is the physical line it starts on (quoted newlines counted)."""
+        width, findings, extras = self.width, self._findings, self._extras
+        exam_cells, finding_cells, extra_cells = (
+            self._exam_cells,
+            self._finding_cells,
+            self._extra_cells,
+        )
+        finding_id = self._finding_id
+        group: _Group | None = None
+        last_raw: tuple[str, ...] | None = None
+        key: Any = None
+        place = ""
+        patient_id = None
+        started: dict[Any, int] = {}  # the current patient's exams: where each started
+        start = line_of() + 1
+        for cells in reader:
+            line, start = start, line_of() + 1
+            if len(cells) != width and (not cells or (len(cells) == 1 and not cells[0].strip())):
+                continue  # a blank line
+            self.rows += 1
+            try:
+                row = [*cells, ""] if len(cells) == width else self._fit(cells)
+                raw = exam_cells(row)
+                if raw != last_raw:
+                    key, place = self._exam_key(raw)
+                    last_raw = raw
+                fraw = finding_cells(row)
+                finding = findings.get(fraw) or self._finding(fraw)
+                xraw = extra_cells(row)
+                extra = extras.get(xraw) or self._extra(xraw)
+                if group is None or key != group.key:
+                    patient = self._patient(row)
+                    if key[0] != patient_id:
+                        patient_id, started = key[0], {}
+                    elif key in started:
+                        raise RowError(_scattered(key, started[key]))
+                    started[key] = line
+                    if group is not None:
+                        yield group.record()
+                    group = _Group(line, key, place, patient, extra)
+            except RowError as exc:
+                yield Rejected(line, cells, str(exc))
+                continue
+            view = row[finding_id].strip() or None if finding_id is not None else None
+            reason = group.add(line, finding, extra, view)
+            if reason is not None:
+                yield Rejected(line, cells, reason)
+        if group is not None:
+            yield group.record()
+
+
+def _scattered(key: tuple[str, date, str], first: int) -> str:
+    patient, day, _ = key
+    return (
+        f"patient {patient}'s exam of {day.isoformat()} at this facility started on line {first}"
+        " and other rows came in between; put the rows of one exam together"
+    )
+
+
+class _Group:
+    """The adjacent rows of one exam, folded into one exam with distinct findings."""
+
+    __slots__ = ("by_id", "extra", "findings", "key", "line", "lines", "patient", "place")
+
+    def __init__(
+        self, line: int, key: Any, place: str, patient: PatientRow, extra: tuple[Any, ...]
+    ) -> None:
+        self.line = line
+        self.key = key
+        self.place = place
+        self.patient = patient
+        self.extra = extra
+        self.findings: list[FindingRow] = []
+        self.by_id: dict[tuple[str, Any], int] = {}
+        self.lines: dict[str, int] = {}
+
+    def add(
+        self, line: int, finding: FindingRow, extra: tuple[Any, ...], view: str | None
+    ) -> str | None:
+        """Add a row's finding; the reason the row is refused, if it contradicts the exam."""
+        if extra is not self.extra and extra != self.extra:
+            reason = self._merge(line, extra)
+            if reason is not None:
+                return reason
+        if view is None:
+            if finding not in self.findings:
+                self.findings.append(finding)
+            return None
+        # Views of one finding (e.g. CC and MLO): keep one, the most worrisome reading.
+        index = self.by_id.get((view, finding.laterality))
+        if index is None:
+            self.by_id[(view, finding.laterality)] = len(self.findings)
+            self.findings.append(finding)
+        elif finding.category.worry > self.findings[index].category.worry:
+            self.findings[index] = finding
+        return None
+
+    def _merge(self, line: int, extra: tuple[Any, ...]) -> str | None:
+        """Exam-level values (kind, interval, note) may be given on any one row of the exam."""
+        merged = list(self.extra)
+        for position, name in enumerate(_EXAM_FIELDS):
+            mine, theirs = extra[position], merged[position]
+            if mine is not None and theirs is not None and mine != theirs:
+                return (
+                    f"{name} {mine} differs from {theirs} on line "
+                    f"{self.lines.get(name, self.line)} of the same exam (same patient, date "
+                    "and facility); make them agree"
+                )
+            if mine is not None and theirs is None:
+                merged[position] = mine
+                self.lines[name] = line
+        self.extra = tuple(merged)
+        return None
+
+    def record(self) -> ExamRecord:
+        kind, months, note = self.extra
+        patient, day, _ = self.key
+        exam = ExamRow(patient, day, self.place, tuple(self.findings), kind, months, note)
+        return ExamRecord(self.line, self.patient, exam)
+
+
+def open_csv(path: str) -> IO[str]:
+    """UTF-8 with or without BOM; ``newline=""`` so quoted newlines and any line ends work."""
+    return open(path, encoding="utf-8-sig", newline="")
