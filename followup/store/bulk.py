@@ -4,16 +4,20 @@ What the CSV importer, ``followup demo`` and the benchmarks use to write many ro
 are plain frozen values with canonical text (``"probably-benign"``, ``"left"``; the rules'
 StrEnums are accepted as they are). Memory stays flat whatever the size of the load:
 
-- rows are buffered up to ``batch_size`` and written with Core ``insert()`` executemany into
-  temporary staging tables, then moved into the real tables with set-based
-  ``INSERT ... SELECT``; patient ids are resolved by a join on ``external_id`` in SQL, so no
-  patient-id map is ever held in Python (only the facility cache, a few hundred entries);
+- rows are buffered up to ``batch_size``, then written with the driver's executemany of plain
+  tuples (SQLAlchemy's per-row parameter processing would cost more than the database does):
+  patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key (patient, date,
+  facility), their new ids read back by an id range; then their findings and film transfers.
+  Patient ids are looked up for the batch only (one query), so no patient-id map is ever held
+  for the whole load (only the facility cache, a few hundred entries);
 - exams already stored (same patient, date and facility, facility compared by
   :func:`followup.rules.facility_key`) or repeated in the input are skipped and counted;
-- at :meth:`BulkLoader.finish` the plans of every patient who got an exam or a film transfer
-  are recomputed with the rules and written, reading her exams back from the database a chunk
-  of patients at a time (ordered by patient), with the same inputs as
-  :func:`followup.store.plans.refresh_plan`, so the stored plans are identical to it.
+- plans are written with the same inputs as :func:`followup.store.plans.refresh_plan`, so they
+  are identical to it. A patient whose exams and films are all in the batch being written
+  (created by this load, nothing stored for her before: the bulk of a first import) gets her
+  plan at once from the rows in memory; any other patient who got an exam or film transfer is
+  noted in a temporary table and her plan is recomputed at :meth:`BulkLoader.finish`, reading
+  her records back from the database a chunk of patients at a time.
 
 Nothing is committed here: an error anywhere leaves the caller's transaction to roll back, and
 with it every row of the load.
@@ -21,32 +25,32 @@ with it every row of the load.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Connection,
     Date,
+    DateTime,
     Integer,
     MetaData,
-    String,
     Table,
-    Text,
-    and_,
     delete,
-    exists,
+    func,
     insert,
-    literal,
     select,
     text,
-    update,
+    union,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from followup import rules
 from followup.store.clock import now
@@ -59,16 +63,16 @@ from followup.store.models import (
     Facility,
     FilmTransfer,
     Finding,
-    Patient,
     PlanFlag,
     PlanRecord,
 )
 from followup.store.patients import check_external_id
 from followup.store.plans import plan_values, rules_finding
 
-DEFAULT_BATCH = 20_000
+DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
 PLAN_CHUNK = 2_000
 FINDING_CACHE = 10_000
+LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
 
 
 @dataclass(frozen=True)
@@ -137,67 +141,26 @@ class LoadResult:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-# Staging tables: temporary, private to the connection, created and dropped by each load.
+# Patients whose plan must be recomputed from the database at the end: those who already had
+# exams or films before their rows of this load (temporary, private to the connection).
 _staging = MetaData()
-_stage_patients = Table(
-    "bulk_stage_patients",
-    _staging,
-    Column("external_id", String(64)),
-    Column("name", String(200)),
-    Column("birth_date", Date),
-    Column("email", String(320)),
-    Column("phone", String(64)),
-    Column("reminders", Boolean),
-    prefixes=["TEMPORARY"],
-)
-_stage_exams = Table(
-    "bulk_stage_exams",
-    _staging,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("external_id", String(64)),
-    Column("date", Date),
-    Column("facility_id", Integer),
-    Column("kind", String(16)),
-    Column("follow_up_months", Integer),
-    Column("note", Text),
-    Column("patient_id", Integer),
-    Column("dup", Boolean),
-    prefixes=["TEMPORARY"],
-)
-_stage_findings = Table(
-    "bulk_stage_findings",
-    _staging,
-    Column("pos", Integer, primary_key=True, autoincrement=False),
-    Column("seq", Integer),
-    Column("category", String(24)),
-    Column("laterality", String(16)),
-    Column("morphology", String(64)),
-    Column("distribution", String(64)),
-    Column("size_class", String(16)),
-    prefixes=["TEMPORARY"],
-)
-_stage_transfers = Table(
-    "bulk_stage_transfers",
-    _staging,
-    Column("external_id", String(64)),
-    Column("from_id", Integer),
-    Column("to_id", Integer),
-    Column("patient_id", Integer),
-    prefixes=["TEMPORARY"],
-)
-# Patients whose plan must be recomputed at the end.
 _touched = Table(
     "bulk_touched",
     _staging,
     Column("patient_id", Integer, primary_key=True, autoincrement=False),
     prefixes=["TEMPORARY"],
 )
-_STAGING_TABLES = (_stage_patients, _stage_exams, _stage_findings, _stage_transfers, _touched)
 
 _CATEGORIES = frozenset(CATEGORIES)
 _SIDES = frozenset(SIDES)
 _KINDS = frozenset(KINDS)
 _KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
+# Canonical text as plain str (the rules' StrEnums map to it): tuples holding only plain
+# values are untracked by the garbage collector, so buffered rows cost it nothing.
+_PLAIN: dict[str | None, str | None] = {None: None, **{v: v for v in (*CATEGORIES, *SIDES, *KINDS)}}
+_PLAN_COLUMNS = [column.name for column in PlanRecord.__table__.columns]
+_PLAN_DATES = [i for i, c in enumerate(PlanRecord.__table__.columns) if isinstance(c.type, Date)]
+_plan_row = itemgetter(*_PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
 
 
 class _FindingValues(NamedTuple):
@@ -208,6 +171,19 @@ class _FindingValues(NamedTuple):
     morphology: str | None
     distribution: str | None
     size_class: str | None
+
+
+# A buffered exam: its _Statements.exam parameters, date, and findings' columns. Plain tuples of
+# atoms only, which the garbage collector stops tracking: buffered row objects would make every
+# collection walk the whole batch.
+_Exam = tuple[tuple[Any, ...], date, tuple[tuple[str | None, ...], ...]]
+
+
+class _Batch(NamedTuple):
+    """What a flush wrote that the in-memory plans need."""
+
+    exams: list[tuple[int, int, _Exam]]  # patient id, exam id, exam
+    transfers: list[tuple[int, int, int]]  # patient id, from facility id, to facility id
 
 
 class BulkLoader:
@@ -237,28 +213,32 @@ class BulkLoader:
         self.batch_size = batch_size
         self.today = today
         self.result = LoadResult()
-        self.created_at = now()
         self._conn: Connection = session.connection()
-        sqlite = self._conn.dialect.name == "sqlite"
-        # Staging rows go straight to the driver's executemany as tuples: SQLAlchemy's
-        # per-row parameter processing would cost more than the database does.
-        self._mark = "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
-        self._day = date.isoformat if sqlite else _same
+        dialect = self._conn.dialect
+        self._sqlite = dialect.name == "sqlite"
+        # Rows go straight to the driver's executemany as tuples, converted as SQLAlchemy
+        # would store them: its per-row parameter processing would cost more than the database.
+        self._cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self._day = _bind(Date(), dialect)
+        self.created_at = _bind(DateTime(), dialect)(now())
         self._facilities: dict[str, int] = {}  # key -> id
-        self._facility_names: dict[str, int] = {}  # spelling as given -> id
+        self._facility_names: dict[str, int] = {}  # spelling as given (or stored) -> id
+        self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
         self._finding_cache: dict[tuple[str | None, ...], rules.Finding] = {}
         self._patients: list[tuple[Any, ...]] = []
         self._patient_ids: set[str] = set()
-        self._exams: list[tuple[Any, ...]] = []
-        self._findings: list[tuple[Any, ...]] = []
-        self._exam_keys: set[tuple[str, date, int]] = set()
-        self._transfers: list[tuple[Any, ...]] = []
-        self._seq = 0
-        self._pos = 0
+        self._exams: list[_Exam] = []
+        self._exam_keys: set[tuple[Any, ...]] = set()
+        self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
+        self._transfers: list[tuple[str, int, int]] = []
         self._finished = False
-        for table in _STAGING_TABLES:
-            self._conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
-            table.create(self._conn)
+        self._sql = _Statements("?" if dialect.paramstyle == "qmark" else "%s", self._sqlite)
+        # Patients created by this load have ids above this (the load holds the write lock on
+        # SQLite; ids come from an ever-growing sequence on PostgreSQL).
+        self._last_patient = self._scalar("SELECT coalesce(max(id), 0) FROM patients")
+        self._cache_size = self._bigger_cache() if self._sqlite else None
+        self._conn.execute(text(f"DROP TABLE IF EXISTS {_touched.name}"))
+        _touched.create(self._conn)
 
     # -- adding rows -------------------------------------------------------------------
 
@@ -286,44 +266,36 @@ class BulkLoader:
         self._patient_ids.add(external_id)
         birth = self._day(row.birth_date) if row.birth_date else None
         self._patients.append(
-            (external_id, row.name, birth, row.email, row.phone, bool(row.reminders))
+            (
+                external_id,
+                row.name,
+                birth,
+                row.email,
+                row.phone,
+                bool(row.reminders),
+                self.created_at,
+            )
         )
         self._maybe_flush()
 
     def add_exam(self, row: ExamRow) -> None:
         _check_exam(row, self.today)
         facility_id = self._facility_names.get(row.facility) or self.facility_id(row.facility)
-        key = (row.patient, row.date, facility_id)
+        day = self._days.get(row.date) or self._days.setdefault(row.date, self._day(row.date))
+        plain = _PLAIN
+        staged = (row.patient, day, facility_id, plain[row.kind], row.follow_up_months, row.note)
+        key = staged[:3]
         if key in self._exam_keys:
             self.result.exams_duplicate += 1
             return
         self._exam_keys.add(key)
-        self._seq += 1
-        seq = self._seq
-        self._exams.append(
-            (
-                seq,
-                row.patient,
-                self._day(row.date),
-                facility_id,
-                row.kind,
-                row.follow_up_months,
-                row.note,
-            )
+        findings = tuple(
+            [
+                (plain[f.category], plain[f.laterality], f.morphology, f.distribution, f.size_class)
+                for f in row.findings
+            ]
         )
-        for f in row.findings:
-            self._pos += 1
-            self._findings.append(
-                (
-                    self._pos,
-                    seq,
-                    f.category,
-                    f.laterality,
-                    f.morphology,
-                    f.distribution,
-                    f.size_class,
-                )
-            )
+        self._exams.append(((*staged, self.created_at), row.date, findings))
         self._maybe_flush()
 
     def add_transfer(self, row: TransferRow) -> None:
@@ -345,15 +317,20 @@ class BulkLoader:
         key = rules.facility_key(display)
         facility_id = self._facilities.get(key)
         if facility_id is None:
-            facility_id = self._conn.execute(
-                select(Facility.id).where(Facility.key == key)
-            ).scalar_one_or_none()
-            if facility_id is None:
+            stored = self._conn.execute(
+                select(Facility.id, Facility.name).where(Facility.key == key)
+            ).one_or_none()
+            if stored is None:
                 facility_id = self._conn.execute(
                     insert(Facility).values(key=key, name=display).returning(Facility.id)
                 ).scalar_one()
+                stored_name = display
                 self.result.facilities_added += 1
+            else:
+                facility_id, stored_name = stored
             self._facilities[key] = facility_id
+            self._stored_names[facility_id] = stored_name
+            self._facility_names[stored_name] = facility_id
         self._facility_names[name] = facility_id
         return facility_id
 
@@ -364,152 +341,192 @@ class BulkLoader:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered: patients first, then exams and findings, then transfers."""
+        """Write what is buffered: patients first, then exams and findings, then transfers,
+        then the plans of the patients whose records are all in this batch."""
         if self._patients:
             self._flush_patients()
-        if self._exams:
-            self._flush_exams()
-        if self._transfers:
-            self._flush_transfers()
+        if not (self._exams or self._transfers):
+            return
+        patients = self._resolve_patients()
+        batch = _Batch(self._flush_exams(patients), self._flush_transfers(patients))
+        new = {pid for pid, is_new in patients.values() if is_new}
+        self._store_plans(self._batch_plans(batch, new))
+        earlier = {p for p, *_ in batch.exams if p not in new}
+        earlier.update(p for p, *_ in batch.transfers if p not in new)
+        if earlier:
+            self._cursor.executemany(self._sql.touch, [(p,) for p in sorted(earlier)])
+        self._exams.clear()
+        self._exam_keys.clear()
+        self._transfers.clear()
 
     def _flush_patients(self) -> None:
-        conn, stage = self._conn, _stage_patients
-        self._stage(stage, self._patients)
-        new = ~exists().where(Patient.external_id == stage.c.external_id)
-        columns = ["external_id", "name", "birth_date", "email", "phone", "reminders"]
-        added = self._count(
-            insert(Patient).from_select(
-                [*columns, "created_at"],
-                select(*(stage.c[c] for c in columns), literal(self.created_at)).where(new),
-            )
-        )
+        self._cursor.executemany(self._sql.patient, self._patients)
+        added = self._cursor.rowcount
         self.result.patients_added += added
         self.result.patients_existing += len(self._patients) - added
-        conn.execute(delete(stage))
         self._patients.clear()
         self._patient_ids.clear()
 
-    def _flush_exams(self) -> None:
-        conn, stage, staged_findings = self._conn, _stage_exams, _stage_findings
-        self._stage(stage, self._exams)
-        self._stage(staged_findings, self._findings)
-        self._resolve_patients(stage)
-        same_exam = and_(
-            Exam.patient_id == stage.c.patient_id,
-            Exam.date == stage.c.date,
-            Exam.facility_id == stage.c.facility_id,
+    def _resolve_patients(self) -> dict[str, tuple[int, bool]]:
+        """external id -> (patient id, whether all her records are in this batch) for the
+        batch's exams and transfers; an unknown patient is an error naming her."""
+        wanted = {staged[0] for staged, *_ in self._exams}
+        wanted.update(patient for patient, _, _ in self._transfers)
+        self._cursor.execute(
+            self._sql.patients_by_external_id, (self._last_patient, self._sql.in_list(wanted))
         )
-        conn.execute(update(stage).values(dup=exists().where(same_exam)))
-        columns = ["patient_id", "date", "facility_id", "kind", "follow_up_months", "note"]
-        fresh = stage.c.dup.is_(False)
-        added = self._count(
-            insert(Exam).from_select(
-                [*columns, "created_at"],
-                select(*(stage.c[c] for c in columns), literal(self.created_at))
-                .where(fresh)
-                .order_by(stage.c.seq),
-            )
-        )
-        finding_columns = ["category", "laterality", "morphology", "distribution", "size_class"]
-        findings = self._count(
-            insert(Finding).from_select(
-                ["exam_id", *finding_columns],
-                select(Exam.id, *(staged_findings.c[c] for c in finding_columns))
-                .select_from(staged_findings)
-                .join(stage, stage.c.seq == staged_findings.c.seq)
-                .join(Exam, same_exam)
-                .where(fresh)
-                .order_by(staged_findings.c.pos),
-            )
-        )
-        self._touch(select(stage.c.patient_id).where(fresh))
-        self.result.exams_added += added
-        self.result.exams_duplicate += len(self._exams) - added
-        self.result.findings_added += findings
-        conn.execute(delete(staged_findings))
-        conn.execute(delete(stage))
-        self._exams.clear()
-        self._findings.clear()
-        self._exam_keys.clear()
-
-    def _flush_transfers(self) -> None:
-        conn, stage = self._conn, _stage_transfers
-        self._stage(stage, self._transfers)
-        self._resolve_patients(stage)
-        known = exists().where(
-            FilmTransfer.patient_id == stage.c.patient_id,
-            FilmTransfer.from_facility_id == stage.c.from_id,
-            FilmTransfer.to_facility_id == stage.c.to_id,
-        )
-        rows = select(
-            stage.c.patient_id, stage.c.from_id, stage.c.to_id, literal(self.created_at)
-        ).where(~known)
-        added = self._count(
-            insert(FilmTransfer).from_select(
-                ["patient_id", "from_facility_id", "to_facility_id", "recorded_at"],
-                rows.distinct(),
-            )
-        )
-        self._touch(select(stage.c.patient_id))
-        self.result.transfers_added += added
-        self.result.transfers_duplicate += len(self._transfers) - added
-        conn.execute(delete(stage))
-        self._transfers.clear()
-
-    def _count(self, statement: Any) -> int:
-        """Execute ``statement`` and return how many rows it wrote (psycopg forgets it on
-        close unless asked to keep it)."""
-        options = {"preserve_rowcount": True}
-        return self._conn.execute(statement, execution_options=options).rowcount
-
-    def _stage(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
-        """executemany of plain tuples into the first columns of a staging table."""
-        columns = [c.name for c in table.columns][: len(rows[0])]
-        marks = ", ".join([self._mark] * len(columns))
-        self._conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows
-        )
-
-    def _resolve_patients(self, stage: Table) -> None:
-        """Patient ids by a join in SQL; an unknown patient is an error naming her."""
-        patient_id = (
-            select(Patient.id).where(Patient.external_id == stage.c.external_id).scalar_subquery()
-        )
-        self._conn.execute(update(stage).values(patient_id=patient_id))
-        unknown = self._conn.execute(
-            select(stage.c.external_id).where(stage.c.patient_id.is_(None)).limit(1)
-        ).scalar()
-        if unknown is not None:
+        found = {external_id: (pid, bool(new)) for pid, external_id, new in self._cursor}
+        if len(found) < len(wanted):
+            order = [s[0] for s, *_ in self._exams] + [p for p, _, _ in self._transfers]
+            unknown = next(p for p in order if p not in found)
             raise InvalidInput(
                 f"no patient with id {unknown!r}; add her (a PatientRow) before her exams"
             )
+        return found
 
-    def _touch(self, patient_ids: Any) -> None:
-        candidates = patient_ids.subquery()
-        new = ~exists().where(_touched.c.patient_id == candidates.c.patient_id)
-        self._conn.execute(
-            insert(_touched).from_select(
-                ["patient_id"], select(candidates.c.patient_id).where(new).distinct()
-            )
-        )
+    def _flush_exams(self, patients: dict[str, tuple[int, bool]]) -> list[tuple[int, int, _Exam]]:
+        """Insert the batch's exams (those already stored are skipped), then their findings;
+        returns the exams written: patient id, new exam id, exam."""
+        last = self._scalar("SELECT coalesce(max(id), 0) FROM exams")
+        self._cursor.executemany(self._sql.exam, [exam[0] for exam in self._exams])
+        written: list[tuple[int, int, _Exam]] = []
+        findings: list[tuple[Any, ...]] = []
+        for exam, exam_id in zip(self._exams, self._new_exam_ids(last), strict=True):
+            if exam_id is not None:
+                written.append((patients[exam[0][0]][0], exam_id, exam))
+                for columns in exam[2]:
+                    findings.append((exam_id, *columns))
+        if findings:
+            self._cursor.executemany(self._sql.finding, findings)
+        self.result.exams_added += len(written)
+        self.result.exams_duplicate += len(self._exams) - len(written)
+        self.result.findings_added += len(findings)
+        return written
+
+    def _new_exam_ids(self, last: int) -> Sequence[int | None]:
+        """The id given to each buffered exam (None: skipped as already stored).
+
+        On SQLite (one writer; a new rowid is the largest plus one), when the rows above
+        ``last`` are exactly as many as the batch and contiguous, they are the batch in order.
+        Otherwise (some skipped; PostgreSQL, whose sequences other sessions share) they are
+        matched by their unique key.
+        """
+        if self._sqlite:
+            self._cursor.execute(self._sql.exams_above, (last,))
+            count, top = self._cursor.fetchone()
+            if count == len(self._exams) and top == last + count:
+                return range(last + 1, top + 1)
+        self._cursor.execute(self._sql.new_exams, (last,))
+        new = {row[:3]: row[3] for row in self._cursor}
+        return [new.get(exam[0][:3]) for exam in self._exams]
+
+    def _flush_transfers(self, patients: dict[str, tuple[int, bool]]) -> list[tuple[int, int, int]]:
+        """Insert the batch's transfers (already recorded ones are skipped); all of them
+        touch the patient's plan, as recording one again with ``films transfer`` does."""
+        transfers = [(patients[p][0], source, target) for p, source, target in self._transfers]
+        if transfers:
+            self._cursor.executemany(self._sql.transfer, [(*t, self.created_at) for t in transfers])
+            added = self._cursor.rowcount
+            self.result.transfers_added += added
+            self.result.transfers_duplicate += len(transfers) - added
+        return transfers
+
+    def _scalar(self, sql: str) -> Any:
+        self._cursor.execute(sql)
+        return self._cursor.fetchone()[0]
+
+    def _bigger_cache(self) -> int:
+        """Give this connection's SQLite page cache LOAD_CACHE_KIB at least (index pages of a
+        big file stay in memory); returns the setting to restore."""
+        old = self._scalar("PRAGMA cache_size")
+        kib = -old if old < 0 else old * self._scalar("PRAGMA page_size") // 1024
+        if kib < LOAD_CACHE_KIB:
+            self._cursor.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
+        return int(old)
 
     # -- plans -------------------------------------------------------------------------
 
     def finish(self) -> LoadResult:
-        """Write the last batch, then the plans of every patient touched; drop the staging."""
+        """Write the last batch, then the plans of patients who had records before this load
+        (or in earlier batches of it); drop the staging table."""
         if self._finished:
             raise RuntimeError("BulkLoader.finish() was already called")
         self._finished = True
         self.flush()
         touched = select(_touched.c.patient_id)
+        # Plans written from an earlier batch are written again: count each patient once.
+        self.result.plans_written -= self._conn.execute(
+            select(func.count())
+            .select_from(PlanRecord)
+            .where(PlanRecord.patient_id.in_(touched), PlanRecord.patient_id > self._last_patient)
+        ).scalar_one()
         self._conn.execute(delete(PlanFlag).where(PlanFlag.patient_id.in_(touched)))
         self._conn.execute(delete(PlanRecord).where(PlanRecord.patient_id.in_(touched)))
         for chunk in self._touched_chunks():
-            self._write_plans(chunk)
-        for table in reversed(_STAGING_TABLES):
-            table.drop(self._conn)
+            self._store_plans(self._stored_plans(chunk))
+        _touched.drop(self._conn)
+        if self._cache_size is not None:
+            self._cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
+        self._cursor.close()
         self.session.expire_all()  # ORM objects loaded before the load are stale now
         return self.result
+
+    def _batch_plans(self, batch: _Batch, new: set[int]) -> Iterator[tuple[int, rules.Plan]]:
+        """Plans of the batch's patients whose exams and films are all in it, computed from
+        the rows just written, with the inputs :func:`followup.store.plans.rules_inputs`
+        would read back (stored facility spelling, exam ids, findings in row order).
+
+        Streamed a patient at a time: rules objects for the whole batch alive at once would
+        make the garbage collector's full passes walk them all, again and again."""
+        exams: dict[int, list[tuple[int, _Exam]]] = defaultdict(list)
+        for patient_id, exam_id, exam in batch.exams:
+            if patient_id in new:
+                exams[patient_id].append((exam_id, exam))
+        films: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        for patient_id, source, target in batch.transfers:
+            if patient_id in new:
+                films[patient_id].add((source, target))
+        names = self._stored_names
+        for patient_id in sorted(exams.keys() | films.keys()):
+            history = [self._rules_exam(exam_id, exam) for exam_id, exam in exams[patient_id]]
+            transfers = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_id]]
+            yield patient_id, rules.make_plan(history, transfers, self.policy)
+
+    def _rules_exam(self, exam_id: int, exam: _Exam) -> rules.Exam:
+        (_, _, facility_id, kind, months, *_), day, findings = exam
+        return rules.Exam(
+            date=day,
+            facility=self._stored_names[facility_id],
+            findings=tuple([self._finding(columns) for columns in findings]),
+            kind=_KIND_OF[kind],
+            follow_up_months=months,
+            id=exam_id,
+        )
+
+    def _store_plans(self, plans: Iterable[tuple[int, rules.Plan]]) -> None:
+        """Insert plans and their flags with executemany of tuples."""
+        day = self._day
+        rows: list[list[Any]] = []
+        flags: list[tuple[int, str, str]] = []
+        for patient_id, plan in plans:
+            facility = plan.facility
+            facility_id = (
+                (self._facility_names.get(facility) or self.facility_id(facility))
+                if facility
+                else None
+            )
+            values = plan_values(plan, facility_id)
+            values["patient_id"] = patient_id
+            row = list(_plan_row(values))
+            for i in _PLAN_DATES:
+                row[i] = day(row[i])
+            rows.append(row)
+            flags.extend((patient_id, f.code, f.message) for f in plan.flags)
+        if rows:
+            self._cursor.executemany(self._sql.plan, rows)
+        if flags:
+            self._cursor.executemany(self._sql.flag, flags)
+        self.result.plans_written += len(rows)
 
     def _touched_chunks(self) -> Iterator[list[int]]:
         """Touched patient ids in ascending chunks (keyset paging: no id list in memory)."""
@@ -528,25 +545,13 @@ class BulkLoader:
             yield chunk
             last = chunk[-1]
 
-    def _write_plans(self, chunk: Sequence[int]) -> None:
+    def _stored_plans(self, chunk: Sequence[int]) -> list[tuple[int, rules.Plan]]:
+        """Plans of touched patients, from what the database holds for them now."""
         exams = self._chunk_exams(chunk[0], chunk[-1])
         transfers = self._chunk_transfers(chunk[0], chunk[-1])
-        plans: list[dict[str, Any]] = []
-        flags: list[dict[str, Any]] = []
-        for patient_id in chunk:
-            plan = rules.make_plan(
-                exams.get(patient_id, ()), transfers.get(patient_id, ()), self.policy
-            )
-            facility_id = self.facility_id(plan.facility) if plan.facility else None
-            values = plan_values(plan, facility_id)
-            plans.append({"patient_id": patient_id, **values})
-            flags.extend(
-                {"patient_id": patient_id, "code": f.code, "message": f.message} for f in plan.flags
-            )
-        self._conn.execute(insert(PlanRecord), plans)
-        if flags:
-            self._conn.execute(insert(PlanFlag), flags)
-        self.result.plans_written += len(plans)
+        return [
+            (p, rules.make_plan(exams.get(p, ()), transfers.get(p, ()), self.policy)) for p in chunk
+        ]
 
     def _chunk_exams(self, first: int, last: int) -> dict[int, list[rules.Exam]]:
         """The exams of touched patients ``first..last`` as the rules see them (as
@@ -609,8 +614,67 @@ class BulkLoader:
         return grouped
 
 
+class _Statements:
+    """The loader's SQL, in the driver's parameter style (shared by SQLite and PostgreSQL)."""
+
+    def __init__(self, mark: str, sqlite: bool) -> None:
+        self.patient = _insert(
+            "patients",
+            ("external_id", "name", "birth_date", "email", "phone", "reminders", "created_at"),
+            mark,
+            conflict="external_id",
+        )
+        exam = ("patient_id", "date", "facility_id", "kind", "follow_up_months", "note")
+        # The patient by her external id, looked up by SQLite/PostgreSQL rather than Python.
+        self.exam = _insert(
+            "exams", (*exam, "created_at"), mark, conflict=", ".join(exam[:3])
+        ).replace(mark, f"(SELECT id FROM patients WHERE external_id = {mark})", 1)
+        self.finding = _insert(
+            "findings",
+            ("exam_id", "category", "laterality", "morphology", "distribution", "size_class"),
+            mark,
+        )
+        transfer = ("patient_id", "from_facility_id", "to_facility_id")
+        self.transfer = _insert(
+            "film_transfers", (*transfer, "recorded_at"), mark, conflict=", ".join(transfer)
+        )
+        self.plan = _insert("plans", _PLAN_COLUMNS, mark)
+        self.flag = _insert("plan_flags", ("patient_id", "code", "message"), mark)
+        self.touch = _insert(_touched.name, ("patient_id",), mark, conflict="patient_id")
+        self.exams_above = f"SELECT count(*), coalesce(max(id), 0) FROM exams WHERE id > {mark}"
+        self.new_exams = (
+            "SELECT p.external_id, e.date, e.facility_id, e.id FROM exams e"
+            f" JOIN patients p ON p.id = e.patient_id WHERE e.id > {mark}"
+        )
+        # One parameter for the batch's external ids: a JSON array on SQLite, an array on
+        # PostgreSQL (no limit on the number of ids, one statement to prepare).
+        among = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(%s)"
+        self.in_list: Callable[[Iterable[str]], Any] = _json_list if sqlite else list
+        self.patients_by_external_id = (
+            f"SELECT p.id, p.external_id, p.id > {mark}"
+            " AND NOT EXISTS (SELECT 1 FROM exams e WHERE e.patient_id = p.id)"
+            " AND NOT EXISTS (SELECT 1 FROM film_transfers t WHERE t.patient_id = p.id)"
+            f" FROM patients p WHERE p.external_id {among}"
+        )
+
+
+def _insert(table: str, columns: Sequence[str], mark: str, conflict: str | None = None) -> str:
+    marks = ", ".join([mark] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING" if conflict else sql
+
+
+def _json_list(values: Iterable[str]) -> str:
+    return json.dumps(list(values))
+
+
 def _same(value: Any) -> Any:
     return value
+
+
+def _bind(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """How SQLAlchemy would pass a value of ``type_`` to this driver (SQLite: ISO text)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect) or _same
 
 
 def _rules_exam(exam: tuple[Any, ...], findings: list[rules.Finding]) -> rules.Exam:
@@ -665,6 +729,19 @@ def load(
     return loader.finish()
 
 
+def rewrite_plans(session: Session, policy: rules.Policy, first: int, last: int) -> int:
+    """Recompute the stored plans of patients ``first..last`` (ids) who have exams, film
+    transfers or a stored plan, with the loader's plan writer: ``followup recompute`` rebuilds
+    every plan this way, a range of patients per transaction. Returns the plans written."""
+    loader = BulkLoader(session, policy)
+    in_range = [
+        select(table.patient_id).where(table.patient_id.between(first, last))
+        for table in (Exam, FilmTransfer, PlanRecord)
+    ]
+    session.connection().execute(insert(_touched).from_select(["patient_id"], union(*in_range)))
+    return loader.finish().plans_written
+
+
 __all__ = [
     "BulkLoader",
     "ExamRow",
@@ -673,4 +750,5 @@ __all__ = [
     "PatientRow",
     "TransferRow",
     "load",
+    "rewrite_plans",
 ]
