@@ -11,7 +11,7 @@ from followup.rules.categories import (
     parse_kind,
     parse_laterality,
 )
-from followup.rules.dates import add_months, add_years, check_exam_date, parse_date
+from followup.rules.dates import add_months, add_years, check_exam_date, parse_date, with_day
 from followup.rules.engine import (
     ACTIONS,
     FLAG_CODES,
@@ -59,4 +59,5 @@ __all__ = [
     "parse_laterality",
     "policy_from_mapping",
     "validate_exam",
+    "with_day",
 ]

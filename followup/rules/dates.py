@@ -27,6 +27,16 @@ def add_years(start: date, years: int) -> date:
     return start + relativedelta(years=years)
 
 
+def with_day(start: date, day: int) -> date:
+    """``start`` moved to day ``day`` of its month, clamped to the month's end (31 -> Feb 28).
+
+    For "the same day of the month" schedules, which must never spill into the next month.
+    """
+    if not 1 <= day <= 31:
+        raise ValueError(f"day {day} is not a day of the month; give 1 to 31")
+    return start + relativedelta(day=day)
+
+
 def parse_date(text: str) -> date:
     """Parse a strict ``YYYY-MM-DD`` date; ValueError says what is wrong."""
     try:

@@ -34,6 +34,8 @@ ACTIONS = tuple(dict.fromkeys(c.action for c in Category))
 
 _ORDINALS = ("first", "second", "third")
 
+_OVERDUE_STEP = {"biopsy": "the biopsy", "additional-imaging": "the additional imaging"}
+
 _LABEL = {
     Category.INCOMPLETE: "incomplete",
     Category.NEGATIVE: "negative",
@@ -53,10 +55,20 @@ def governing_finding(exam: Exam) -> Finding:
 
 
 def chronological(exams: Iterable[Exam]) -> list[Exam]:
-    """Exams by date; same-day exams by facility and category so entry order never matters."""
-    return sorted(
-        exams,
-        key=lambda e: (e.date, governing_finding(e).category.worry, e.facility_key),
+    """Exams by date; same-day exams by everything they say, so entry order never matters."""
+    return sorted(exams, key=_order)
+
+
+def _order(exam: Exam) -> tuple[object, ...]:
+    finding = governing_finding(exam)
+    return (
+        exam.date,
+        finding.category.worry,
+        exam.facility_key,
+        finding.laterality.value if finding.laterality else "",
+        exam.kind.value if exam.kind else "",
+        exam.follow_up_months or 0,
+        sorted((f.category.worry, f.laterality or "", f.morphology or "") for f in exam.findings),
     )
 
 
@@ -276,12 +288,16 @@ def _comparison_flags(
             Flag(
                 "facility-switch",
                 f"The exam of {latest.date.isoformat()} was at {latest.facility}, the one before "
-                f"({previous.date.isoformat()}) at {previous.facility}: bring or request the "
-                f"films from {previous.facility} so the radiologist can compare, then record "
-                "the transfer with `followup films transfer`.",
+                f"at {previous.facility} ({_dates_at(history, previous.facility_key)}): bring "
+                f"or request the films from {previous.facility} so the radiologist can compare, "
+                "then record the transfer with `followup films transfer`.",
             )
         )
     return flags
+
+
+def _dates_at(history: Sequence[Exam], key: str) -> str:
+    return ", ".join(e.date.isoformat() for e in history if e.facility_key == key)
 
 
 def _short_history_flag(
@@ -341,7 +357,7 @@ def dated_flags(plan: Plan, as_of: date, policy: Policy) -> tuple[Flag, ...]:
         Flag(
             "overdue",
             f"The follow-up due on {plan.due.isoformat()} is {late} days overdue: "
-            "book the mammogram now.",
+            f"book {_OVERDUE_STEP.get(plan.action or '', 'the mammogram')} now.",
         )
     ]
     if late > policy.lost_after_days:

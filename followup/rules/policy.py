@@ -49,8 +49,10 @@ def policy_from_mapping(data: dict[str, Any]) -> Policy:
 def _checked(name: str, value: Any, is_sequence: bool) -> Any:
     """Positive whole numbers only: a zero or negative interval would schedule nonsense."""
     items = value if is_sequence and isinstance(value, list) else [value]
-    if is_sequence and not isinstance(value, list):
-        raise ValueError(f"policy key {name!r} must be a list of whole numbers, e.g. [6, 6, 12]")
+    if is_sequence and not (isinstance(value, list) and value):
+        raise ValueError(
+            f"policy key {name!r} must be a list of at least one whole number, e.g. [6, 6, 12]"
+        )
     for item in items:
         if isinstance(item, bool) or not isinstance(item, int) or item < 1:
             raise ValueError(f"policy key {name!r} must be a positive whole number, not {item!r}")
