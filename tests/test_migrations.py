@@ -84,7 +84,7 @@ def test_downgrading_the_plans_revision_keeps_the_records_and_upgrade_replans(db
     cli("db", "downgrade", "0001")
     assert "0001" in cli("db", "current").stdout
     assert "followup db upgrade" in cli("exam", "list", "P1", code=1).stderr
-    assert "0001 -> 0002" in cli("db", "upgrade").stdout
+    assert f"0001 -> {HEAD_REVISION}" in cli("db", "upgrade").stdout
     assert cli("status", "P1", "--as-of", "2025-03-01", "--format", "json").stdout == before
     database = Database(resolve_url(db_url))
     with database.engine.connect() as conn:

@@ -1,4 +1,5 @@
-"""Coordinator reports (due, flags, stats, recompute) on SQLite and PostgreSQL, through the CLI."""
+"""The due and flags reports on SQLite and PostgreSQL, through the CLI (stats and recompute:
+test_stats.py, test_recompute.py)."""
 
 from __future__ import annotations
 
@@ -117,8 +118,20 @@ def test_due_csv_is_spreadsheet_safe(programme: Cli):
 def test_due_table_marks_overdue_rows(programme: Cli):
     lines = programme("due", "--as-of", AS_OF).stdout.splitlines()
     assert lines[0].split()[:3] == ["OVERDUE", "DUE", "PATIENT"]
-    assert lines[1].startswith("! 30 days")
+    assert lines[1].startswith("! 30 days  ")
+    assert lines[1].endswith("short-comparison-history biopsy-recommended")  # overdue: left
     assert not lines[2].startswith("!")
+    # P3 due 2025-05-02: 91 days overdue on 2025-08-01, so lost to follow-up.
+    assert "! 91 days lost  2025-05-02" in programme("due", "--as-of", "2025-08-01").stdout
+
+
+def test_table_cut_to_a_terminal_width():
+    from followup.cli.output import write_table
+
+    out = io.StringIO()
+    rows = [{"a": "x" * 10, "b": "y" * 50}, {"a": "z", "b": "w"}]
+    write_table(rows, ("a", "b"), out, width=30)
+    assert [len(line) for line in out.getvalue().splitlines()] == [13, 30, 13]
 
 
 @pytest.mark.parametrize(
@@ -160,62 +173,47 @@ def test_flags_report_and_dated_flags(programme: Cli):
     assert "second opinion" in next(r for r in rows if r["code"] == "biopsy-recommended")["message"]
 
 
+def test_flags_report_says_what_status_says(programme: Cli):
+    """The same flags and messages as `status`, dated ones (whose message names the action:
+    P3 is an overdue biopsy) included."""
+    for as_of in (AS_OF, "2025-08-01"):
+        report = json.loads(programme("flags", "--as-of", as_of, "--format", "json").stdout)
+        for patient in ("P1", "P2", "P3"):
+            status = json.loads(
+                programme("status", patient, "--as-of", as_of, "--format", "json").stdout
+            )
+            assert [(r["code"], r["message"]) for r in report if r["patient_id"] == patient] == [
+                (f["code"], f["message"]) for f in status["flags"]
+            ]
+    overdue = next(r for r in report if r["patient_id"] == "P3" and r["code"] == "overdue")
+    assert "biopsy" in overdue["message"]
+
+
 def test_flags_unknown_code_is_usage_error(cli: Cli):
     assert "short-comparison-history" in cli("flags", "--code", "nope", code=2).stderr
 
 
-def test_stats_counts_probably_benign_steps(cli: Cli):
-    # Q1: 6-month step due 2024-07-31, came back 2024-08-15 (on time), then the 12-month step
-    #     due 2025-02-15, came back 2025-05-01 (late), then 24 months due 2026-05-01 (not yet).
-    cli("patient", "add", "Q1")
-    for day in ("2024-01-31", "2024-08-15", "2025-05-01"):
-        exam(cli, "Q1", day, "N", "3", "--laterality", "left", "--kind", "diagnostic")
-    # Q2: due 2024-09-01, never back: lost on 2025-06-01. Q3: due 2025-05-15, open.
-    cli("patient", "add", "Q2")
-    exam(cli, "Q2", "2024-03-01", "N", "3", "--laterality", "left", "--kind", "diagnostic")
-    cli("patient", "add", "Q3")
-    exam(cli, "Q3", "2024-11-15", "N", "3", "--laterality", "left", "--kind", "diagnostic")
-    figures = json.loads(cli("stats", "--as-of", AS_OF, "--format", "json").stdout)
-    steps = {s["step"]: s for s in figures["probably_benign"]}
-    assert steps["6 months"] == {
-        "step": "6 months",
-        "due": 3,
-        "on_time": 1,
-        "late": 0,
-        "lost": 1,
-        "open": 1,
-    }
-    assert steps["12 months"] == {
-        "step": "12 months",
-        "due": 1,
-        "on_time": 0,
-        "late": 1,
-        "lost": 0,
-        "open": 0,
-    }
-    assert steps["24 months"]["due"] == 0
-    assert figures["actions"]["short-interval-follow-up"] == 3
-    assert figures["flags"]["overdue"] == 2 and figures["flags"]["lost-to-follow-up"] == 1
-    window = json.loads(
-        cli("stats", "--as-of", AS_OF, "--from", "2025-01-01", "--format", "json").stdout
-    )
-    assert {s["step"]: s["due"] for s in window["probably_benign"]}["6 months"] == 1
-    assert "6 months" in cli("stats", "--as-of", AS_OF).stdout
-    assert "swap them" in cli("stats", "--from", "2025-02-01", "--to", "2025-01-01", code=2).stderr
+def test_due_query_is_a_range_scan_of_the_due_index(db_url: str):
+    """The plan of the due query reads ix_plans_due (PostgreSQL: when it cannot scan the table,
+    as a tiny test table would tempt it to; on a big one it picks by selectivity)."""
+    from datetime import date
 
+    from sqlalchemy import text
 
-def test_recompute_applies_a_new_policy(programme: Cli, tmp_path: Path):
-    policy = tmp_path / "policy.toml"
-    policy.write_text("probably_benign_months = [4, 6, 12]\nbiopsy_days = 14\n", encoding="utf-8")
-    with_policy = ("--policy", str(policy))
-    stale = programme(*with_policy, "due", "--as-of", AS_OF)
-    assert "followup recompute" in stale.stderr
-    assert "Recomputed the plans of 5 patients" in programme(*with_policy, "recompute").stdout
-    rows = json.loads(programme(*with_policy, "due", "--as-of", AS_OF, "--format", "json").stdout)
-    assert {r["patient_id"]: r["due"] for r in rows}["P1"] == "2025-05-31"
-    assert {r["patient_id"]: r["due"] for r in rows}["P3"] == "2025-04-16"
-    fresh = programme(*with_policy, "due", "--as-of", AS_OF)
-    assert "recompute" not in fresh.stderr
-    programme(*with_policy, "recompute")  # running it again changes nothing
-    again = programme(*with_policy, "due", "--as-of", AS_OF, "--format", "json").stdout
-    assert json.loads(again) == rows
+    from followup.store.database import open_database
+    from followup.store.reports import DueQuery, due_select
+
+    database = open_database(db_url)
+    try:
+        with database.transaction(write=False) as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            stmt = due_select(DueQuery(date(2025, 6, 1)), sqlite)
+            compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+            if sqlite:
+                plan = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+            else:
+                session.execute(text("SET LOCAL enable_seqscan = off"))
+                plan = session.execute(text(f"EXPLAIN {compiled}")).all()
+    finally:
+        database.close()
+    assert "ix_plans_due" in " ".join(str(step[-1]) for step in plan)

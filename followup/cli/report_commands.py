@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import date
 
@@ -66,20 +67,28 @@ def due(
         _warn_if_stale(app, session)
         rows = due_rows(session, query, app.policy)
         if fmt == "table":
-            write_table((marked(row) for row in rows), DUE_TABLE, out, DUE_HEADERS)
+            width = shutil.get_terminal_size().columns if out.isatty() else None
+            write_table((marked(r) for r in rows), DUE_TABLE, out, DUE_HEADERS, width=width)
         else:
             write_rows(rows, DUE_COLUMNS, fmt, out)
 
 
-# The table, for people: overdue first and marked, sides short, to fit a terminal.
+# The table, for people: overdue first and marked, short headers, cut to fit a terminal.
 DUE_TABLE = ("overdue", "due", "patient_id", "name", "action", "laterality", "facility", "flags")
-DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "flags")
+DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "other flags")
+DATED = ("overdue", "lost-to-follow-up")
 
 
 def marked(row: dict) -> dict:
-    """`! 20 days` in the overdue column instead of a boolean and a number."""
+    """`! 20 days` (`! 120 days lost`) in the overdue column instead of a boolean, a number
+    and two flags; the other flags after it."""
     late = row["days_overdue"]
-    return {**row, "overdue": f"! {late} days" if late else ""}
+    lost = " lost" if "lost-to-follow-up" in row["flags"] else ""
+    return {
+        **row,
+        "overdue": f"! {late} days{lost}" if late else "",
+        "flags": " ".join(code for code in row["flags"] if code not in DATED),
+    }
 
 
 @click.command()
@@ -123,16 +132,27 @@ def stats(
 ) -> None:
     """Adherence figures of the programme, as an audit asks for them.
 
-    For each probably-benign step (the 6-, 12- and 24-month follow-ups of an episode) with a
-    due date between --from and --to (and not after the as-of date): how many were due, came
-    back on time (by the due date plus the policy's on_time_days), came back late, are lost
-    (no exam more than lost_after_days after the due date), or are still open. Then the
-    patients by next action (open biopsy recommendations) and by flag in force.
+    Probably-benign steps are the 6-, 12- and 24-month follow-ups of a probably-benign
+    episode, each due the policy's probably_benign_months (6, 6, 12) after the exam before
+    it. A step is counted when its
+    due date is between --from and --to and not after the as-of date; only exams recorded up
+    to the as-of date count, so a past as-of date gives the figures of that day.
+
+    \b
+      due      steps that fell due: due = on time + late + lost + open
+      on time  her next exam came by the due date + on_time_days (policy, default 30)
+      late     her next exam came after that
+      lost     no exam since, more than lost_after_days (default 90) after the due date
+      open     no exam since, not yet lost
+
+    Then, from the stored plans: patients by next action (biopsy = open biopsy
+    recommendations) and patients with each flag in force on the as-of date.
 
     \b
     Examples:
       followup stats
       followup stats --from 2024-01-01 --to 2024-12-31 --format csv
+      followup stats --as-of 2025-12-31 --format json
     """
     from followup.cli.output import dump_json, write_rows
     from followup.store.adherence import STEP_COLUMNS, programme_stats
@@ -170,14 +190,16 @@ def stats(
 def recompute(app: AppContext) -> None:
     """Rebuild every stored plan from the exams, e.g. after changing the policy.
 
-    Plans are rebuilt in batches, each in its own transaction: interrupting it leaves every
-    plan consistent (old or new), and running it again finishes the work.
+    Plans are rebuilt a range of patients per transaction: interrupting it leaves every plan
+    consistent (old or new), and running it again redoes the whole job. The policy used is
+    recorded once all are done; until then due, flags and stats warn that the plans were
+    computed with another policy.
 
     \b
     Examples:
       followup --policy clinic-policy.toml recompute
     """
-    from followup.store.plans import recompute_plans
+    from followup.store.recompute import recompute_plans
 
     stream = sys.stderr
     with click.progressbar(

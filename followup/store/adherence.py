@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.store.models import Exam, Finding
-from followup.store.plans import rules_inputs
-from followup.store.reports import action_counts, flag_counts
+from followup.store.models import Exam, Facility, Finding
+from followup.store.plans import rules_finding
+from followup.store.reports import STREAM, action_counts, flag_counts
 
 STEP_COLUMNS = ("step", "due", "on_time", "late", "lost", "open")
 OUTCOMES = STEP_COLUMNS[2:]
@@ -39,8 +41,9 @@ def step_labels(policy: rules.Policy) -> list[str]:
 def step_outcomes(
     history: Sequence[rules.Exam], policy: rules.Policy, as_of: date
 ) -> Iterator[tuple[int, date, str]]:
-    """(step, due date, outcome) for each protocol follow-up that fell due by ``as_of``."""
-    ordered = rules.chronological(history)
+    """(step, due date, outcome) for each protocol follow-up that fell due by ``as_of``, as
+    the records stood that day (exams after it are not known yet)."""
+    ordered = [exam for exam in rules.chronological(history) if exam.date <= as_of]
     for index in range(len(ordered)):
         plan = rules.make_plan(ordered[: index + 1], [], policy)
         step = plan.episode_step
@@ -58,14 +61,48 @@ def _outcome(due: date, following: rules.Exam | None, policy: rules.Policy, as_o
     return "lost" if (as_of - due).days > policy.lost_after_days else "open"
 
 
-def _probably_benign_patients(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(Exam.patient_id)
-            .join(Finding, Finding.exam_id == Exam.id)
-            .where(Finding.category == rules.Category.PROBABLY_BENIGN.value)
-            .distinct()
+def _histories(session: Session) -> Iterator[list[rules.Exam]]:
+    """The exams of every patient with a probably-benign finding, one list per patient, from
+    one ordered, streamed query (a query per patient would cost minutes on a big programme)."""
+    probably_benign = (
+        select(Exam.patient_id)
+        .join(Finding, Finding.exam_id == Exam.id)
+        .where(Finding.category == rules.Category.PROBABLY_BENIGN.value)
+    )
+    stmt = (
+        select(
+            Exam.patient_id,
+            Exam.id,
+            Exam.date,
+            Exam.kind,
+            Exam.follow_up_months,
+            Facility.name,
+            Finding.category,
+            Finding.laterality,
+            Finding.morphology,
+            Finding.distribution,
+            Finding.size_class,
         )
+        .join(Facility, Facility.id == Exam.facility_id)
+        .join(Finding, Finding.exam_id == Exam.id)
+        .where(Exam.patient_id.in_(probably_benign))
+        .order_by(Exam.patient_id, Exam.date, Exam.id, Finding.id)
+    )
+    rows = session.connection().execute(stmt, execution_options=STREAM)
+    for _, patient_rows in groupby(rows, key=itemgetter(0)):
+        yield [_exam(list(exam_rows)) for _, exam_rows in groupby(patient_rows, key=itemgetter(1))]
+
+
+def _exam(rows: list[Any]) -> rules.Exam:
+    """One exam from its rows (one per finding), as followup.store.plans.rules_exam reads it."""
+    first = rows[0]
+    return rules.Exam(
+        date=first.date,
+        facility=first.name,
+        findings=tuple(rules_finding(row) for row in rows),
+        kind=rules.ExamKind(first.kind) if first.kind else None,
+        follow_up_months=first.follow_up_months,
+        id=first.id,
     )
 
 
@@ -79,8 +116,7 @@ def programme_stats(
     """Probably-benign steps due between ``start`` and ``end``, actions and flags on ``as_of``."""
     labels = step_labels(policy)
     counts = {label: Counter[str]() for label in labels}
-    for patient_id in _probably_benign_patients(session):
-        exams, _ = rules_inputs(session, patient_id)
+    for exams in _histories(session):
         for step, due, outcome in step_outcomes(exams, policy, as_of):
             if (start is None or due >= start) and (end is None or due <= end):
                 counts[labels[step - 1]][outcome] += 1

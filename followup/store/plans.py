@@ -7,7 +7,7 @@ so the due and flag reports can read it with an index range scan.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 
@@ -15,7 +15,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.store.database import Database
 from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord, Setting
 
 
@@ -137,35 +136,15 @@ def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
 
 
 POLICY_SETTING = "plan_policy"
-RECOMPUTE_BATCH = 500
 
 
-def _policy_text(policy: rules.Policy) -> str:
+def policy_text(policy: rules.Policy) -> str:
+    """The policy as recorded beside the plans computed with it."""
     return json.dumps(asdict(policy), sort_keys=True)
 
 
 def plans_policy_differs(session: Session, policy: rules.Policy) -> bool:
-    """Whether the stored plans were last rebuilt under another policy (default: the default)."""
+    """Whether the stored plans were last rebuilt under another policy (default: the default,
+    which is what every exam change and bulk load computes with unless told otherwise)."""
     stored = session.get(Setting, POLICY_SETTING)
-    return (stored.value if stored else _policy_text(rules.DEFAULT_POLICY)) != _policy_text(policy)
-
-
-def recompute_plans(
-    database: Database, policy: rules.Policy, progress: Callable[[int, int], None]
-) -> int:
-    """Rebuild every plan, a batch per transaction, so an interruption leaves no half-plan.
-
-    The policy is recorded only once all batches are done: an interrupted run still warns,
-    and running it again finishes the job.
-    """
-    with database.transaction(write=False) as session:
-        patient_ids = list(session.scalars(select(Exam.patient_id).distinct()))
-    for start in range(0, len(patient_ids), RECOMPUTE_BATCH):
-        batch = patient_ids[start : start + RECOMPUTE_BATCH]
-        with database.transaction() as session:
-            for patient_id in batch:
-                refresh_plan(session, patient_id, policy)
-        progress(start + len(batch), len(patient_ids))
-    with database.transaction() as session:
-        session.merge(Setting(key=POLICY_SETTING, value=_policy_text(policy)))
-    return len(patient_ids)
+    return (stored.value if stored else policy_text(rules.DEFAULT_POLICY)) != policy_text(policy)

@@ -1,0 +1,134 @@
+"""``followup stats``: probably-benign adherence on small programmes counted by hand."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from tests.conftest import Cli
+
+AS_OF = "2025-06-01"  # policy defaults: on time = back by due + 30 days, lost = > 90 days late
+
+
+def probably_benign(cli: Cli, patient: str, *days: str) -> None:
+    cli("patient", "add", patient)
+    for day in days:
+        cli(
+            "exam",
+            "add",
+            patient,
+            "--date",
+            day,
+            "--facility",
+            "Northside Imaging",
+            "--category",
+            "3",
+            "--laterality",
+            "left",
+            "--kind",
+            "diagnostic",
+        )
+
+
+def figures(cli: Cli, *args: str) -> dict:
+    return json.loads(cli("stats", "--as-of", AS_OF, "--format", "json", *args).stdout)
+
+
+def steps(cli: Cli, *args: str) -> dict[str, tuple[int, int, int, int, int]]:
+    """step -> (due, on_time, late, lost, open)."""
+    return {
+        s["step"]: (s["due"], s["on_time"], s["late"], s["lost"], s["open"])
+        for s in figures(cli, *args)["probably_benign"]
+    }
+
+
+@pytest.fixture
+def programme(cli: Cli) -> Cli:
+    # R1: 6-month step due 2024-07-15, back 2024-08-14 (due + 30: on time); 12-month step due
+    #     2025-02-14, back 2025-03-17 (due + 31: late); 24-month step due 2026-03-17 (not yet).
+    probably_benign(cli, "R1", "2024-01-15", "2024-08-14", "2025-03-17")
+    # R2: every step back on its due date: 6 (2022-07-10), 12 (2023-01-10), 24 (2024-01-10)
+    #     months; the next follow-up (due 2025-01-10) is past the protocol: not a step.
+    probably_benign(cli, "R2", "2022-01-10", "2022-07-10", "2023-01-10", "2024-01-10")
+    # R3: due 2025-03-03, 90 days before the as-of date: still open. R4: due 2025-03-02,
+    #     91 days: lost.
+    probably_benign(cli, "R3", "2024-09-03")
+    probably_benign(cli, "R4", "2024-09-02")
+    # R5: suspicious: an open biopsy recommendation, not a probably-benign step.
+    cli("patient", "add", "R5")
+    cli("exam", "add", "R5", "--date", "2025-05-20", "--facility", "N", "--category", "4")
+    return cli
+
+
+def test_steps_counted_by_hand(programme: Cli):
+    assert steps(programme) == {
+        "6 months": (4, 2, 0, 1, 1),
+        "12 months": (2, 1, 1, 0, 0),
+        "24 months": (1, 1, 0, 0, 0),
+    }
+
+
+def test_actions_and_flags(programme: Cli):
+    result = figures(programme)
+    assert result["as_of"] == AS_OF and result["from"] is None and result["to"] is None
+    assert result["actions"]["biopsy"] == 1
+    assert result["actions"]["short-interval-follow-up"] == 4  # R1..R4 (R2 yearly now)
+    flags = result["flags"]
+    # Overdue: R2 (due 2025-01-10), R3 (90 days), R4 (91 days); lost: R2 and R4.
+    assert (flags["overdue"], flags["lost-to-follow-up"]) == (3, 2)
+    assert flags["biopsy-recommended"] == 1
+    assert flags["stable-probably-benign"] == 1  # R2's episode spans 24 months
+
+
+def test_due_dates_restrict_the_steps(programme: Cli):
+    assert steps(programme, "--to", "2024-12-31") == {
+        "6 months": (2, 2, 0, 0, 0),
+        "12 months": (1, 1, 0, 0, 0),
+        "24 months": (1, 1, 0, 0, 0),
+    }
+    assert steps(programme, "--from", "2025-01-01", "--to", "2025-03-02") == {
+        "6 months": (1, 0, 0, 1, 0),
+        "12 months": (1, 0, 1, 0, 0),
+        "24 months": (0, 0, 0, 0, 0),
+    }
+
+
+def test_steps_not_yet_due_are_not_counted(programme: Cli):
+    early = json.loads(programme("stats", "--as-of", "2024-08-01", "--format", "json").stdout)[
+        "probably_benign"
+    ]
+    # On 2024-08-01 only R1's 6-month step (due 2024-07-15) and R2's three steps were due.
+    assert [s["due"] for s in early] == [2, 1, 1]
+    assert early[0]["open"] == 1  # R1 came back later, on 2024-08-14
+
+
+def test_csv_and_table(programme: Cli):
+    rows = list(
+        csv.DictReader(io.StringIO(programme("stats", "--as-of", AS_OF, "--format", "csv").stdout))
+    )
+    assert list(rows[0]) == ["section", "step", "due", "on_time", "late", "lost", "open"]
+    first = rows[0]
+    assert (first["section"], first["step"], first["due"], first["lost"]) == (
+        "probably-benign step",
+        "6 months",
+        "4",
+        "1",
+    )
+    assert {"section": "next action", "step": "biopsy", "due": "1"}.items() <= next(
+        r for r in rows if r["step"] == "biopsy"
+    ).items()
+    table = programme("stats", "--as-of", AS_OF).stdout
+    assert "ON TIME" in table and "24 months" in table and "lost-to-follow-up" in table
+
+
+def test_empty_programme(cli: Cli):
+    result = figures(cli)
+    assert [s["due"] for s in result["probably_benign"]] == [0, 0, 0]
+    assert set(result["flags"].values()) == {0}
+
+
+def test_reversed_dates_are_a_usage_error(cli: Cli):
+    assert "swap them" in cli("stats", "--from", "2025-02-01", "--to", "2025-01-01", code=2).stderr
