@@ -15,7 +15,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 POSTGRES_ENV = "FOLLOWUP_TEST_POSTGRES_URL"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Public data for tests (copied from ../shared/data with their licences, see data/README.md),
+# kept in the repository so a clean clone tests on its own.
+SHARED_DATA = Path(__file__).resolve().parent / "data"
 
 
 def postgres_base_url() -> str | None:
