@@ -252,3 +252,20 @@ def test_scattered_rows_of_one_exam_are_refused(sqlite_cli: Cli, tmp_path: Path)
         "line 4: patient P1's exam of 2025-01-01 at this facility started on line 2 and other "
         "rows came in between; put the rows of one exam together" in result.stderr
     )
+
+
+def test_same_exam_with_other_findings_is_refused_not_skipped(cli: Cli, tmp_path: Path) -> None:
+    """Only exact duplicates are skipped: a stored exam that says something else stops the
+    import (all or nothing), naming the exam to correct."""
+    first = HEADER + "P1,2025-01-31,Northside Imaging,3,L,diagnostic,,\r\n"
+    cli("import", "exams", _write(tmp_path, first), *AS_OF)
+    again = (
+        HEADER
+        + "P2,2025-01-02,Northside Imaging,1,,,,\r\n"
+        + "P1,2025-01-31,northside imaging,4,L,diagnostic,,\r\n"
+    )
+    result = cli("import", "exams", _write(tmp_path, again, name="again.csv"), *AS_OF, code=1)
+    assert "already has exam" in result.stderr and "other findings" in result.stderr
+    assert "followup exam edit" in result.stderr
+    assert _patients(cli) == ["P1"]  # nothing of the second file was written
+    assert [f["category"] for f in _findings(cli, "P1")] == ["probably-benign"]

@@ -391,17 +391,50 @@ class BulkLoader:
         self._cursor.executemany(self._sql.exam, [exam[0] for exam in self._exams])
         written: list[tuple[int, int, _Exam]] = []
         findings: list[tuple[Any, ...]] = []
-        for exam, exam_id in zip(self._exams, self._new_exam_ids(last), strict=True):
+        ids = self._new_exam_ids(last)
+        for exam, exam_id in zip(self._exams, ids, strict=True):
             if exam_id is not None:
                 written.append((patients[exam[0][0]][0], exam_id, exam))
                 for columns in exam[2]:
                     findings.append((exam_id, *columns))
         if findings:
             self._cursor.executemany(self._sql.finding, findings)
+        skipped = [exam for exam, exam_id in zip(self._exams, ids, strict=True) if exam_id is None]
+        self._refuse_different(patients, skipped)
         self.result.exams_added += len(written)
         self.result.exams_duplicate += len(self._exams) - len(written)
         self.result.findings_added += len(findings)
         return written
+
+    def _refuse_different(
+        self, patients: dict[str, tuple[int, bool]], skipped: list[_Exam]
+    ) -> None:
+        """Only *exact* duplicates are skipped: a stored exam on the same day at the same place
+        with other findings means one of the two is wrong, which a person must decide."""
+        for staged, day, findings in skipped:
+            patient_id, facility_id = patients[staged[0]][0], staged[2]
+            stored = self.session.execute(
+                select(
+                    Exam.id,
+                    Finding.category,
+                    Finding.laterality,
+                    Finding.morphology,
+                    Finding.distribution,
+                    Finding.size_class,
+                )
+                .join(Finding, Finding.exam_id == Exam.id)
+                .where(
+                    Exam.patient_id == patient_id, Exam.date == day, Exam.facility_id == facility_id
+                )
+            ).all()
+            if sorted(tuple(row[1:]) for row in stored) != sorted(findings):
+                facility = self.session.get(Facility, facility_id)
+                raise InvalidInput(
+                    f"patient {staged[0]} already has exam {stored[0].id} on {day.isoformat()} at "
+                    f"{facility.name if facility else 'that facility'} with other findings; this "
+                    f"is not a duplicate: correct it with `followup exam edit {stored[0].id}`, or "
+                    "leave the row out"
+                )
 
     def _new_exam_ids(self, last: int) -> Sequence[int | None]:
         """The id given to each buffered exam (None: skipped as already stored).
