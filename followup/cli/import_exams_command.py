@@ -80,7 +80,8 @@ def import_exams(
     distribution/calc distribution, follow_up_months, finding_id/abnormality id, note, name,
     email, phone, birth_date); --map names the others. Every row is checked as `exam add`
     checks its options; unknown patients and facilities are created; exams already stored
-    (same patient, date and facility) are skipped and counted as duplicates.
+    (same patient, date, facility and findings) are skipped and counted as duplicates, while
+    a stored exam of the same day and place with other findings stops the import.
 
     Rows with the same patient, date and facility make one exam with several findings; they
     must be adjacent, as exports write them. Identical findings, and rows with the same
