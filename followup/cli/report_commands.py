@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from datetime import date
@@ -9,6 +10,7 @@ from datetime import date
 import click
 
 from followup.cli.context import AppContext, pass_app, today
+from followup.cli.output import FORMULA_STARTS
 from followup.cli.params import DATE, as_of_option, format_option
 from followup.rules.engine import FLAG_CODES
 
@@ -59,18 +61,51 @@ def due(
       followup due --overdue --format csv -o overdue.csv
       followup due --as-of 2025-07-01 --format json
     """
-    from followup.cli.output import output_stream, write_rows, write_table
-    from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
+    from followup.cli.output import output_stream, write_csv_records, write_rows, write_table
+    from followup.store.reports import DUE_COLUMNS, DueQuery, due_records, due_rows
 
     query = DueQuery(as_of or today(), within, overdue_only, facility)
     with app.transaction(write=False) as session, output_stream(output) as out:
         _warn_if_stale(app, session)
+        if fmt == "csv":
+            records = due_records(session, query, app.policy)
+            write_csv_records(map(_due_csv_cells, records), DUE_COLUMNS, out)
+            return
         rows = due_rows(session, query, app.policy)
         if fmt == "table":
             width = shutil.get_terminal_size().columns if out.isatty() else None
             write_table((marked(r) for r in rows), DUE_TABLE, out, DUE_HEADERS, width=width)
         else:
             write_rows(rows, DUE_COLUMNS, fmt, out)
+
+
+FORMULA = frozenset(FORMULA_STARTS)
+
+
+@functools.cache
+def _words(codes: tuple[str, ...]) -> str:
+    return " ".join(codes)
+
+
+def _due_csv_cells(record: tuple) -> tuple:
+    """A due record as CSV cells: what people typed (id, name, facility) neutralised, the
+    rest is ours (ISO dates, codes, numbers); the same cells as the generic CSV writer.
+
+    The neutralising is written out here rather than called per cell: this runs for every
+    row of a report of hundreds of thousands.
+    """
+    patient_id, name, due, action, side, facility, overdue, late, flags = record
+    return (
+        "'" + patient_id if patient_id[:1] in FORMULA else patient_id,
+        "'" + name if name and name[0] in FORMULA else name,
+        due,
+        action,
+        side,
+        "'" + facility if facility and facility[0] in FORMULA else facility,
+        "true" if overdue else "false",
+        late,
+        _words(flags),
+    )
 
 
 # The table, for people: overdue first and marked, short headers, cut to fit a terminal.
