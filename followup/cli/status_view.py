@@ -43,16 +43,7 @@ def exam_json(exam: rules.Exam) -> dict[str, Any]:
         "laterality": finding.laterality.value if finding.laterality else None,
         "kind": exam.kind.value if exam.kind else None,
         "follow_up_months": exam.follow_up_months,
-        "findings": [
-            {
-                "category": f.category.value,
-                "laterality": f.laterality.value if f.laterality else None,
-                "morphology": f.morphology,
-                "distribution": f.distribution,
-                "size_class": f.size_class,
-            }
-            for f in exam.findings
-        ],
+        "findings": [f.as_dict() for f in exam.findings],
     }
 
 

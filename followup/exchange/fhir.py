@@ -612,16 +612,7 @@ def _stored_twin(session: Session, patient: Patient, parsed: _ParsedExam) -> Exa
             "kind": parsed.exam.kind.value if parsed.exam.kind else None,
             "follow_up_months": parsed.exam.follow_up_months,
             "note": parsed.note,
-            "findings": [
-                {
-                    "category": f.category.value,
-                    "laterality": f.laterality.value if f.laterality else None,
-                    "morphology": f.morphology,
-                    "distribution": f.distribution,
-                    "size_class": f.size_class,
-                }
-                for f in parsed.exam.findings
-            ],
+            "findings": [f.as_dict() for f in parsed.exam.findings],
         }
     )
     if incoming != _comparable(exam_snapshot(stored)):

@@ -23,6 +23,16 @@ class Finding:
     distribution: str | None = None
     size_class: str | None = None
 
+    def as_dict(self) -> dict[str, str | None]:
+        """Canonical names, as every output (status JSON, FHIR import checks) shows a finding."""
+        return {
+            "category": self.category.value,
+            "laterality": self.laterality.value if self.laterality else None,
+            "morphology": self.morphology,
+            "distribution": self.distribution,
+            "size_class": self.size_class,
+        }
+
 
 @dataclass(frozen=True)
 class Exam:
