@@ -7,6 +7,7 @@ more memory than one row. The table sizes its columns from the first rows only.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
@@ -80,14 +81,45 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextI
     return count
 
 
-def write_csv_records(
-    records: Iterable[Sequence[Any]], columns: Sequence[str], out: TextIO
-) -> None:
-    """Rows already in CSV form (the caller neutralised its free text) straight to CSV: for
-    reports too big to pay for a dict and nine conversions per row."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(records)
+def csv_line(values: Sequence[Any]) -> str:
+    """``values`` as one line of :func:`write_csv` without its line end (neutralised, plain,
+    quoted by the csv module where needed): for writers that put lines together from parts."""
+    cells = [neutralise(_plain(value)) for value in values]
+    if cells == [None] or cells == [""]:
+        return ""  # the csv module quotes an empty cell alone on its line; as a part it is empty
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)  # the line end decides quoting too
+    return buffer.getvalue()[:-1]
+
+
+# What makes text more than its own CSV cell: the csv module quotes it, or a spreadsheet would
+# run it as a formula (the start of a text follows NUL in plain_cells).
+_CARE = (",", '"', "\r", "\n", *("\0" + start for start in FORMULA_STARTS))
+
+
+def plain_cells(texts: Iterable[str | None]) -> bool:
+    """Whether each text is its own CSV cell as it is (None an empty one), checked on all of
+    them at once: a large report checks a batch of rows in a few scans, not each cell."""
+    joined = "\0" + "\0".join(filter(None, texts))
+    return not any(mark in joined for mark in _CARE)
+
+
+def csv_cell(text: str | None) -> str:
+    """One text as its CSV cell (:func:`csv_line` of it alone)."""
+    return text if text and plain_cells((text,)) else csv_line((text,))
+
+
+class CsvParts(dict[Any, str]):
+    """The CSV text (:func:`csv_line`) of the values ``cells(key)``, worked out once per key:
+    for the parts of lines that repeat across a large report (codes, dates, facilities)."""
+
+    def __init__(self, cells: Callable[[Any], Sequence[Any]] = tuple) -> None:
+        super().__init__()
+        self.cells = cells
+
+    def __missing__(self, key: Any) -> str:
+        text = self[key] = csv_line(self.cells(key))
+        return text
 
 
 def _json_default(value: Any) -> Any:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, String, func, select, type_coerce
+from sqlalchemy import Dialect, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from followup import rules
@@ -32,7 +32,9 @@ DUE_COLUMNS = (
     "flags",
 )
 FLAG_COLUMNS = ("patient_id", "name", "code", "due", "action", "facility", "message")
+# Core execution options of other whole-table reads (adherence): a streamed cursor.
 STREAM = {"stream_results": True, "yield_per": 2000}
+BATCH = 5000  # rows per fetch from the driver
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _all_codes(stored: str, dated: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(codes, key=FLAG_ORDER.__getitem__))
 
 
-class _DueFacts:
+class DueFacts:
     """What a due date means on the as-of date, worked out once per distinct date and flag set.
 
     A million-patient report has a few thousand distinct due dates and a few dozen stored flag
@@ -118,19 +120,50 @@ class _DueFacts:
             codes = self.flags[(stored, dated)] = _all_codes(stored, dated)
         return codes
 
+    def dated_part(self, raw: Any, stored: str) -> tuple[bool, int, tuple[str, ...]]:
+        """(overdue, days overdue, all flag codes) of a due date (raw) and stored flag codes."""
+        _, overdue, late, dated = self.due(raw)
+        return overdue, late, self.codes(stored, dated)
 
-def _stream(session: Session, stmt: Select[Any]) -> Iterator[Any]:
-    """Rows of a whole-report query from a streamed (server-side on PostgreSQL) cursor, through
-    Core on the session's connection: the ORM's result machinery would double the cost per row.
 
-    PostgreSQL plans a cursor for reading its first tenth only (nested loops over the due
-    index); a report reads every row, which a hash join and a sort serve twice as fast.
+# PostgreSQL plans a cursor for reading its first tenth only (nested loops over the due index);
+# a report reads every row, which a hash join and a sort serve twice as fast.
+WHOLE_RESULT = "SET LOCAL cursor_tuple_fraction = 1"
+
+
+def _driver_statement(stmt: Select[Any], dialect: Dialect) -> tuple[str, Any]:
+    """``stmt`` as the driver takes it: SQL text and bound values, each through the dialect's
+    bind processor of its type as SQLAlchemy would send it (SQLite: dates as ISO text).
+    Expanding IN lists are not rendered: these queries have none."""
+    compiled = stmt.compile(dialect=dialect)
+    values = compiled.construct_params()
+    for name, value in values.items():
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values[name] = value if process is None else process(value)
+    if compiled.positional:
+        return compiled.string, tuple(values[name] for name in compiled.positiontup or ())
+    return compiled.string, values
+
+
+def _driver_batches(session: Session, stmt: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a whole-report query in batches of plain driver tuples, read from the
+    driver's cursor on the session's connection (server-side on PostgreSQL, so memory stays
+    flat): SQLAlchemy's result rows would cost as much as the query on a 300,000-row report.
     """
     connection = session.connection()
+    sql, values = _driver_statement(stmt, connection.dialect)
+    driver = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
-    for rows in connection.execute(stmt, execution_options=STREAM).partitions():
-        yield from rows
+        connection.exec_driver_sql(WHOLE_RESULT)
+        cursor = driver.cursor(name="followup_report")
+    else:
+        cursor = driver.cursor()
+    try:
+        cursor.execute(sql, values)
+        while batch := cursor.fetchmany(BATCH):
+            yield batch
+    finally:
+        cursor.close()
 
 
 def due_select(query: DueQuery, sqlite: bool) -> Select[Any]:
@@ -146,22 +179,29 @@ def due_select(query: DueQuery, sqlite: bool) -> Select[Any]:
     return stmt.order_by(PlanRecord.due, Patient.external_id)
 
 
+def due_batches(session: Session, query: DueQuery) -> Iterator[list[tuple[Any, ...]]]:
+    """The plans the due report lists, sorted by due date then patient id, in batches of
+    (patient id, name, due, action, laterality, facility, stored flag codes): due is ISO text
+    on SQLite and a date on PostgreSQL; :class:`DueFacts` says what it means on the as-of date.
+
+    For writers of very large reports (CSV), which do their per-row work on whole batches.
+    """
+    stmt = due_select(query, session.get_bind().dialect.name == "sqlite")
+    return _driver_batches(session, stmt)
+
+
 def due_records(
     session: Session, query: DueQuery, policy: rules.Policy
 ) -> Iterator[tuple[Any, ...]]:
     """The due report of cli.md as tuples in DUE_COLUMNS order, sorted by due date then
-    patient id, streamed: the CSV writer takes them as they are (a dict per row would be the
-    largest cost of a 300,000-row report).
-
-    Memory stays flat (a streamed cursor) and the per-row Python work small (cached facts).
-    """
-    stmt = due_select(query, session.get_bind().dialect.name == "sqlite")
-    facts = _DueFacts(query.as_of, policy)
+    patient id, streamed: memory stays flat, and the per-row work is small (cached facts)."""
+    facts = DueFacts(query.as_of, policy)
     due_facts, all_codes = facts.due, facts.codes
-    for patient_id, name, due, action, laterality, facility, stored in _stream(session, stmt):
-        day, overdue, late, dated = due_facts(due)
-        codes = all_codes(stored, dated)
-        yield patient_id, name, day, action, laterality, facility, overdue, late, codes
+    for batch in due_batches(session, query):
+        for patient_id, name, due, action, laterality, facility, stored in batch:
+            day, overdue, late, dated = due_facts(due)
+            codes = all_codes(stored, dated)
+            yield patient_id, name, day, action, laterality, facility, overdue, late, codes
 
 
 def due_rows(session: Session, query: DueQuery, policy: rules.Policy) -> Iterator[dict[str, Any]]:
@@ -195,11 +235,12 @@ def flag_rows(
         .outerjoin(PlanFlag, PlanFlag.patient_id == PlanRecord.patient_id)
         .order_by(Patient.external_id)
     )
-    dated_flags = _DueFacts(as_of, policy).dated_flags
-    for _, patient_rows in groupby(_stream(session, stmt), key=itemgetter(0)):
+    dated_flags = DueFacts(as_of, policy).dated_flags
+    rows = chain.from_iterable(_driver_batches(session, stmt))
+    for _, patient_rows in groupby(rows, key=itemgetter(0)):
         group = list(patient_rows)
         patient_id, name, due, action, _, facility, *_ = group[0]
-        flags = [(row.code, row.message) for row in group if row.code is not None]
+        flags = [(flag, message) for *_, flag, message in group if flag is not None]
         flags.extend((flag.code, flag.message) for flag in dated_flags(due, action))
         flags.sort(key=lambda flag: FLAG_ORDER[flag[0]])
         for flag_code, message in flags:
