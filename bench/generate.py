@@ -75,8 +75,10 @@ def load_database(target: str, patients: int, seed: int, as_of: date) -> tuple[i
 
     database = open_database(target)
     try:
-        with database.transaction() as session:
-            loader = BulkLoader(session, rules.DEFAULT_POLICY, today=as_of)
+        with (
+            database.transaction() as session,
+            BulkLoader(session, rules.DEFAULT_POLICY, today=as_of) as loader,
+        ):
             rows = synthetic.rows(patients, seed, as_of)
             count, loading = 0, 0.0
             for row in _progress(rows, patients, lambda r: isinstance(r, PatientRow)):
@@ -84,17 +86,17 @@ def load_database(target: str, patients: int, seed: int, as_of: date) -> tuple[i
                 loader.add(row)
                 loading += time.perf_counter() - started
                 count += 1
-            print("  computing plans...", file=sys.stderr)
+            print("  writing the last batch and plans...", file=sys.stderr)
             started = time.perf_counter()
             result = loader.finish()
-            planning = time.perf_counter() - started
+            finishing = time.perf_counter() - started
         loading += time.perf_counter() - started
     finally:
         database.close()
     exams = result.exams_added
     counts = ", ".join(f"{k}={v:,}" for k, v in result.as_dict().items())
     return count, (
-        f"{counts}\nloader alone: {loading:.1f} s ({planning:.1f} s of it plans), "
+        f"{counts}\nloader alone: {loading:.1f} s ({finishing:.1f} s of it finishing), "
         f"{count / loading:,.0f} rows/s, {exams / loading:,.0f} exams/s"
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -269,3 +270,22 @@ def test_same_exam_with_other_findings_is_refused_not_skipped(cli: Cli, tmp_path
     assert "followup exam edit" in result.stderr
     assert _patients(cli) == ["P1"]  # nothing of the second file was written
     assert [f["category"] for f in _findings(cli, "P1")] == ["probably-benign"]
+
+
+def test_a_late_bad_row_of_a_large_import_stops_the_plan_worker_too(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Past the first batch, plans are computed in a second process: a bad row at the end
+    still writes nothing, and leaves no process behind."""
+    lines = ["patient_id,date,facility,category"]
+    lines += [f"P{n},{2020 + k}-03-0{k + 1},North,negative" for n in range(3000) for k in range(4)]
+    lines.append("P9999,2024-03-01,North,maybe")
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    error = cli("import", "exams", path, "--as-of", "2025-06-30", code=1).stderr
+    assert f"line {len(lines)}: category" in error
+    assert not multiprocessing.active_children()
+    assert _patients(cli) == []
+    path = _write(tmp_path, "\n".join(lines[:-1]) + "\n", name="good.csv")
+    cli("import", "exams", path, "--as-of", "2025-06-30")
+    assert not multiprocessing.active_children()
+    assert _status(cli, "P2999")["next"]["due"] == "2024-03-04"

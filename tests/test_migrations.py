@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from followup.store import migrate
 from followup.store.database import HEAD_REVISION, Database, resolve_url
@@ -107,3 +108,59 @@ def test_unknown_downgrade_target_is_usage_error(sqlite_url):
     cli = Cli(sqlite_url)
     cli("init")
     assert "unknown revision" in cli("db", "downgrade", "zzz", code=2).stderr
+
+
+def _finding_rows(db_url: str) -> list[tuple[object, ...]]:
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM findings ORDER BY id")).all()
+    database.close()
+    return [tuple(row) for row in rows]
+
+
+def test_findings_checks_revision_keeps_findings_and_still_refuses_bad_values(db_url):
+    """0004 rebuilds findings on SQLite (new CHECK text): rows, ids, index, cascade and the
+    checks themselves survive, both ways."""
+    cli = Cli(db_url)
+    cli("patient", "add", "P1")
+    for day, category, side in (("2024-01-31", "2", "left"), ("2025-01-31", "3", "right")):
+        cli("exam", "add", "P1", "--date", day, "--facility", "N", "--category", category,
+            "--laterality", side)  # fmt: skip
+    before = _finding_rows(db_url)
+    assert len(before) == 2
+    cli("db", "downgrade", "0003")
+    assert _finding_rows(db_url) == before
+    cli("db", "upgrade")
+    assert _finding_rows(db_url) == before
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        assert "ix_findings_exam_id" in {i["name"] for i in inspect(conn).get_indexes("findings")}
+        for column, value in (("category", "'maybe'"), ("laterality", "'middle'")):
+            trans = conn.begin_nested() if conn.in_transaction() else conn.begin()
+            try:
+                conn.execute(text(f"UPDATE findings SET {column} = {value}"))
+                raise AssertionError(f"the {column} check let {value} through")
+            except IntegrityError:
+                trans.rollback()
+    database.close()
+    cli("exam", "delete", "1", "--yes")  # the cascade from exams still reaches findings
+    assert [row[1] for row in _finding_rows(db_url)] == [2]
+
+
+def test_sqlite_checks_findings_without_an_ephemeral_table_per_row(sqlite_url):
+    """An IN list of 3+ values in a CHECK makes SQLite fill a temporary table for every row
+    inserted: four times the cost of the row itself in bulk imports."""
+    Cli(sqlite_url)("init")
+    database = Database(resolve_url(sqlite_url))
+    with database.engine.connect() as conn:
+        for table, columns in (
+            ("findings", "exam_id, category, laterality, morphology"),
+            ("exams", "patient_id, date, facility_id, kind, follow_up_months, created_at"),
+        ):
+            marks = ", ".join("?" for _ in columns.split(","))
+            program = conn.exec_driver_sql(
+                f"EXPLAIN INSERT INTO {table} ({columns}) VALUES ({marks})",
+                tuple(None for _ in columns.split(",")),
+            ).all()
+            assert not [op for op in program if op[1] == "OpenEphemeral"], table
+    database.close()

@@ -95,12 +95,12 @@ def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date)
     ):
         session.add(Setting(key=DEMO_MARK, value=f"seed={seed} patients={patients}"))
         session.flush()
-        loader = BulkLoader(session, app.policy, today=as_of)
-        for row in synthetic.rows(patients, seed, as_of):
-            loader.add(row)
-            if isinstance(row, PatientRow):
-                bar.update(1)
-        loader.finish()
+        with BulkLoader(session, app.policy, today=as_of) as loader:
+            for row in synthetic.rows(patients, seed, as_of):
+                loader.add(row)
+                if isinstance(row, PatientRow):
+                    bar.update(1)
+            loader.finish()
 
 
 def _remove_old_demo(path: Path) -> None:

@@ -205,27 +205,27 @@ def _load(
 
     if app.database.is_sqlite:  # a bigger page cache for this connection: fewer index reads
         session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    loader = BulkLoader(session, app.policy, today=day)
     rejected = 0
     patient = None
-    try:
-        for item in items:
-            if type(item) is Rejected:
-                if rejects is None:
-                    raise click.ClickException(
-                        f"line {item.line}: {item.reason}; nothing was imported. Fix the row "
-                        "or use --skip-invalid --rejects FILE"
-                    )
-                _write_reject(rejects, item)
-                rejected += 1
-            else:
-                if item.patient is not patient:  # her rows are adjacent: add her once
-                    patient = item.patient
-                    loader.add_patient(patient)
-                loader.add_exam(item.exam)
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise _unreadable(exc, reader.line_num + 1) from None
-    return loader.finish(), rejected
+    with BulkLoader(session, app.policy, today=day) as loader:
+        try:
+            for item in items:
+                if type(item) is Rejected:
+                    if rejects is None:
+                        raise click.ClickException(
+                            f"line {item.line}: {item.reason}; nothing was imported. Fix the "
+                            "row or use --skip-invalid --rejects FILE"
+                        )
+                    _write_reject(rejects, item)
+                    rejected += 1
+                else:
+                    if item.patient is not patient:  # her rows are adjacent: add her once
+                        patient = item.patient
+                        loader.add_patient(patient)
+                    loader.add_exam(item.exam)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise _unreadable(exc, reader.line_num + 1) from None
+        return loader.finish(), rejected
 
 
 def _unreadable(exc: Exception, line: int) -> click.ClickException:

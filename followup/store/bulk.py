@@ -30,7 +30,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -67,11 +66,18 @@ from followup.store.models import (
     PlanRecord,
 )
 from followup.store.patients import check_external_id
-from followup.store.plans import plan_values, rules_finding
+from followup.store.plan_rows import (
+    KIND_OF,
+    PLAN_COLUMNS,
+    Finder,
+    PlanRows,
+    PlanWorker,
+    plan_batch,
+    rows_for,
+)
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
 PLAN_CHUNK = 2_000
-FINDING_CACHE = 10_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
 
 
@@ -154,28 +160,14 @@ _touched = Table(
 _CATEGORIES = frozenset(CATEGORIES)
 _SIDES = frozenset(SIDES)
 _KINDS = frozenset(KINDS)
-_KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
 # Canonical text as plain str (the rules' StrEnums map to it): tuples holding only plain
 # values are untracked by the garbage collector, so buffered rows cost it nothing.
 _PLAIN: dict[str | None, str | None] = {None: None, **{v: v for v in (*CATEGORIES, *SIDES, *KINDS)}}
-_PLAN_COLUMNS = [column.name for column in PlanRecord.__table__.columns]
-_PLAN_DATES = [i for i, c in enumerate(PlanRecord.__table__.columns) if isinstance(c.type, Date)]
-_plan_row = itemgetter(*_PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
 
 
-class _FindingValues(NamedTuple):
-    """A finding's stored columns, by name, as :func:`rules_finding` reads them."""
-
-    category: str
-    laterality: str | None
-    morphology: str | None
-    distribution: str | None
-    size_class: str | None
-
-
-# A buffered exam: its _Statements.exam parameters, date, and findings' columns. Plain tuples of
-# atoms only, which the garbage collector stops tracking: buffered row objects would make every
-# collection walk the whole batch.
+# A buffered exam: its _Statements.exam parameters (the patient by external id until the flush
+# resolves her id), date, and findings' columns. Plain tuples of atoms only, which the garbage
+# collector stops tracking: buffered row objects would make every collection walk the batch.
 _Exam = tuple[tuple[Any, ...], date, tuple[tuple[str | None, ...], ...]]
 
 
@@ -191,10 +183,12 @@ class BulkLoader:
 
     Example::
 
-        with database.transaction() as session:
-            loader = BulkLoader(session, policy)
+        with database.transaction() as session, BulkLoader(session, policy) as loader:
             loader.add_all(rows)          # PatientRow, ExamRow, TransferRow in any mix
             result = loader.finish()      # writes what is buffered, then the plans
+
+    Used as a context manager, a load that fails before :meth:`finish` still stops its plan
+    worker at once.
 
     A patient must be added (now or before) before her exams and transfers are flushed; an
     exam or transfer for an unknown patient raises InvalidInput naming her.
@@ -224,7 +218,9 @@ class BulkLoader:
         self._facilities: dict[str, int] = {}  # key -> id
         self._facility_names: dict[str, int] = {}  # spelling as given (or stored) -> id
         self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
-        self._finding_cache: dict[tuple[str | None, ...], rules.Finding] = {}
+        self._finder = Finder()
+        self._worker: PlanWorker | None = None
+        self._batches = 0
         self._patients: list[tuple[Any, ...]] = []
         self._patient_ids: set[str] = set()
         self._exams: list[_Exam] = []
@@ -239,6 +235,18 @@ class BulkLoader:
         self._cache_size = self._bigger_cache() if self._sqlite else None
         self._conn.execute(text(f"DROP TABLE IF EXISTS {_touched.name}"))
         _touched.create(self._conn)
+
+    def __enter__(self) -> BulkLoader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the plan worker, if one was started (:meth:`finish` does it too)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     # -- adding rows -------------------------------------------------------------------
 
@@ -350,7 +358,7 @@ class BulkLoader:
         patients = self._resolve_patients()
         batch = _Batch(self._flush_exams(patients), self._flush_transfers(patients))
         new = {pid for pid, is_new in patients.values() if is_new}
-        self._store_plans(self._batch_plans(batch, new))
+        self._plan(batch, new)
         earlier = {p for p, *_ in batch.exams if p not in new}
         earlier.update(p for p, *_ in batch.transfers if p not in new)
         if earlier:
@@ -388,7 +396,9 @@ class BulkLoader:
         """Insert the batch's exams (those already stored are skipped), then their findings;
         returns the exams written: patient id, new exam id, exam."""
         last = self._scalar("SELECT coalesce(max(id), 0) FROM exams")
-        self._cursor.executemany(self._sql.exam, [exam[0] for exam in self._exams])
+        self._cursor.executemany(
+            self._sql.exam, [(patients[exam[0][0]][0], *exam[0][1:]) for exam in self._exams]
+        )
         written: list[tuple[int, int, _Exam]] = []
         findings: list[tuple[Any, ...]] = []
         ids = self._new_exam_ids(last)
@@ -485,7 +495,13 @@ class BulkLoader:
         if self._finished:
             raise RuntimeError("BulkLoader.finish() was already called")
         self._finished = True
-        self.flush()
+        try:
+            self.flush()
+            if self._worker is not None:
+                for rows in self._worker.drain():
+                    self._write_plans(rows)
+        finally:
+            self.close()
         touched = select(_touched.c.patient_id)
         # Plans written from an earlier batch are written again: count each patient once.
         self.result.plans_written -= self._conn.execute(
@@ -496,7 +512,8 @@ class BulkLoader:
         self._conn.execute(delete(PlanFlag).where(PlanFlag.patient_id.in_(touched)))
         self._conn.execute(delete(PlanRecord).where(PlanRecord.patient_id.in_(touched)))
         for chunk in self._touched_chunks():
-            self._store_plans(self._stored_plans(chunk))
+            plans = self._stored_plans(chunk)
+            self._write_plans(rows_for(plans, self._stored_facility_id, self._day))
         _touched.drop(self._conn)
         if self._cache_size is not None:
             self._cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
@@ -504,62 +521,36 @@ class BulkLoader:
         self.session.expire_all()  # ORM objects loaded before the load are stale now
         return self.result
 
-    def _batch_plans(self, batch: _Batch, new: set[int]) -> Iterator[tuple[int, rules.Plan]]:
-        """Plans of the batch's patients whose exams and films are all in it, computed from
-        the rows just written, with the inputs :func:`followup.store.plans.rules_inputs`
-        would read back (stored facility spelling, exam ids, findings in row order).
+    def _plan(self, batch: _Batch, new: set[int]) -> None:
+        """Plans of the batch's patients whose exams and films are all in it, from the rows
+        just written. A load of more than one batch computes them in a :class:`PlanWorker`
+        (the second core) and writes each batch's rows when they come back."""
+        exams = [
+            (patient_id, exam_id, day, staged[2], staged[3], staged[4], findings)
+            for patient_id, exam_id, (staged, day, findings) in batch.exams
+            if patient_id in new
+        ]
+        transfers = [t for t in batch.transfers if t[0] in new]
+        self._batches += 1
+        if self._worker is None and self._batches > 1:
+            self._worker = PlanWorker(self.policy, self._sqlite)
+        if self._worker is None:
+            names, policy = self._stored_names, self.policy
+            self._write_plans(plan_batch(exams, transfers, names, policy, self._day, self._finder))
+            return
+        self._worker.submit(exams, transfers, dict(self._stored_names))
+        for rows in self._worker.ready():
+            self._write_plans(rows)
 
-        Streamed a patient at a time: rules objects for the whole batch alive at once would
-        make the garbage collector's full passes walk them all, again and again."""
-        exams: dict[int, list[tuple[int, _Exam]]] = defaultdict(list)
-        for patient_id, exam_id, exam in batch.exams:
-            if patient_id in new:
-                exams[patient_id].append((exam_id, exam))
-        films: dict[int, set[tuple[int, int]]] = defaultdict(set)
-        for patient_id, source, target in batch.transfers:
-            if patient_id in new:
-                films[patient_id].add((source, target))
-        names = self._stored_names
-        for patient_id in sorted(exams.keys() | films.keys()):
-            history = [self._rules_exam(exam_id, exam) for exam_id, exam in exams[patient_id]]
-            transfers = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_id]]
-            yield patient_id, rules.make_plan(history, transfers, self.policy)
+    def _write_plans(self, rows: PlanRows) -> None:
+        if rows.plans:
+            self._cursor.executemany(self._sql.plan, rows.plans)
+        if rows.flags:
+            self._cursor.executemany(self._sql.flag, rows.flags)
+        self.result.plans_written += len(rows.plans)
 
-    def _rules_exam(self, exam_id: int, exam: _Exam) -> rules.Exam:
-        (_, _, facility_id, kind, months, *_), day, findings = exam
-        return rules.Exam(
-            date=day,
-            facility=self._stored_names[facility_id],
-            findings=tuple([self._finding(columns) for columns in findings]),
-            kind=_KIND_OF[kind],
-            follow_up_months=months,
-            id=exam_id,
-        )
-
-    def _store_plans(self, plans: Iterable[tuple[int, rules.Plan]]) -> None:
-        """Insert plans and their flags with executemany of tuples."""
-        day = self._day
-        rows: list[list[Any]] = []
-        flags: list[tuple[int, str, str]] = []
-        for patient_id, plan in plans:
-            facility = plan.facility
-            facility_id = (
-                (self._facility_names.get(facility) or self.facility_id(facility))
-                if facility
-                else None
-            )
-            values = plan_values(plan, facility_id)
-            values["patient_id"] = patient_id
-            row = list(_plan_row(values))
-            for i in _PLAN_DATES:
-                row[i] = day(row[i])
-            rows.append(row)
-            flags.extend((patient_id, f.code, f.message) for f in plan.flags)
-        if rows:
-            self._cursor.executemany(self._sql.plan, rows)
-        if flags:
-            self._cursor.executemany(self._sql.flag, flags)
-        self.result.plans_written += len(rows)
+    def _stored_facility_id(self, name: str) -> int:
+        return self._facility_names.get(name) or self.facility_id(name)
 
     def _touched_chunks(self) -> Iterator[list[int]]:
         """Touched patient ids in ascending chunks (keyset paging: no id list in memory)."""
@@ -618,19 +609,10 @@ class BulkLoader:
                 if exam is not None:
                     grouped[exam[0]].append(_rules_exam(exam, findings))
                 exam, findings = (patient_id, exam_id, day, kind, months, facility), []
-            findings.append(self._finding(tuple(finding)))
+            findings.append(self._finder(tuple(finding)))
         if exam is not None:
             grouped[exam[0]].append(_rules_exam(exam, findings))
         return grouped
-
-    def _finding(self, values: tuple[str | None, ...]) -> rules.Finding:
-        """Findings repeat a lot and are immutable: build each distinct one once."""
-        finding = self._finding_cache.get(values)
-        if finding is None:
-            if len(self._finding_cache) >= FINDING_CACHE:  # free-text descriptors: stay bounded
-                self._finding_cache.clear()
-            finding = self._finding_cache[values] = rules_finding(_FindingValues(*values))
-        return finding
 
     def _chunk_transfers(self, first: int, last: int) -> dict[int, list[rules.FilmTransfer]]:
         source, target = Facility.__table__.alias("source"), Facility.__table__.alias("target")
@@ -658,10 +640,7 @@ class _Statements:
             conflict="external_id",
         )
         exam = ("patient_id", "date", "facility_id", "kind", "follow_up_months", "note")
-        # The patient by her external id, looked up by SQLite/PostgreSQL rather than Python.
-        self.exam = _insert(
-            "exams", (*exam, "created_at"), mark, conflict=", ".join(exam[:3])
-        ).replace(mark, f"(SELECT id FROM patients WHERE external_id = {mark})", 1)
+        self.exam = _insert("exams", (*exam, "created_at"), mark, conflict=", ".join(exam[:3]))
         self.finding = _insert(
             "findings",
             ("exam_id", "category", "laterality", "morphology", "distribution", "size_class"),
@@ -671,7 +650,7 @@ class _Statements:
         self.transfer = _insert(
             "film_transfers", (*transfer, "recorded_at"), mark, conflict=", ".join(transfer)
         )
-        self.plan = _insert("plans", _PLAN_COLUMNS, mark)
+        self.plan = _insert("plans", PLAN_COLUMNS, mark)
         self.flag = _insert("plan_flags", ("patient_id", "code", "message"), mark)
         self.touch = _insert(_touched.name, ("patient_id",), mark, conflict="patient_id")
         self.exams_above = f"SELECT count(*), coalesce(max(id), 0) FROM exams WHERE id > {mark}"
@@ -716,7 +695,7 @@ def _rules_exam(exam: tuple[Any, ...], findings: list[rules.Finding]) -> rules.E
         date=day,
         facility=facility,
         findings=tuple(findings),
-        kind=_KIND_OF[kind],
+        kind=KIND_OF[kind],
         follow_up_months=months,
         id=exam_id,
     )
@@ -757,9 +736,9 @@ def load(
     today: date | None = None,
 ) -> LoadResult:
     """Load ``rows`` (streamed) and write the plans: :class:`BulkLoader` in one call."""
-    loader = BulkLoader(session, policy, batch_size=batch_size, today=today)
-    loader.add_all(rows)
-    return loader.finish()
+    with BulkLoader(session, policy, batch_size=batch_size, today=today) as loader:
+        loader.add_all(rows)
+        return loader.finish()
 
 
 def rewrite_plans(session: Session, policy: rules.Policy, first: int, last: int) -> int:

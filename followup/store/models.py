@@ -48,8 +48,9 @@ KINDS = ("screening", "diagnostic")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IS NULL OR {column} IN ({quoted})"
+    """``column`` is NULL or one of ``values``, compared one by one: SQLite fills an ephemeral
+    table for every row it checks against an IN list of three values or more (revision 0004)."""
+    return " OR ".join([f"{column} IS NULL", *(f"{column} = '{v}'" for v in values)])
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,194 @@
+"""``plans`` and ``plan_flags`` rows from exams as the bulk loader buffers them: pure, no database.
+
+Planning is about a third of a large import's time, and it needs nothing but the rules, so
+:class:`PlanWorker` runs it in a second process while the loader goes on reading and writing:
+the loader hands over each batch's exams and writes the rows that come back, in the same
+transaction. The worker is spawned, not forked: a forked child holding a copy of the loader's
+PostgreSQL connection could close it under the loader. It never touches the database.
+
+The rows equal what :func:`followup.store.plans.store_plan` writes for the same patients (a
+test compares them): the same inputs as :func:`followup.store.plans.rules_inputs` reads back
+(stored facility spelling, exam ids, findings in row order) and the same columns.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from followup import rules
+from followup.store.models import PlanRecord
+from followup.store.plans import plan_values, rules_finding
+
+PLAN_COLUMNS = [column.name for column in PlanRecord.__table__.columns]
+_DATE_COLUMNS = [
+    i for i, c in enumerate(PlanRecord.__table__.columns) if c.type.python_type is date
+]
+_plan_row = itemgetter(*PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
+KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
+FINDING_CACHE = 10_000
+GC_THRESHOLD = 100_000  # as the import's own: a batch's rules objects are garbage at once
+
+# One exam of a patient new to the database: patient id, exam id, date, facility id, kind,
+# months, findings' columns (category, laterality, morphology, distribution, size class).
+PlanExam = tuple[int, int, date, int, str | None, int | None, tuple[tuple[str | None, ...], ...]]
+PlanTransfer = tuple[int, int, int]  # patient id, from facility id, to facility id
+
+
+class PlanRows(NamedTuple):
+    """What to insert: ``plans`` rows (in PLAN_COLUMNS order) and ``plan_flags`` rows."""
+
+    plans: list[list[Any]]
+    flags: list[tuple[int, str, str]]
+
+
+class Finder:
+    """Findings repeat a lot and are immutable: each distinct one is built once (bounded, as
+    descriptors are free text)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str | None, ...], rules.Finding] = {}
+
+    def __call__(self, columns: tuple[str | None, ...]) -> rules.Finding:
+        finding = self._cache.get(columns)
+        if finding is None:
+            if len(self._cache) >= FINDING_CACHE:
+                self._cache.clear()
+            finding = self._cache[columns] = rules_finding(_FindingColumns(*columns))
+        return finding
+
+
+class _FindingColumns(NamedTuple):
+    category: str
+    laterality: str | None
+    morphology: str | None
+    distribution: str | None
+    size_class: str | None
+
+
+def rows_for(
+    plans: Iterable[tuple[int, rules.Plan]],
+    facility_id: Callable[[str], int],
+    day: Callable[[date], Any],
+) -> PlanRows:
+    """The rows of computed plans; ``facility_id`` maps a stored facility spelling to its id
+    and ``day`` turns a date into what the driver takes."""
+    rows = PlanRows([], [])
+    for patient_id, plan in plans:
+        facility = facility_id(plan.facility) if plan.facility else None
+        values = plan_values(plan, facility)
+        values["patient_id"] = patient_id
+        row = list(_plan_row(values))
+        for i in _DATE_COLUMNS:
+            if row[i] is not None:
+                row[i] = day(row[i])
+        rows.plans.append(row)
+        rows.flags.extend((patient_id, f.code, f.message) for f in plan.flags)
+    return rows
+
+
+def plan_batch(
+    exams: Sequence[PlanExam],
+    transfers: Sequence[PlanTransfer],
+    names: dict[int, str],
+    policy: rules.Policy,
+    day: Callable[[date], Any],
+    finder: Finder,
+) -> PlanRows:
+    """Plans of the patients of ``exams`` and ``transfers`` (all of each one's records), by
+    patient id. Rules objects are built a patient at a time, so few are alive at once."""
+    by_patient: dict[int, list[PlanExam]] = defaultdict(list)
+    for exam in exams:
+        by_patient[exam[0]].append(exam)
+    films: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for patient_id, source, target in transfers:
+        films[patient_id].add((source, target))
+
+    def plans() -> Iterable[tuple[int, rules.Plan]]:
+        for patient_id in sorted(by_patient.keys() | films.keys()):
+            history = [
+                rules.Exam(
+                    date=day_,
+                    facility=names[facility_id],
+                    findings=tuple([finder(columns) for columns in findings]),
+                    kind=KIND_OF[kind],
+                    follow_up_months=months,
+                    id=exam_id,
+                )
+                for _, exam_id, day_, facility_id, kind, months, findings in by_patient[patient_id]
+            ]
+            moved = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_id]]
+            yield patient_id, rules.make_plan(history, moved, policy)
+
+    return rows_for(plans(), {name: id_ for id_, name in names.items()}.__getitem__, day)
+
+
+def iso_day(value: date) -> str:
+    """A date as SQLite stores it (what SQLAlchemy's SQLite Date type binds)."""
+    return value.isoformat()
+
+
+def same_day(value: date) -> date:
+    """A date as PostgreSQL's driver takes it."""
+    return value
+
+
+# -- the worker process ----------------------------------------------------------------------
+
+_worker: tuple[rules.Policy, Callable[[date], Any], Finder] | None = None
+
+
+def _start(policy: rules.Policy, iso: bool) -> None:
+    global _worker
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    _worker = (policy, iso_day if iso else same_day, Finder())
+
+
+def _run(
+    exams: Sequence[PlanExam], transfers: Sequence[PlanTransfer], names: dict[int, str]
+) -> PlanRows:
+    assert _worker is not None, "the plan worker was not started"
+    policy, day, finder = _worker
+    return plan_batch(exams, transfers, names, policy, day, finder)
+
+
+class PlanWorker:
+    """One spawned process computing batches of plan rows, in the order they are given.
+
+    :meth:`submit` returns at once; :meth:`ready` yields the rows of finished batches, oldest
+    first, waiting for them when more than ``ahead`` batches are still being computed (so at
+    most that many batches of exams are held). :meth:`close` waits for the rest."""
+
+    def __init__(self, policy: rules.Policy, iso: bool, ahead: int = 2) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(policy, iso),
+        )
+        self._pending: list[Future[PlanRows]] = []
+        self._ahead = ahead
+
+    def submit(
+        self, exams: Sequence[PlanExam], transfers: Sequence[PlanTransfer], names: dict[int, str]
+    ) -> None:
+        self._pending.append(self._pool.submit(_run, exams, transfers, names))
+
+    def ready(self) -> Iterable[PlanRows]:
+        while self._pending and (len(self._pending) > self._ahead or self._pending[0].done()):
+            yield self._pending.pop(0).result()
+
+    def drain(self) -> Iterable[PlanRows]:
+        while self._pending:
+            yield self._pending.pop(0).result()
+
+    def close(self) -> None:
+        """Stop the process; batches not collected are dropped (the load failed)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
