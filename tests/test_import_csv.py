@@ -10,10 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from followup.cli import import_exams_command
 from tests.conftest import Cli
 
 HEADER = "MRN,Exam Date,Site,BI-RADS,Side,Exam Type,Calc Type,Comments\r\n"
 AS_OF = ("--as-of", "2025-03-01")
+
+
+@pytest.fixture(autouse=True, params=["in-process", "reader-process"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every import test runs both ways: read in the writing process (small files) and in a
+    second process (large files, from READER_PROCESS_BYTES)."""
+    if request.param == "reader-process":
+        monkeypatch.setattr(import_exams_command, "READER_PROCESS_BYTES", 0)
+    return str(request.param)
 
 
 def _write(tmp_path: Path, text: str, name: str = "in.csv", bom: bool = False) -> str:

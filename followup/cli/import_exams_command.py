@@ -8,16 +8,16 @@ import gc
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import date
-from typing import IO, Any
+from typing import Any
 
 import click
 
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import DATE
 
-PROGRESS_EVERY = 8192  # rows between progress-bar updates
+READER_PROCESS_BYTES = 4 << 20  # files from 4 MiB (about 40,000 rows) are read in a process
 SQLITE_CACHE_KIB = 65_536  # 64 MiB, whatever the file's size
 GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's: 700)
 
@@ -114,24 +114,34 @@ def import_exams(
             check_exam_date(default_date, day)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--default-date") from None
+    from followup.exchange.import_batches import ReadRequest
+
     defaults = csv_import.Defaults(date=default_date, facility=default_facility)
+    with csv_import.open_csv(file) as stream:
+        columns = _map_header(csv.reader(stream), file, overrides, defaults)
     with ExitStack() as stack:
-        stream = stack.enter_context(csv_import.open_csv(file))
-        reader = csv.reader(stream)
-        columns = _map_header(reader, file, overrides, defaults)
         reject_writer = _rejects_writer(stack, rejects, columns.header) if rejects else None
-        exam_reader = csv_import.ExamReader(columns, defaults, day)
-        items = exam_reader.read(reader, lambda: reader.line_num)
-        items = _with_progress(stream, file, items)
+        request = ReadRequest(file, columns, defaults, day, keep_rejected=rejects is not None)
+        chunks = stack.enter_context(closing(_chunks(request)))
         stack.enter_context(_fewer_collections())
         try:
             with app.transaction() as session:
-                result, rejected = _load(session, app, items, day, reject_writer, reader)
+                counts = _load(session, app, _with_progress(file, chunks), day, reject_writer)
                 if dry_run:
-                    raise _DryRun((result, rejected))
+                    raise _DryRun(counts)
         except _DryRun as done:
-            result, rejected = done.result
-    _summary(result, exam_reader.rows, rejected, dry_run, rejects)
+            counts = done.result
+    _summary(*counts, dry_run, rejects)
+
+
+def _chunks(request: Any) -> Iterator[Any]:
+    """The file's batches, read in a second process when it is large enough for that to pay
+    (starting one costs about half a second)."""
+    from followup.exchange.import_batches import batches_from_process, read_batches
+
+    if os.path.getsize(request.path) >= READER_PROCESS_BYTES:
+        return batches_from_process(request)
+    return read_batches(request)
 
 
 @contextmanager
@@ -158,7 +168,10 @@ def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: An
     except StopIteration:
         raise click.ClickException(f"{file} is empty; a header row is needed") from None
     except (csv.Error, UnicodeDecodeError) as exc:
-        raise _unreadable(exc, 1) from None
+        from followup.exchange.import_batches import Unreadable
+
+        not_utf8 = isinstance(exc, UnicodeDecodeError)
+        raise _unreadable(Unreadable(1, not_utf8, str(exc))) from None
     try:
         columns = map_columns(header, overrides, defaults)
     except MappingError as exc:
@@ -177,40 +190,38 @@ def _rejects_writer(stack: ExitStack, path: str, header: tuple[str, ...]) -> Any
     return writer
 
 
-def _with_progress(stream: IO[str], file: str, items: Iterator[Any]) -> Iterator[Any]:
+def _with_progress(file: str, chunks: Iterator[Any]) -> Iterator[Any]:
     """A progress bar by bytes read, on stderr, only when stderr is a terminal."""
-    return _advancing(stream, file, items) if sys.stderr.isatty() else items
+    return _advancing(file, chunks) if sys.stderr.isatty() else chunks
 
 
-def _advancing(stream: IO[str], file: str, items: Iterator[Any]) -> Iterator[Any]:
+def _advancing(file: str, chunks: Iterator[Any]) -> Iterator[Any]:
     size = os.path.getsize(file)
     with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
         done = 0
-        for number, item in enumerate(items):
-            if number % PROGRESS_EVERY == 0:
-                position = stream.buffer.tell()  # type: ignore[attr-defined]
-                bar.update(position - done)
-                done = position
-            yield item
+        for chunk in chunks:
+            bar.update(chunk.position - done)
+            done = chunk.position
+            yield chunk
         bar.update(size - done)
     click.echo("Writing the plans of the patients imported...", err=True)
 
 
 def _load(
-    session: Any, app: AppContext, items: Iterator[Any], day: date, rejects: Any, reader: Any
-) -> tuple[Any, int]:
-    """Feed the loader; the first bad row stops everything unless rejects are being kept."""
-    from followup.exchange.csv_import import Rejected
+    session: Any, app: AppContext, chunks: Iterator[Any], day: date, rejects: Any
+) -> tuple[Any, int, int]:
+    """Write each batch; the first bad row stops everything unless rejects are being kept.
+    Returns what the loader did, the rows read and the rows rejected."""
+    from followup.exchange.import_batches import Unreadable
     from followup.store.bulk import BulkLoader
 
     if app.database.is_sqlite:  # a bigger page cache for this connection: fewer index reads
         session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    rejected = 0
-    patient = None
+    rejected = rows = 0
     with BulkLoader(session, app.policy, today=day) as loader:
         try:
-            for item in items:
-                if type(item) is Rejected:
+            for chunk in chunks:
+                for item in chunk.rejected:
                     if rejects is None:
                         raise click.ClickException(
                             f"line {item.line}: {item.reason}; nothing was imported. Fix the "
@@ -218,25 +229,23 @@ def _load(
                         )
                     _write_reject(rejects, item)
                     rejected += 1
-                else:
-                    if item.patient is not patient:  # her rows are adjacent: add her once
-                        patient = item.patient
-                        loader.add_patient(patient)
-                    loader.add_exam(item.exam)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise _unreadable(exc, reader.line_num + 1) from None
-        return loader.finish(), rejected
+                loader.write(chunk.staged)
+                rows = chunk.rows
+        except Unreadable as exc:
+            raise _unreadable(exc) from None
+        return loader.finish(), rows, rejected
 
 
-def _unreadable(exc: Exception, line: int) -> click.ClickException:
+def _unreadable(exc: Any) -> click.ClickException:
     """The file stops being CSV text; text is decoded in blocks, so the line is approximate."""
-    if isinstance(exc, UnicodeDecodeError):
+    line = exc.line
+    if exc.not_utf8:
         return click.ClickException(
             f"the file is not UTF-8 text (near line {line}); nothing was imported. Save it as "
             '"CSV UTF-8" and import it again'
         )
     return click.ClickException(
-        f"line {line}: the file cannot be read as CSV ({exc}); nothing was imported"
+        f"line {line}: the file cannot be read as CSV ({exc.detail}); nothing was imported"
     )
 
 

@@ -77,6 +77,7 @@ from followup.store.plan_rows import (
 )
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
+FACILITY_CACHE = 10_000
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
 
@@ -178,6 +179,121 @@ class _Batch(NamedTuple):
     transfers: list[tuple[int, int, int]]  # patient id, from facility id, to facility id
 
 
+class Staged(NamedTuple):
+    """A batch of checked rows as plain tuples, which pickle cheaply to another process.
+
+    ``patients``: external id, name, birth date, email, phone, reminders.
+    ``exams``: external id, date, facility as given, kind, months, note, findings' columns.
+    ``transfers``: external id, from and to facility as given.
+    ``repeats``: patients and exams left out as repeated within the batch.
+    """
+
+    patients: list[tuple[Any, ...]]
+    exams: list[tuple[Any, ...]]
+    transfers: list[tuple[str, str, str]]
+    repeats: tuple[int, int]
+
+
+class RowBuffer:
+    """Checks rows and buffers them as :class:`Staged` tuples until a batch is full.
+
+    No database: the CSV import runs one in the process that reads and checks the file while
+    the :class:`BulkLoader` writes the previous batch. Exams repeated within the batch (same
+    patient, date and facility, facilities compared by :func:`followup.rules.facility_key`)
+    are left out and counted; the loader skips those already stored.
+    """
+
+    def __init__(self, batch_size: int = DEFAULT_BATCH, today: date | None = None) -> None:
+        self.batch_size = batch_size
+        self.today = today
+        self._keys: dict[str, str] = {}  # facility as given -> key
+        self._start()
+
+    def _start(self) -> None:
+        self._patients: list[tuple[Any, ...]] = []
+        self._patient_ids: set[str] = set()
+        self._exams: list[tuple[Any, ...]] = []
+        self._exam_keys: set[tuple[str, date, str]] = set()
+        self._transfers: list[tuple[str, str, str]] = []
+        self._repeated_patients = self._repeated_exams = 0
+        self._rows = 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def full(self) -> bool:
+        return self._rows >= self.batch_size
+
+    def take(self) -> Staged:
+        """The rows buffered so far, as one batch; the buffer starts again empty."""
+        repeats = (self._repeated_patients, self._repeated_exams)
+        staged = Staged(self._patients, self._exams, self._transfers, repeats)
+        self._start()
+        return staged
+
+    def add(self, row: Row) -> None:
+        if isinstance(row, ExamRow):
+            self.add_exam(row)
+        elif isinstance(row, PatientRow):
+            self.add_patient(row)
+        elif isinstance(row, TransferRow):
+            self.add_transfer(row)
+        else:
+            raise TypeError(f"not a bulk row: {type(row).__name__}")
+
+    def add_patient(self, row: PatientRow) -> None:
+        external_id = check_external_id(row.external_id)
+        if external_id in self._patient_ids:
+            self._repeated_patients += 1
+            return
+        self._patient_ids.add(external_id)
+        self._rows += 1
+        self._patients.append(
+            (external_id, row.name, row.birth_date, row.email, row.phone, bool(row.reminders))
+        )
+
+    def add_exam(self, row: ExamRow) -> None:
+        _check_exam(row, self.today)
+        key = (row.patient, row.date, self._keys.get(row.facility) or self.key(row.facility))
+        if key in self._exam_keys:
+            self._repeated_exams += 1
+            return
+        self._exam_keys.add(key)
+        self._rows += 1
+        plain = _PLAIN
+        findings = tuple(
+            [
+                (plain[f.category], plain[f.laterality], f.morphology, f.distribution, f.size_class)
+                for f in row.findings
+            ]
+        )
+        kind, months = plain[row.kind], row.follow_up_months
+        self._exams.append((row.patient, row.date, row.facility, kind, months, row.note, findings))
+
+    def add_transfer(self, row: TransferRow) -> None:
+        if self.key(row.from_facility) == self.key(row.to_facility):
+            raise InvalidInput(
+                f"film transfer of patient {row.patient}: from and to name the same facility "
+                f"({row.to_facility!r}); give two different ones"
+            )
+        self._rows += 1
+        self._transfers.append((row.patient, row.from_facility, row.to_facility))
+
+    def key(self, facility: str) -> str:
+        """The facility's key, once its name is checked (InvalidInput if it is not a name)."""
+        key = self._keys.get(facility)
+        if key is None:
+            try:
+                display = rules.check_facility(facility)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+            if len(self._keys) >= FACILITY_CACHE:  # spellings are free text: stay bounded
+                self._keys.clear()
+            key = self._keys[facility] = rules.facility_key(display)
+        return key
+
+
 class BulkLoader:
     """Loads rows into the caller's transaction; call :meth:`finish` once, at the end.
 
@@ -187,10 +303,11 @@ class BulkLoader:
             loader.add_all(rows)          # PatientRow, ExamRow, TransferRow in any mix
             result = loader.finish()      # writes what is buffered, then the plans
 
-    Used as a context manager, a load that fails before :meth:`finish` still stops its plan
-    worker at once.
+    Rows are checked and buffered by a :class:`RowBuffer`; :meth:`write` also takes batches
+    buffered elsewhere (the CSV import checks its rows in another process). Used as a context
+    manager, a load that fails before :meth:`finish` still stops its plan worker at once.
 
-    A patient must be added (now or before) before her exams and transfers are flushed; an
+    A patient must be added (now or before) before her exams and transfers are written; an
     exam or transfer for an unknown patient raises InvalidInput naming her.
     """
 
@@ -204,9 +321,8 @@ class BulkLoader:
     ) -> None:
         self.session = session
         self.policy = policy
-        self.batch_size = batch_size
-        self.today = today
         self.result = LoadResult()
+        self._buffer = RowBuffer(batch_size, today)
         self._conn: Connection = session.connection()
         dialect = self._conn.dialect
         self._sqlite = dialect.name == "sqlite"
@@ -218,15 +334,10 @@ class BulkLoader:
         self._facilities: dict[str, int] = {}  # key -> id
         self._facility_names: dict[str, int] = {}  # spelling as given (or stored) -> id
         self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
+        self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
         self._finder = Finder()
         self._worker: PlanWorker | None = None
         self._batches = 0
-        self._patients: list[tuple[Any, ...]] = []
-        self._patient_ids: set[str] = set()
-        self._exams: list[_Exam] = []
-        self._exam_keys: set[tuple[Any, ...]] = set()
-        self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
-        self._transfers: list[tuple[str, int, int]] = []
         self._finished = False
         self._sql = _Statements("?" if dialect.paramstyle == "qmark" else "%s", self._sqlite)
         # Patients created by this load have ids above this (the load holds the write lock on
@@ -251,69 +362,25 @@ class BulkLoader:
     # -- adding rows -------------------------------------------------------------------
 
     def add_all(self, rows: Iterable[Row]) -> LoadResult:
-        """Add every row; flushes a batch whenever ``batch_size`` rows are buffered."""
+        """Add every row; writes a batch whenever ``batch_size`` rows are buffered."""
         for row in rows:
             self.add(row)
         return self.result
 
     def add(self, row: Row) -> None:
-        if isinstance(row, ExamRow):
-            self.add_exam(row)
-        elif isinstance(row, PatientRow):
-            self.add_patient(row)
-        elif isinstance(row, TransferRow):
-            self.add_transfer(row)
-        else:
-            raise TypeError(f"not a bulk row: {type(row).__name__}")
+        self._buffer.add(row)
+        self._maybe_flush()
 
     def add_patient(self, row: PatientRow) -> None:
-        external_id = check_external_id(row.external_id)
-        if external_id in self._patient_ids:
-            self.result.patients_existing += 1
-            return
-        self._patient_ids.add(external_id)
-        birth = self._day(row.birth_date) if row.birth_date else None
-        self._patients.append(
-            (
-                external_id,
-                row.name,
-                birth,
-                row.email,
-                row.phone,
-                bool(row.reminders),
-                self.created_at,
-            )
-        )
+        self._buffer.add_patient(row)
         self._maybe_flush()
 
     def add_exam(self, row: ExamRow) -> None:
-        _check_exam(row, self.today)
-        facility_id = self._facility_names.get(row.facility) or self.facility_id(row.facility)
-        day = self._days.get(row.date) or self._days.setdefault(row.date, self._day(row.date))
-        plain = _PLAIN
-        staged = (row.patient, day, facility_id, plain[row.kind], row.follow_up_months, row.note)
-        key = staged[:3]
-        if key in self._exam_keys:
-            self.result.exams_duplicate += 1
-            return
-        self._exam_keys.add(key)
-        findings = tuple(
-            [
-                (plain[f.category], plain[f.laterality], f.morphology, f.distribution, f.size_class)
-                for f in row.findings
-            ]
-        )
-        self._exams.append(((*staged, self.created_at), row.date, findings))
+        self._buffer.add_exam(row)
         self._maybe_flush()
 
     def add_transfer(self, row: TransferRow) -> None:
-        source, target = self.facility_id(row.from_facility), self.facility_id(row.to_facility)
-        if source == target:
-            raise InvalidInput(
-                f"film transfer of patient {row.patient}: from and to name the same facility "
-                f"({row.to_facility!r}); give two different ones"
-            )
-        self._transfers.append((row.patient, source, target))
+        self._buffer.add_transfer(row)
         self._maybe_flush()
 
     def facility_id(self, name: str) -> int:
@@ -345,74 +412,101 @@ class BulkLoader:
     # -- writing -----------------------------------------------------------------------
 
     def _maybe_flush(self) -> None:
-        if len(self._exams) + len(self._patients) + len(self._transfers) >= self.batch_size:
-            self.flush()
+        if self._buffer.full:
+            self.write(self._buffer.take())
 
     def flush(self) -> None:
-        """Write what is buffered: patients first, then exams and findings, then transfers,
-        then the plans of the patients whose records are all in this batch."""
-        if self._patients:
-            self._flush_patients()
-        if not (self._exams or self._transfers):
+        """Write what is buffered."""
+        if len(self._buffer):
+            self.write(self._buffer.take())
+
+    def write(self, staged: Staged) -> None:
+        """Write one batch: patients first, then exams and findings, then transfers, then the
+        plans of the patients whose records are all in this batch."""
+        self.result.patients_existing += staged.repeats[0]
+        self.result.exams_duplicate += staged.repeats[1]
+        if staged.patients:
+            self._flush_patients(staged.patients)
+        if not (staged.exams or staged.transfers):
             return
-        patients = self._resolve_patients()
-        batch = _Batch(self._flush_exams(patients), self._flush_transfers(patients))
+        exams = [self._exam(exam) for exam in staged.exams]
+        transfers = [
+            (patient, self._facility(source), self._facility(target))
+            for patient, source, target in staged.transfers
+        ]
+        patients = self._resolve_patients(exams, transfers)
+        batch = _Batch(
+            self._flush_exams(patients, exams), self._flush_transfers(patients, transfers)
+        )
         new = {pid for pid, is_new in patients.values() if is_new}
         self._plan(batch, new)
         earlier = {p for p, *_ in batch.exams if p not in new}
         earlier.update(p for p, *_ in batch.transfers if p not in new)
         if earlier:
             self._cursor.executemany(self._sql.touch, [(p,) for p in sorted(earlier)])
-        self._exams.clear()
-        self._exam_keys.clear()
-        self._transfers.clear()
 
-    def _flush_patients(self) -> None:
-        self._cursor.executemany(self._sql.patient, self._patients)
+    def _facility(self, name: str) -> int:
+        return self._facility_names.get(name) or self.facility_id(name)
+
+    def _exam(self, exam: tuple[Any, ...]) -> _Exam:
+        """A staged exam with its facility id and the date as the driver takes it."""
+        patient, day, facility, kind, months, note, findings = exam
+        bound = self._days.get(day) or self._days.setdefault(day, self._day(day))
+        staged = (patient, bound, self._facility(facility), kind, months, note, self.created_at)
+        return staged, day, findings
+
+    def _flush_patients(self, rows: list[tuple[Any, ...]]) -> None:
+        day, created = self._day, self.created_at
+        self._cursor.executemany(
+            self._sql.patient,
+            [(*row[:2], day(row[2]) if row[2] else None, *row[3:], created) for row in rows],
+        )
         added = self._cursor.rowcount
         self.result.patients_added += added
-        self.result.patients_existing += len(self._patients) - added
-        self._patients.clear()
-        self._patient_ids.clear()
+        self.result.patients_existing += len(rows) - added
 
-    def _resolve_patients(self) -> dict[str, tuple[int, bool]]:
+    def _resolve_patients(
+        self, exams: list[_Exam], transfers: list[tuple[str, int, int]]
+    ) -> dict[str, tuple[int, bool]]:
         """external id -> (patient id, whether all her records are in this batch) for the
         batch's exams and transfers; an unknown patient is an error naming her."""
-        wanted = {staged[0] for staged, *_ in self._exams}
-        wanted.update(patient for patient, _, _ in self._transfers)
+        wanted = {staged[0] for staged, *_ in exams}
+        wanted.update(patient for patient, _, _ in transfers)
         self._cursor.execute(
             self._sql.patients_by_external_id, (self._last_patient, self._sql.in_list(wanted))
         )
         found = {external_id: (pid, bool(new)) for pid, external_id, new in self._cursor}
         if len(found) < len(wanted):
-            order = [s[0] for s, *_ in self._exams] + [p for p, _, _ in self._transfers]
+            order = [s[0] for s, *_ in exams] + [p for p, _, _ in transfers]
             unknown = next(p for p in order if p not in found)
             raise InvalidInput(
                 f"no patient with id {unknown!r}; add her (a PatientRow) before her exams"
             )
         return found
 
-    def _flush_exams(self, patients: dict[str, tuple[int, bool]]) -> list[tuple[int, int, _Exam]]:
+    def _flush_exams(
+        self, patients: dict[str, tuple[int, bool]], exams: list[_Exam]
+    ) -> list[tuple[int, int, _Exam]]:
         """Insert the batch's exams (those already stored are skipped), then their findings;
         returns the exams written: patient id, new exam id, exam."""
         last = self._scalar("SELECT coalesce(max(id), 0) FROM exams")
         self._cursor.executemany(
-            self._sql.exam, [(patients[exam[0][0]][0], *exam[0][1:]) for exam in self._exams]
+            self._sql.exam, [(patients[exam[0][0]][0], *exam[0][1:]) for exam in exams]
         )
         written: list[tuple[int, int, _Exam]] = []
         findings: list[tuple[Any, ...]] = []
-        ids = self._new_exam_ids(last)
-        for exam, exam_id in zip(self._exams, ids, strict=True):
+        ids = self._new_exam_ids(last, exams)
+        for exam, exam_id in zip(exams, ids, strict=True):
             if exam_id is not None:
                 written.append((patients[exam[0][0]][0], exam_id, exam))
                 for columns in exam[2]:
                     findings.append((exam_id, *columns))
         if findings:
             self._cursor.executemany(self._sql.finding, findings)
-        skipped = [exam for exam, exam_id in zip(self._exams, ids, strict=True) if exam_id is None]
+        skipped = [exam for exam, exam_id in zip(exams, ids, strict=True) if exam_id is None]
         self._refuse_different(patients, skipped)
         self.result.exams_added += len(written)
-        self.result.exams_duplicate += len(self._exams) - len(written)
+        self.result.exams_duplicate += len(exams) - len(written)
         self.result.findings_added += len(findings)
         return written
 
@@ -446,7 +540,7 @@ class BulkLoader:
                     "leave the row out"
                 )
 
-    def _new_exam_ids(self, last: int) -> Sequence[int | None]:
+    def _new_exam_ids(self, last: int, exams: list[_Exam]) -> Sequence[int | None]:
         """The id given to each buffered exam (None: skipped as already stored).
 
         On SQLite (one writer; a new rowid is the largest plus one), when the rows above
@@ -457,16 +551,18 @@ class BulkLoader:
         if self._sqlite:
             self._cursor.execute(self._sql.exams_above, (last,))
             count, top = self._cursor.fetchone()
-            if count == len(self._exams) and top == last + count:
+            if count == len(exams) and top == last + count:
                 return range(last + 1, top + 1)
         self._cursor.execute(self._sql.new_exams, (last,))
         new = {row[:3]: row[3] for row in self._cursor}
-        return [new.get(exam[0][:3]) for exam in self._exams]
+        return [new.get(exam[0][:3]) for exam in exams]
 
-    def _flush_transfers(self, patients: dict[str, tuple[int, bool]]) -> list[tuple[int, int, int]]:
+    def _flush_transfers(
+        self, patients: dict[str, tuple[int, bool]], staged: list[tuple[str, int, int]]
+    ) -> list[tuple[int, int, int]]:
         """Insert the batch's transfers (already recorded ones are skipped); all of them
         touch the patient's plan, as recording one again with ``films transfer`` does."""
-        transfers = [(patients[p][0], source, target) for p, source, target in self._transfers]
+        transfers = [(patients[p][0], source, target) for p, source, target in staged]
         if transfers:
             self._cursor.executemany(self._sql.transfer, [(*t, self.created_at) for t in transfers])
             added = self._cursor.rowcount

@@ -33,7 +33,7 @@ class PatientDetails:
 
 def check_external_id(external_id: str) -> str:
     cleaned = external_id.strip()
-    if not cleaned or len(cleaned) > 64 or any(c.isspace() for c in cleaned):
+    if len(cleaned) > 64 or len(cleaned.split()) != 1:  # empty, or spaces inside
         raise InvalidInput(
             f"patient id {external_id!r} is not usable; use 1-64 characters without spaces, "
             "e.g. P1 or a record number"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,6 +35,7 @@ _plan_row = itemgetter(*PLAN_COLUMNS)  # plan_values() + patient_id -> a plans r
 KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
 FINDING_CACHE = 10_000
 GC_THRESHOLD = 100_000  # as the import's own: a batch's rules objects are garbage at once
+HELPER_NICENESS = 10
 
 # One exam of a patient new to the database: patient id, exam id, date, facility id, kind,
 # months, findings' columns (category, laterality, morphology, distribution, size class).
@@ -146,6 +148,7 @@ _worker: tuple[rules.Policy, Callable[[date], Any], Finder] | None = None
 
 def _start(policy: rules.Policy, iso: bool) -> None:
     global _worker
+    os.nice(HELPER_NICENESS)  # the writing process is the pipeline's bottleneck: it goes first
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     _worker = (policy, iso_day if iso else same_day, Finder())
