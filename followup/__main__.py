@@ -2,4 +2,5 @@
 
 from followup.cli import main
 
-main(prog_name="followup")
+if __name__ == "__main__":
+    main(prog_name="followup")

@@ -42,7 +42,7 @@ def test_rows_duplicates_and_facility_spellings(database):  # type: ignore[no-un
         PatientRow("P2", reminders=False),
         ExamRow("P1", date(2024, 1, 10), "Northside Imaging", NEGATIVE, kind="screening"),
         ExamRow("P1", date(2025, 1, 10), "  northside   IMAGING ", PB_LEFT, kind="diagnostic"),
-        ExamRow("P1", date(2025, 1, 10), "NORTHSIDE IMAGING", NEGATIVE),  # same exam again
+        ExamRow("P1", date(2025, 1, 10), "NORTHSIDE IMAGING", PB_LEFT),  # same exam again
         ExamRow(
             "P2",
             date(2025, 3, 1),
@@ -158,11 +158,11 @@ def _plan_workers() -> list[multiprocessing.process.BaseProcess]:
 
 
 def test_loads_of_several_batches_plan_in_a_second_process(database):  # type: ignore[no-untyped-def]
-    """The first batch plans in the loader's process; later ones in one spawned worker (the
+    """The first batches plan in the loader's process; later ones in one spawned worker (the
     second core), whose rows are the same as refresh_plan's, and which is gone at the end."""
     assert _plan_workers() == []
     with database.transaction() as session:
-        loader = BulkLoader(session, today=AS_OF, batch_size=200)
+        loader = BulkLoader(session, today=AS_OF, batch_size=100)
         rows = synthetic.rows(150, 5, AS_OF)
         for row in rows:
             loader.add(row)
@@ -177,3 +177,26 @@ def test_loads_of_several_batches_plan_in_a_second_process(database):  # type: i
         for patient_id in session.scalars(select(Patient.id)):
             refresh_plan(session, patient_id, rules.DEFAULT_POLICY)
         assert plans_by_patient(session) == loaded
+
+
+def test_an_exam_given_twice_with_other_findings_is_refused(database):  # type: ignore[no-untyped-def]
+    """Within one batch as across batches: skipping it would lose the BI-RADS 4 silently."""
+    suspicious = (FindingRow("suspicious", "left"),)
+    rows = [
+        PatientRow("P1"),
+        PatientRow("P2"),
+        ExamRow("P1", date(2025, 1, 10), "North", NEGATIVE),
+        ExamRow("P2", date(2025, 1, 10), "North", NEGATIVE),
+        ExamRow("P1", date(2025, 1, 10), " north ", suspicious),
+    ]
+    with (
+        pytest.raises(InvalidInput, match="P1 has two exams on 2025-01-10"),
+        database.transaction() as session,
+    ):
+        load(session, rows)
+    with database.transaction(write=False) as session:
+        assert count(session, Exam) == 0
+    same = [*rows[:4], ExamRow("P1", date(2025, 1, 10), "NORTH", NEGATIVE)]
+    with database.transaction() as session:
+        result = load(session, same)
+    assert (result.exams_added, result.exams_duplicate) == (2, 1)

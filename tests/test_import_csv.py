@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
+import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -288,7 +290,7 @@ def test_a_late_bad_row_of_a_large_import_stops_the_plan_worker_too(
     """Past the first batch, plans are computed in a second process: a bad row at the end
     still writes nothing, and leaves no process behind."""
     lines = ["patient_id,date,facility,category"]
-    lines += [f"P{n},{2020 + k}-03-0{k + 1},North,negative" for n in range(3000) for k in range(4)]
+    lines += [f"P{n},{2020 + k}-03-0{k + 1},North,negative" for n in range(5000) for k in range(4)]
     lines.append("P9999,2024-03-01,North,maybe")
     path = _write(tmp_path, "\n".join(lines) + "\n")
     error = cli("import", "exams", path, "--as-of", "2025-06-30", code=1).stderr
@@ -298,4 +300,31 @@ def test_a_late_bad_row_of_a_large_import_stops_the_plan_worker_too(
     path = _write(tmp_path, "\n".join(lines[:-1]) + "\n", name="good.csv")
     cli("import", "exams", path, "--as-of", "2025-06-30")
     assert not multiprocessing.active_children()
-    assert _status(cli, "P2999")["next"]["due"] == "2024-03-04"
+    assert _status(cli, "P4999")["next"]["due"] == "2024-03-04"
+
+
+def test_a_pipe_is_read_once_from_its_start(cli: Cli, tmp_path: Path) -> None:
+    """``import exams <(unzip -p export.zip)``: a pipe cannot be opened twice or told its
+    position; it is read in this process, header and rows from one stream."""
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    rows = "".join(f"P{n},2024-0{1 + n % 9}-15,North,benign\n" for n in range(3000))
+    text = "patient_id,date,facility,category\n" + rows
+
+    def feed() -> None:
+        with fifo.open("w") as out:
+            out.write(text)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    result = cli("import", "exams", str(fifo), *AS_OF)
+    writer.join()
+    assert "read 3,000 rows; imported 3,000 exams" in result.stderr
+    assert _patients(cli)[:2] == ["P0", "P1"]
+
+
+def test_an_exam_repeated_with_other_findings_stops_the_import(cli: Cli, tmp_path: Path) -> None:
+    text = HEADER + "P1,2025-01-31,N,1,,,,\nP2,2025-01-31,N,1,,,,\nP1,2025-01-31,N,4,left,,,\n"
+    error = cli("import", "exams", _write(tmp_path, text), *AS_OF, code=1).stderr
+    assert "P1 has two exams on 2025-01-31 at N with different findings" in error
+    assert _patients(cli) == []

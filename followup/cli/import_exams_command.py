@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -117,12 +117,13 @@ def import_exams(
     from followup.exchange.import_batches import ReadRequest
 
     defaults = csv_import.Defaults(date=default_date, facility=default_facility)
-    with csv_import.open_csv(file) as stream:
-        columns = _map_header(csv.reader(stream), file, overrides, defaults)
     with ExitStack() as stack:
+        stream = stack.enter_context(csv_import.open_csv(file))
+        reader = csv.reader(stream)
+        columns = _map_header(reader, file, overrides, defaults)
         reject_writer = _rejects_writer(stack, rejects, columns.header) if rejects else None
         request = ReadRequest(file, columns, defaults, day, keep_rejected=rejects is not None)
-        chunks = stack.enter_context(closing(_chunks(request)))
+        chunks = stack.enter_context(closing(_chunks(request, stream, reader)))
         stack.enter_context(_fewer_collections())
         try:
             with app.transaction() as session:
@@ -134,14 +135,15 @@ def import_exams(
     _summary(*counts, dry_run, rejects)
 
 
-def _chunks(request: Any) -> Iterator[Any]:
-    """The file's batches, read in a second process when it is large enough for that to pay
-    (starting one costs about half a second)."""
-    from followup.exchange.import_batches import batches_from_process, read_batches
+def _chunks(request: Any, stream: IO[str], reader: Any) -> Iterator[Any]:
+    """The file's batches: read in a second process when it is a file large enough for that
+    to pay (starting one costs about half a second); here, from ``reader`` past the header,
+    otherwise (a pipe, such as ``<(unzip -p export.zip)``, can only be read once)."""
+    from followup.exchange.import_batches import batches_from_process, chunks_of
 
-    if os.path.getsize(request.path) >= READER_PROCESS_BYTES:
+    if os.path.isfile(request.path) and os.path.getsize(request.path) >= READER_PROCESS_BYTES:
         return batches_from_process(request)
-    return read_batches(request)
+    return chunks_of(stream, reader, request)
 
 
 @contextmanager
@@ -191,8 +193,8 @@ def _rejects_writer(stack: ExitStack, path: str, header: tuple[str, ...]) -> Any
 
 
 def _with_progress(file: str, chunks: Iterator[Any]) -> Iterator[Any]:
-    """A progress bar by bytes read, on stderr, only when stderr is a terminal."""
-    return _advancing(file, chunks) if sys.stderr.isatty() else chunks
+    """A progress bar by bytes read, on stderr, when stderr is a terminal and FILE a file."""
+    return _advancing(file, chunks) if sys.stderr.isatty() and os.path.isfile(file) else chunks
 
 
 def _advancing(file: str, chunks: Iterator[Any]) -> Iterator[Any]:

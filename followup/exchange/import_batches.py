@@ -12,22 +12,20 @@ Nothing here touches the database or the terminal: the caller writes each batch 
 from __future__ import annotations
 
 import csv
-import gc
 import multiprocessing
-import os
-import queue
 import traceback
 from collections.abc import Iterator
 from datetime import date
-from typing import Any, NamedTuple
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import IO, Any, NamedTuple
 
 from followup.exchange.csv_import import ColumnMap, Defaults, ExamReader, Rejected, open_csv
 from followup.store.bulk import DEFAULT_BATCH, RowBuffer, Staged
-from followup.store.plan_rows import HELPER_NICENESS
+from followup.store.errors import HelperStopped
+from followup.store.helper_process import become_helper, interrupts_ignored
 
-AHEAD = 2  # batches the reading process may be ahead of the writer (memory stays flat)
-POLL_SECONDS = 1.0  # how often a writer waiting for a batch checks the reader is still alive
-GC_THRESHOLD = 100_000  # as the import's own: rows are short-lived garbage
+EXIT_WAIT_SECONDS = 5.0  # for a reading process that died, to report its exit status
 
 
 class Chunk(NamedTuple):
@@ -60,52 +58,65 @@ class ReadRequest(NamedTuple):
 
 
 def read_batches(request: ReadRequest) -> Iterator[Chunk]:
-    """Chunks of the file after its header (mapped by the caller into ``request.columns``).
-
-    Without ``keep_rejected`` reading stops at the first refused row: its chunk is the last.
-    """
+    """Chunks of the file at ``request.path`` after its header (mapped by the caller)."""
     with open_csv(request.path) as stream:
         reader = csv.reader(stream)
         next(reader)
-        exam_reader = ExamReader(request.columns, request.defaults, request.today)
-        buffer = RowBuffer(request.batch_size, request.today)
-        rejected: list[Rejected] = []
-        patient = None
-        try:
-            for item in exam_reader.read(reader, lambda: reader.line_num):
-                if type(item) is Rejected:
-                    rejected.append(item)
-                    if not request.keep_rejected:
-                        break
-                    continue
-                if item.patient is not patient:  # her rows are adjacent: add her once
-                    patient = item.patient
-                    buffer.add_patient(patient)
-                buffer.add_exam(item.exam)
-                if buffer.full:
-                    yield Chunk(buffer.take(), rejected, stream.buffer.tell(), exam_reader.rows)
-                    rejected = []
-        except (csv.Error, UnicodeDecodeError) as exc:
-            line = reader.line_num + 1
-            raise Unreadable(line, isinstance(exc, UnicodeDecodeError), str(exc)) from None
-        yield Chunk(buffer.take(), rejected, stream.buffer.tell(), exam_reader.rows)
+        yield from chunks_of(stream, reader, request)
+
+
+def chunks_of(stream: IO[str], reader: Any, request: ReadRequest) -> Iterator[Chunk]:
+    """Chunks of the rows ``reader`` (a csv.reader of ``stream``, past the header) yields.
+
+    Without ``request.keep_rejected`` reading stops at the first refused row: its chunk is the
+    last. ``Chunk.position`` stays 0 where the stream cannot tell it (a pipe).
+    """
+    exam_reader = ExamReader(request.columns, request.defaults, request.today)
+    buffer = RowBuffer(request.batch_size, request.today)
+    position = stream.buffer.tell if stream.seekable() else _nowhere  # type: ignore[attr-defined]
+    rejected: list[Rejected] = []
+    patient = None
+    try:
+        for item in exam_reader.read(reader, lambda: reader.line_num):
+            if type(item) is Rejected:
+                rejected.append(item)
+                if not request.keep_rejected:
+                    break
+                continue
+            if item.patient is not patient:  # a new run of her rows (repeats are counted)
+                patient = item.patient
+                buffer.add_patient(patient)
+            buffer.add_exam(item.exam)
+            if buffer.full:
+                yield Chunk(buffer.take(), rejected, position(), exam_reader.rows)
+                rejected = []
+    except (csv.Error, UnicodeDecodeError) as exc:
+        line = reader.line_num + 1
+        raise Unreadable(line, isinstance(exc, UnicodeDecodeError), str(exc)) from None
+    yield Chunk(buffer.take(), rejected, position(), exam_reader.rows)
+
+
+def _nowhere() -> int:
+    return 0
 
 
 def batches_from_process(request: ReadRequest) -> Iterator[Chunk]:
-    """:func:`read_batches` run in a spawned process, a few chunks ahead of the caller.
+    """:func:`read_batches` run in a spawned process, a chunk or so ahead of the caller.
 
     An error there (a bad file, a refused row) is raised here, as it would have been in this
-    process. The process is stopped when the caller stops iterating, whatever the reason.
+    process. The chunks come through a one-way pipe whose writing end only the reading
+    process holds: if it dies, even halfway through sending a chunk, this end reads the end of
+    the pipe and raises, instead of waiting forever. The process is stopped when the caller
+    stops iterating, whatever the reason.
     """
     context = multiprocessing.get_context("spawn")
-    chunks: Any = context.Queue(maxsize=AHEAD)
-    process = context.Process(target=_read_into, args=(chunks, request), daemon=True)
-    process.start()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_read_into, args=(sender, request), daemon=True)
+    with interrupts_ignored():
+        process.start()
+    sender.close()  # the reading process holds the only writing end now
     try:
-        while True:
-            message = _next(chunks, process)
-            if message is None:
-                return
+        while (message := _receive(receiver, process)) is not None:
             if isinstance(message, BaseException):
                 raise message
             yield message
@@ -113,31 +124,31 @@ def batches_from_process(request: ReadRequest) -> Iterator[Chunk]:
         if process.is_alive():
             process.terminate()
         process.join()
-        chunks.close()
-        chunks.cancel_join_thread()
+        receiver.close()
 
 
-def _next(chunks: Any, process: Any) -> Any:
-    while True:
-        try:
-            return chunks.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            if not process.is_alive():
-                raise RuntimeError(
-                    f"the process reading the file stopped unexpectedly (exit status "
-                    f"{process.exitcode}); nothing was imported"
-                ) from None
+def _receive(receiver: Connection, process: BaseProcess) -> Any:
+    try:
+        return receiver.recv()
+    except (EOFError, OSError):  # OSError: the pipe ended halfway through a chunk
+        process.join(EXIT_WAIT_SECONDS)
+        raise HelperStopped(
+            f"the process reading the file stopped unexpectedly (exit status "
+            f"{process.exitcode}); nothing was imported"
+        ) from None
 
 
-def _read_into(chunks: Any, request: ReadRequest) -> None:
+def _read_into(sender: Connection, request: ReadRequest) -> None:
     """The reading process: every chunk, then None; or the error that stopped it."""
-    os.nice(HELPER_NICENESS)  # the writing process is the pipeline's bottleneck: it goes first
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    become_helper()
     try:
         for chunk in read_batches(request):
-            chunks.put(chunk)
-        chunks.put(None)
+            sender.send(chunk)
+        sender.send(None)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the writing process stopped reading: it has its own error to report
     except Exception as exc:  # raised again in the writing process, which reports it
         exc.add_note("in the process reading the file:\n" + traceback.format_exc())
-        chunks.put(exc)
+        sender.send(exc)
+    finally:
+        sender.close()

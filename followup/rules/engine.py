@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from itertools import pairwise
 
 from followup.rules.categories import Category, ExamKind, Laterality
 from followup.rules.dates import add_months, add_years
@@ -55,8 +56,18 @@ def governing_finding(exam: Exam) -> Finding:
 
 
 def chronological(exams: Iterable[Exam]) -> list[Exam]:
-    """Exams by date; same-day exams by everything they say, so entry order never matters."""
-    return sorted(exams, key=_order)
+    """Exams by date; same-day exams by everything they say, so entry order never matters.
+
+    The full key is built only when two exams share a day: with distinct days (nearly every
+    history) the date order is that order, and bulk loads plan millions of histories."""
+    history = sorted(exams, key=_day)
+    if any(a.date == b.date for a, b in pairwise(history)):
+        return sorted(history, key=_order)
+    return history
+
+
+def _day(exam: Exam) -> date:
+    return exam.date
 
 
 def _order(exam: Exam) -> tuple[object, ...]:

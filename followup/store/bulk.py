@@ -4,20 +4,23 @@ What the CSV importer, ``followup demo`` and the benchmarks use to write many ro
 are plain frozen values with canonical text (``"probably-benign"``, ``"left"``; the rules'
 StrEnums are accepted as they are). Memory stays flat whatever the size of the load:
 
-- rows are buffered up to ``batch_size``, then written with the driver's executemany of plain
-  tuples (SQLAlchemy's per-row parameter processing would cost more than the database does):
-  patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key (patient, date,
-  facility), their new ids read back by an id range; then their findings and film transfers.
-  Patient ids are looked up for the batch only (one query), so no patient-id map is ever held
-  for the whole load (only the facility cache, a few hundred entries);
+- rows are checked and buffered up to ``batch_size`` as plain tuples by a :class:`RowBuffer`
+  (no database: the CSV import runs it in the process that reads the file), then written with
+  the driver's executemany (SQLAlchemy's per-row parameter processing would cost more than the
+  database does): patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key
+  (patient, date, facility), their new ids read back by an id range; then their findings and
+  film transfers. Patient ids are looked up for the batch only (one query), so no patient-id
+  map is ever held for the whole load (only the facility cache, a few hundred entries);
 - exams already stored (same patient, date and facility, facility compared by
   :func:`followup.rules.facility_key`) or repeated in the input are skipped and counted;
 - plans are written with the same inputs as :func:`followup.store.plans.refresh_plan`, so they
   are identical to it. A patient whose exams and films are all in the batch being written
   (created by this load, nothing stored for her before: the bulk of a first import) gets her
-  plan at once from the rows in memory; any other patient who got an exam or film transfer is
-  noted in a temporary table and her plan is recomputed at :meth:`BulkLoader.finish`, reading
-  her records back from the database a chunk of patients at a time.
+  plan from the rows just written, computed by :mod:`followup.store.plan_rows` (in a worker
+  process once the load is past PLAN_WORKER_AFTER batches); any other patient who got an exam
+  or film transfer is noted in a temporary table and her plan is recomputed at
+  :meth:`BulkLoader.finish`, reading her records back from the database a chunk of patients
+  at a time.
 
 Nothing is committed here: an error anywhere leaves the caller's transaction to roll back, and
 with it every row of the load.
@@ -78,6 +81,7 @@ from followup.store.plan_rows import (
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
 FACILITY_CACHE = 10_000
+PLAN_WORKER_AFTER = 3  # batches planned here before a load is big enough to pay for a worker
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
 
@@ -213,7 +217,7 @@ class RowBuffer:
         self._patients: list[tuple[Any, ...]] = []
         self._patient_ids: set[str] = set()
         self._exams: list[tuple[Any, ...]] = []
-        self._exam_keys: set[tuple[str, date, str]] = set()
+        self._exam_keys: dict[tuple[str, date, str], tuple[tuple[str | None, ...], ...]] = {}
         self._transfers: list[tuple[str, str, str]] = []
         self._repeated_patients = self._repeated_exams = 0
         self._rows = 0
@@ -255,12 +259,6 @@ class RowBuffer:
 
     def add_exam(self, row: ExamRow) -> None:
         _check_exam(row, self.today)
-        key = (row.patient, row.date, self._keys.get(row.facility) or self.key(row.facility))
-        if key in self._exam_keys:
-            self._repeated_exams += 1
-            return
-        self._exam_keys.add(key)
-        self._rows += 1
         plain = _PLAIN
         findings = tuple(
             [
@@ -268,8 +266,25 @@ class RowBuffer:
                 for f in row.findings
             ]
         )
+        key = (row.patient, row.date, self._keys.get(row.facility) or self.key(row.facility))
+        if key in self._exam_keys:
+            self._repeated(row, findings, self._exam_keys[key])
+            return
+        self._exam_keys[key] = findings
+        self._rows += 1
         kind, months = plain[row.kind], row.follow_up_months
         self._exams.append((row.patient, row.date, row.facility, kind, months, row.note, findings))
+
+    def _repeated(self, row: ExamRow, findings: Any, first: Any) -> None:
+        """An exam given twice: a duplicate if it says the same, else one of the two is wrong
+        (as :meth:`BulkLoader.write` decides for an exam already stored)."""
+        if not _same_findings(findings, first):
+            raise InvalidInput(
+                f"patient {row.patient} has two exams on {row.date.isoformat()} at "
+                f"{row.facility} with different findings; this is not a duplicate: put the "
+                "rows of one exam together, or correct the one that is wrong"
+            )
+        self._repeated_exams += 1
 
     def add_transfer(self, row: TransferRow) -> None:
         if self.key(row.from_facility) == self.key(row.to_facility):
@@ -531,7 +546,7 @@ class BulkLoader:
                     Exam.patient_id == patient_id, Exam.date == day, Exam.facility_id == facility_id
                 )
             ).all()
-            if sorted(tuple(row[1:]) for row in stored) != sorted(findings):
+            if not _same_findings([tuple(row[1:]) for row in stored], findings):
                 facility = self.session.get(Facility, facility_id)
                 raise InvalidInput(
                     f"patient {staged[0]} already has exam {stored[0].id} on {day.isoformat()} at "
@@ -609,7 +624,7 @@ class BulkLoader:
         self._conn.execute(delete(PlanRecord).where(PlanRecord.patient_id.in_(touched)))
         for chunk in self._touched_chunks():
             plans = self._stored_plans(chunk)
-            self._write_plans(rows_for(plans, self._stored_facility_id, self._day))
+            self._write_plans(rows_for(plans, self._facility, self._day))
         _touched.drop(self._conn)
         if self._cache_size is not None:
             self._cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
@@ -619,8 +634,9 @@ class BulkLoader:
 
     def _plan(self, batch: _Batch, new: set[int]) -> None:
         """Plans of the batch's patients whose exams and films are all in it, from the rows
-        just written. A load of more than one batch computes them in a :class:`PlanWorker`
-        (the second core) and writes each batch's rows when they come back."""
+        just written. A load past PLAN_WORKER_AFTER batches computes them in a
+        :class:`PlanWorker` (the second core) and writes each batch's rows when they come
+        back."""
         exams = [
             (patient_id, exam_id, day, staged[2], staged[3], staged[4], findings)
             for patient_id, exam_id, (staged, day, findings) in batch.exams
@@ -628,7 +644,7 @@ class BulkLoader:
         ]
         transfers = [t for t in batch.transfers if t[0] in new]
         self._batches += 1
-        if self._worker is None and self._batches > 1:
+        if self._worker is None and self._batches > PLAN_WORKER_AFTER:
             self._worker = PlanWorker(self.policy, self._sqlite)
         if self._worker is None:
             names, policy = self._stored_names, self.policy
@@ -644,9 +660,6 @@ class BulkLoader:
         if rows.flags:
             self._cursor.executemany(self._sql.flag, rows.flags)
         self.result.plans_written += len(rows.plans)
-
-    def _stored_facility_id(self, name: str) -> int:
-        return self._facility_names.get(name) or self.facility_id(name)
 
     def _touched_chunks(self) -> Iterator[list[int]]:
         """Touched patient ids in ascending chunks (keyset paging: no id list in memory)."""
@@ -795,6 +808,11 @@ def _rules_exam(exam: tuple[Any, ...], findings: list[rules.Finding]) -> rules.E
         follow_up_months=months,
         id=exam_id,
     )
+
+
+def _same_findings(these: Iterable[tuple[Any, ...]], those: Iterable[tuple[Any, ...]]) -> bool:
+    """The same findings in any order (sorted by repr: a side may be None or text)."""
+    return sorted(these, key=repr) == sorted(those, key=repr)
 
 
 def _check_exam(row: ExamRow, today: date | None) -> None:

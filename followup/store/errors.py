@@ -19,3 +19,8 @@ class InvalidInput(StoreError):
 
 class SchemaError(StoreError):
     """The database is not at the schema this version expects, or is not ours at all."""
+
+
+class HelperStopped(StoreError):
+    """A helper process of a bulk load died (killed, out of memory) before it was done; the
+    load is rolled back, so running it again is safe."""

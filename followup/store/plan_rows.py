@@ -1,10 +1,9 @@
 """``plans`` and ``plan_flags`` rows from exams as the bulk loader buffers them: pure, no database.
 
 Planning is about a third of a large import's time, and it needs nothing but the rules, so
-:class:`PlanWorker` runs it in a second process while the loader goes on reading and writing:
-the loader hands over each batch's exams and writes the rows that come back, in the same
-transaction. The worker is spawned, not forked: a forked child holding a copy of the loader's
-PostgreSQL connection could close it under the loader. It never touches the database.
+:class:`PlanWorker` runs it in a helper process (see :mod:`followup.store.helper_process`)
+while the loader goes on reading and writing: the loader hands over each batch's exams and
+writes the rows that come back, in the same transaction.
 
 The rows equal what :func:`followup.store.plans.store_plan` writes for the same patients (a
 test compares them): the same inputs as :func:`followup.store.plans.rules_inputs` reads back
@@ -13,17 +12,19 @@ test compares them): the same inputs as :func:`followup.store.plans.rules_inputs
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
-import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import date
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from followup import rules
+from followup.store.errors import HelperStopped
+from followup.store.helper_process import become_helper, interrupts_ignored
 from followup.store.models import PlanRecord
 from followup.store.plans import plan_values, rules_finding
 
@@ -34,8 +35,6 @@ _DATE_COLUMNS = [
 _plan_row = itemgetter(*PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
 KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
 FINDING_CACHE = 10_000
-GC_THRESHOLD = 100_000  # as the import's own: a batch's rules objects are garbage at once
-HELPER_NICENESS = 10
 
 # One exam of a patient new to the database: patient id, exam id, date, facility id, kind,
 # months, findings' columns (category, laterality, morphology, distribution, size class).
@@ -148,9 +147,7 @@ _worker: tuple[rules.Policy, Callable[[date], Any], Finder] | None = None
 
 def _start(policy: rules.Policy, iso: bool) -> None:
     global _worker
-    os.nice(HELPER_NICENESS)  # the writing process is the pipeline's bottleneck: it goes first
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    become_helper()
     _worker = (policy, iso_day if iso else same_day, Finder())
 
 
@@ -163,11 +160,12 @@ def _run(
 
 
 class PlanWorker:
-    """One spawned process computing batches of plan rows, in the order they are given.
+    """One spawned helper process computing batches of plan rows, in the order given.
 
     :meth:`submit` returns at once; :meth:`ready` yields the rows of finished batches, oldest
     first, waiting for them when more than ``ahead`` batches are still being computed (so at
-    most that many batches of exams are held). :meth:`close` waits for the rest."""
+    most that many batches of exams are held); :meth:`drain` waits for all of them. A worker
+    that died raises :class:`HelperStopped`. :meth:`close` stops it."""
 
     def __init__(self, policy: rules.Policy, iso: bool, ahead: int = 2) -> None:
         self._pool = ProcessPoolExecutor(
@@ -182,16 +180,31 @@ class PlanWorker:
     def submit(
         self, exams: Sequence[PlanExam], transfers: Sequence[PlanTransfer], names: dict[int, str]
     ) -> None:
-        self._pending.append(self._pool.submit(_run, exams, transfers, names))
+        with _stopped_is_an_error(), interrupts_ignored():  # the process starts at the first
+            self._pending.append(self._pool.submit(_run, exams, transfers, names))
 
     def ready(self) -> Iterable[PlanRows]:
         while self._pending and (len(self._pending) > self._ahead or self._pending[0].done()):
-            yield self._pending.pop(0).result()
+            yield self._next()
 
     def drain(self) -> Iterable[PlanRows]:
         while self._pending:
-            yield self._pending.pop(0).result()
+            yield self._next()
+
+    def _next(self) -> PlanRows:
+        with _stopped_is_an_error():
+            return self._pending.pop(0).result()
 
     def close(self) -> None:
         """Stop the process; batches not collected are dropped (the load failed)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _stopped_is_an_error() -> Iterator[None]:
+    try:
+        yield
+    except BrokenProcessPool:
+        raise HelperStopped(
+            "the process computing the plans stopped unexpectedly; nothing was written"
+        ) from None
