@@ -6,15 +6,15 @@
    one row per finding, until ``--rows`` rows; an existing FILE is reused as it is.
 2. Times ``followup --db NEW.db import exams FILE`` as a subprocess (validation, patients,
    facilities, exams, findings and every plan), with its peak RSS from ``os.wait4``.
-3. Times the raw baseline on another fresh, migrated file: csv.reader plus ``executemany`` of
+3. Times SQLite alone writing the rows the import wrote (plans included) with no Python per
+   row: ``INSERT ... SELECT`` from the imported file into a fresh migrated one. That is the
+   ceiling of any importer on the machine at hand.
+4. Runs the import again on the first ``--small`` rows, to compare peak memory (flat in the
+   file's size means about the same peak RSS for both sizes).
+5. Times the raw baseline on another fresh, migrated file: csv.reader plus ``executemany`` of
    the same rows into patients, facilities, exams and findings in one transaction, with the
    import's pragmas and GC setting; no validation, no duplicate check and no plans (ids are
    assigned in Python, the patient map held in memory).
-4. Times SQLite alone writing the rows the import wrote (plans included) with no Python per
-   row: ``INSERT ... SELECT`` from the imported file into a fresh migrated one. That is the
-   ceiling of any importer on the machine at hand.
-5. Runs the import again on the first ``--small`` rows, to compare peak memory (flat in the
-   file's size means about the same peak RSS for both sizes).
 
 Prints rows/s for each, the ratio import / raw, and both peak RSS figures.
 """

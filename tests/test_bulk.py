@@ -6,7 +6,7 @@ import multiprocessing
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from followup import rules, synthetic
 from followup.store.bulk import BulkLoader, ExamRow, FindingRow, PatientRow, TransferRow, load
@@ -200,3 +200,28 @@ def test_an_exam_given_twice_with_other_findings_is_refused(database):  # type: 
     with database.transaction() as session:
         result = load(session, same)
     assert (result.exams_added, result.exams_duplicate) == (2, 1)
+
+
+def test_a_reimport_checks_its_duplicates_a_batch_at_a_time(database):  # type: ignore[no-untyped-def]
+    """Re-importing an export skips every exam; comparing their findings with the stored
+    ones used to cost a query per exam (146 s for 100,000 rows on PostgreSQL)."""
+    rows = list(synthetic.rows(100, 7, AS_OF))
+    with database.transaction() as session:
+        first = load(session, rows, today=AS_OF)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        with database.transaction() as session:
+            again = load(session, rows, today=AS_OF)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert (again.exams_added, again.exams_duplicate) == (0, first.exams_added)
+    assert first.exams_added > 300
+    reads = [sql for sql in statements if "JOIN findings" in sql]
+    # One for the batch's stored findings, one to replan the patients whose film transfers
+    # were given again (the loop of one query per skipped exam made it hundreds).
+    assert len(reads) <= 2, reads
