@@ -19,7 +19,6 @@ from followup.cli.params import DATE
 
 READER_PROCESS_BYTES = 4 << 20  # files from 4 MiB (about 40,000 rows) are read in a process
 SQLITE_CACHE_KIB = 65_536  # 64 MiB, whatever the file's size
-GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's: 700)
 
 
 class _DryRun(Exception):
@@ -152,6 +151,8 @@ def _fewer_collections() -> Iterator[None]:
     every object each time (about a quarter of the import's time). Collect less often, and
     never rescan what was loaded before the import; cycles are still collected, so memory
     stays flat."""
+    from followup.store.helper_process import GC_THRESHOLD
+
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *threshold[1:])

@@ -71,13 +71,13 @@ from followup.store.models import (
 )
 from followup.store.patients import check_external_id
 from followup.store.plan_rows import (
-    KIND_OF,
     PLAN_COLUMNS,
     Finder,
     PlanRows,
     PlanWorker,
     plan_batch,
     rows_for,
+    rules_exam,
 )
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
@@ -730,11 +730,11 @@ class BulkLoader:
         for patient_id, exam_id, day, kind, months, facility, *finding in self._conn.execute(query):
             if exam is None or exam[1] != exam_id:
                 if exam is not None:
-                    grouped[exam[0]].append(_rules_exam(exam, findings))
-                exam, findings = (patient_id, exam_id, day, kind, months, facility), []
+                    grouped[exam[0]].append(rules_exam(*exam[1:], findings))
+                exam, findings = (patient_id, exam_id, day, facility, kind, months), []
             findings.append(self._finder(tuple(finding)))
         if exam is not None:
-            grouped[exam[0]].append(_rules_exam(exam, findings))
+            grouped[exam[0]].append(rules_exam(*exam[1:], findings))
         return grouped
 
     def _chunk_transfers(self, first: int, last: int) -> dict[int, list[rules.FilmTransfer]]:
@@ -841,18 +841,6 @@ def _same(value: Any) -> Any:
 def _bind(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
     """How SQLAlchemy would pass a value of ``type_`` to this driver (SQLite: ISO text)."""
     return type_.dialect_impl(dialect).bind_processor(dialect) or _same
-
-
-def _rules_exam(exam: tuple[Any, ...], findings: list[rules.Finding]) -> rules.Exam:
-    _patient_id, exam_id, day, kind, months, facility = exam
-    return rules.Exam(
-        date=day,
-        facility=facility,
-        findings=tuple(findings),
-        kind=KIND_OF[kind],
-        follow_up_months=months,
-        id=exam_id,
-    )
 
 
 def _same_findings(these: Iterable[tuple[Any, ...]], those: Iterable[tuple[Any, ...]]) -> bool:

@@ -114,20 +114,32 @@ def plan_batch(
     def plans() -> Iterable[tuple[int, rules.Plan]]:
         for patient_id in sorted(by_patient.keys() | films.keys()):
             history = [
-                rules.Exam(
-                    date=day_,
-                    facility=names[facility_id],
-                    findings=tuple([finder(columns) for columns in findings]),
-                    kind=KIND_OF[kind],
-                    follow_up_months=months,
-                    id=exam_id,
-                )
+                rules_exam(exam_id, day_, names[facility_id], kind, months, map(finder, findings))
                 for _, exam_id, day_, facility_id, kind, months, findings in by_patient[patient_id]
             ]
             moved = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_id]]
             yield patient_id, rules.make_plan(history, moved, policy)
 
     return rows_for(plans(), {name: id_ for id_, name in names.items()}.__getitem__, day)
+
+
+def rules_exam(
+    exam_id: int,
+    day: date,
+    facility: str,
+    kind: str | None,
+    months: int | None,
+    findings: Iterable[rules.Finding],
+) -> rules.Exam:
+    """A stored exam (stored facility spelling, kind as text) as the rules see it."""
+    return rules.Exam(
+        date=day,
+        facility=facility,
+        findings=tuple(findings),
+        kind=KIND_OF[kind],
+        follow_up_months=months,
+        id=exam_id,
+    )
 
 
 def iso_day(value: date) -> str:
