@@ -81,6 +81,12 @@ class Cli:
         return result
 
 
+def probably_benign_exam(cli: Cli, patient: str, day: str) -> None:
+    """A diagnostic probably-benign exam of the left breast at Northside Imaging."""
+    cli("exam", "add", patient, "--date", day, "--facility", "Northside Imaging",
+        "--category", "3", "--laterality", "left", "--kind", "diagnostic")  # fmt: skip
+
+
 @pytest.fixture
 def cli(db_url: str) -> Cli:
     return Cli(db_url)

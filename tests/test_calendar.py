@@ -13,7 +13,7 @@ from icalendar import Calendar
 
 from followup import rules
 from followup.ics import follow_up_calendar, follow_up_uid
-from tests.conftest import Cli
+from tests.conftest import Cli, probably_benign_exam
 
 AS_OF = "2025-03-01"
 
@@ -58,21 +58,7 @@ def test_negative_alarm_is_refused():
 @pytest.fixture
 def patients(cli: Cli) -> Cli:
     cli("patient", "add", "P1", "--name", "Ana Silva")
-    cli(
-        "exam",
-        "add",
-        "P1",
-        "--date",
-        "2025-01-31",
-        "--facility",
-        "Northside Imaging",
-        "--category",
-        "3",
-        "--laterality",
-        "left",
-        "--kind",
-        "diagnostic",
-    )
+    probably_benign_exam(cli, "P1", "2025-01-31")
     cli("patient", "add", "P2")
     cli(
         "exam",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, probably_benign_exam
 
 AS_OF = "2025-06-01"
 NEW_POLICY = "probably_benign_months = [4, 6, 12]\nbiopsy_days = 14\n"
@@ -19,21 +19,7 @@ def programme(cli: Cli) -> Cli:
     for number, day in enumerate(["2025-01-31", "2025-02-10", "2024-12-20", "2025-03-01"], 1):
         patient = f"P{number}"
         cli("patient", "add", patient)
-        cli(
-            "exam",
-            "add",
-            patient,
-            "--date",
-            day,
-            "--facility",
-            "Northside Imaging",
-            "--category",
-            "3",
-            "--laterality",
-            "left",
-            "--kind",
-            "diagnostic",
-        )
+        probably_benign_exam(cli, patient, day)
     cli("patient", "add", "P5")
     cli("exam", "add", "P5", "--date", "2025-05-02", "--facility", "N", "--category", "4a")
     return cli

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, probably_benign_exam
 
 AS_OF = "2025-06-01"  # policy defaults: on time = back by due + 30 days, lost = > 90 days late
 
@@ -16,21 +16,7 @@ AS_OF = "2025-06-01"  # policy defaults: on time = back by due + 30 days, lost =
 def probably_benign(cli: Cli, patient: str, *days: str) -> None:
     cli("patient", "add", patient)
     for day in days:
-        cli(
-            "exam",
-            "add",
-            patient,
-            "--date",
-            day,
-            "--facility",
-            "Northside Imaging",
-            "--category",
-            "3",
-            "--laterality",
-            "left",
-            "--kind",
-            "diagnostic",
-        )
+        probably_benign_exam(cli, patient, day)
 
 
 def figures(cli: Cli, *args: str) -> dict:
