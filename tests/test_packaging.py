@@ -53,6 +53,9 @@ def test_wheel_installs_and_migrates(tmp_path):
         python, "-c", "import followup.migrations as m; print(m.__file__)", cwd=elsewhere, env=env
     ).stdout
     assert str(env_dir) in located
+    letters = "from followup.present.letter_samples import sample_letters_pdf as s; print(len(s()))"
+    # the fonts are package data: the installed wheel prints letters with no system font
+    assert int(_run(python, "-c", letters, cwd=elsewhere, env=env).stdout) > 10_000
 
 
 def test_help_does_not_import_sqlalchemy():

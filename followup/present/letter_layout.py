@@ -1,7 +1,7 @@
 """Where the words of a letter go: paper geometry, line breaking, pages.
 
 Pure computation over the bundled font's metrics: :func:`layout` turns a
-:class:`~followup.present.letter_text.LetterContent` into pages of positioned text runs and
+:class:`~followup.present.letter_blocks.LetterContent` into pages of positioned text runs and
 rules, which :mod:`followup.present.letter_pdf` draws. Positions are points (72 to the inch)
 from the top-left corner of the page; the geometry of each paper is documented on
 :data:`PAPERS` and in :mod:`followup.present.letter_pdf`.
@@ -20,8 +20,8 @@ from importlib.resources import files
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from followup.present.letter_blocks import NBSP, Block, LetterContent, Sheet, Span, Style
 from followup.present.letter_facts import LetterError
-from followup.present.letter_text import NBSP, Block, LetterContent, Sheet, Span, Style
 
 REGULAR = "FollowupSans"
 BOLD = "FollowupSans-Bold"

@@ -47,6 +47,7 @@ from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from followup.present.letter_blocks import LetterContent, phone_text
 from followup.present.letter_facts import LetterError, LetterFacts, Sender, clean, problems
 from followup.present.letter_layout import (
     BOLD,
@@ -65,9 +66,7 @@ from followup.present.letter_text import (
     CERTIFIED_MAIL,
     FEDERAL_DENSITY,
     DensityStatements,
-    LetterContent,
     letter_content,
-    phone_text,
 )
 
 SMALL = 8.5
