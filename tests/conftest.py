@@ -7,12 +7,21 @@ PostgreSQL test gets a schema of its own (through the connection's search_path),
 from __future__ import annotations
 
 import os
+import sys
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
+# textstat's wheels (0.7.7 on) install a top-level ``tests`` package, a regular package that
+# would win over this directory in ``from tests.conftest import ...``: the name is ours.
+_TESTS = [str(Path(__file__).parent)]
+if getattr(sys.modules.get("tests"), "__path__", None) != _TESTS:
+    sys.modules["tests"] = types.ModuleType("tests")
+    sys.modules["tests"].__path__ = _TESTS
 
 POSTGRES_ENV = "FOLLOWUP_TEST_POSTGRES_URL"
 # Public data for tests (copied from ../shared/data with their licences, see data/README.md),
