@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from letters_support import (
     DAY,
     PATIENT,
@@ -26,6 +28,7 @@ from pypdf import PdfReader
 
 from followup.present.letter_blocks import LetterContent, Sheet, heading, para
 from followup.present.letter_facts import (
+    ACTIONS,
     CATEGORIES,
     Address,
     LetterError,
@@ -282,3 +285,40 @@ def test_today_is_not_read_from_the_clock():
     """The date printed is the letter's date, whatever day the test runs."""
     (page,) = placed_text(render(replace(result_facts(), letter_date=DAY)))
     assert "July 15, 2025" in page_text(page)
+
+
+_LETTERS = st.characters(
+    categories=("Lu", "Ll"),
+    # Latin with its accents, Greek, Cyrillic: what the bundled font prints
+    max_codepoint=0x04FF,
+)
+_NAMES = st.lists(st.text(_LETTERS, min_size=1, max_size=14), min_size=1, max_size=3).map(" ".join)
+_LINES = st.lists(_NAMES, min_size=1, max_size=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=_NAMES,
+    lines=_LINES,
+    category=st.sampled_from(CATEGORIES),
+    action=st.sampled_from(ACTIONS),
+    density=st.sampled_from([None, "a", "b", "c", "d"]),
+    certified=st.booleans(),
+    paper=st.sampled_from(["letter", "a4"]),
+)
+def test_any_printable_facts_make_a_letter_whose_window_is_the_address(
+    name, lines, category, action, density, certified, paper
+):
+    patient = Recipient(name, Address(tuple(lines)))
+    facts = replace(result_facts(category, action, density=density), patient=patient)
+    facts = replace(facts, certified=certified)
+    assume(not letter_problems(facts, SENDER, paper))  # e.g. a line too long for the window
+    geometry = PAPERS[paper]
+    first = placed_text(render(facts, paper_name=paper))[0]
+    shown = window(first, geometry)[1 if geometry.return_line else 0 :]
+    mark = ["CERTIFIED MAIL"] if certified else []
+    assert shown == [*mark, *patient_lines(patient)]
+
+
+def patient_lines(patient: Recipient) -> list[str]:
+    return [patient.name, *patient.address.lines] if patient.address else [patient.name]

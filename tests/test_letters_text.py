@@ -23,6 +23,7 @@ from followup.present.letter_facts import (
     Address,
     FacilityContact,
     LetterKind,
+    NextStep,
     Recipient,
     problems,
 )
@@ -231,3 +232,8 @@ def test_dates_are_written_with_the_month_by_name():
     text = text_of(replace(result_facts(), letter_date=date(2025, 3, 4)))
     assert "July 10, 2025" in text  # the exam
     assert "07/10" not in text and "2025-07-10" not in text
+
+
+def test_ladder_letters_need_a_due_date():
+    undated = replace(ladder_facts(LetterKind.REMINDER), next_step=NextStep("treatment"))
+    assert problems(undated, SENDER) == ("a reminder letter needs the due date of the next step",)

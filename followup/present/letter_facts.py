@@ -23,8 +23,9 @@ the store and the rules engine:
     (``probably-benign``, ``suspicious``...); ``birads`` the BI-RADS text as recorded
     (``"3"``, ``"4B"``; ``None`` for post-procedure); ``side`` ``left``/``right``/
     ``bilateral`` or ``None`` (the finding's side; ``None`` when it has none);
-    ``exam_kind`` ``screening``/``diagnostic`` or ``None``; ``density`` ``a``-``d`` or
-    ``None`` when not recorded.
+    ``exam_kind`` ``screening``/``diagnostic`` or ``None`` (carried for other readers; the
+    letter says "mammogram" for both, as "diagnostic" in its opening would hint at a
+    problem); ``density`` ``a``-``d`` or ``None`` when not recorded.
 ``NextStep(action, due, side)``
     The patient's next step: an action code of clinical-rules.md §2 (``routine-screening``,
     ``short-interval-follow-up``, ``additional-imaging``, ``prior-films``, ``biopsy``,
@@ -220,9 +221,12 @@ def problems(facts: LetterFacts, sender: Sender) -> tuple[str, ...]:
         found += _step_problems(facts.next_step)
     if facts.films is not None:
         found += _films_problems(facts.films)
+    if facts.kind in (LetterKind.REMINDER, LetterKind.OVERDUE) and facts.next_step is not None:
+        if facts.next_step.due is None:
+            found.append(f"a {facts.kind} letter needs the due date of the next step")
     if facts.kind is LetterKind.OVERDUE:
         found += _ladder_problems(facts.step, facts.steps)
-    return tuple(found)
+    return tuple(dict.fromkeys(found))
 
 
 _NEEDS = {
