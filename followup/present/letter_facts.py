@@ -221,9 +221,9 @@ def problems(facts: LetterFacts, sender: Sender) -> tuple[str, ...]:
         found += _step_problems(facts.next_step)
     if facts.films is not None:
         found += _films_problems(facts.films)
-    if facts.kind in (LetterKind.REMINDER, LetterKind.OVERDUE) and facts.next_step is not None:
-        if facts.next_step.due is None:
-            found.append(f"a {facts.kind} letter needs the due date of the next step")
+    ladder = facts.kind in (LetterKind.REMINDER, LetterKind.OVERDUE)
+    if ladder and facts.next_step is not None and facts.next_step.due is None:
+        found.append(f"a {facts.kind} letter needs the due date of the next step")
     if facts.kind is LetterKind.OVERDUE:
         found += _ladder_problems(facts.step, facts.steps)
     return tuple(dict.fromkeys(found))
