@@ -105,9 +105,14 @@ class AuditBiopsy(NamedTuple):
 class AuditPatient(NamedTuple):
     """What the audit reads of one patient: her exams (those outside the period are ignored,
     so a caller may pass more), and her biopsies and known-malignancy exam dates from the
-    period's start on (those in the period included: they are the cancers of earlier exams)."""
+    period's start on (those in the period included: they are the cancers of earlier exams).
 
-    exams: Sequence[AuditExam]
+    Each part is read once, in one pass, so ``exams`` may be an iterator (the group of an
+    ``itertools.groupby`` over rows ordered by patient), and plain tuples do for all three:
+    any tuple whose first five items are the fields of :class:`AuditExam` is an exam (a
+    database row with the patient's key after them included)."""
+
+    exams: Iterable[AuditExam]
     biopsies: Sequence[AuditBiopsy] = ()
     malignancies: Sequence[date] = ()
 
@@ -306,7 +311,7 @@ def _check_arguments(start: date, end: date, by: str | None, outcome_days: int) 
 
 def _count_with_outcomes(
     cells: dict[CellKey, int],
-    exams: Sequence[AuditExam],
+    exams: Iterable[AuditExam],
     biopsies: Sequence[AuditBiopsy],
     malignancies: Sequence[date],
     start: date,

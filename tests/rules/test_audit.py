@@ -26,6 +26,8 @@ properties against a plain per-exam reading of §8 follow.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
 
 import pytest
 from hypothesis import given, settings
@@ -384,6 +386,22 @@ def test_a_period_that_ends_before_it_starts_is_refused():
 def test_the_stream_is_read_once_and_plain_tuples_will_do():
     rows = ((((d("2024-05-01"), S, "incomplete", NORTH, None),), (), ()) for _ in range(3))
     assert run(rows).total.positive_screens == 3  # a generator of plain tuples, read once
+
+
+def test_ordered_rows_grouped_by_patient_will_do_as_they_come():
+    """A store's rows: the five AuditExam fields, then the patient's key; each group of an
+    itertools.groupby is her exams, read once."""
+    rows = [
+        (d("2024-02-01"), S, "negative", NORTH, "Ames", "P1"),
+        (d("2024-11-01"), S, "incomplete", NORTH, "Ames", "P1"),
+        (d("2024-03-01"), S, "benign", LAKE, None, "P2"),
+    ]
+    outcomes = {"P1": ([bx("2024-11-20", "malignant")], [])}
+    patients = (
+        (group, *outcomes.get(key, ((), ()))) for key, group in groupby(rows, itemgetter(5))
+    )
+    total = run(patients).total
+    assert (total.false_negatives, total.true_positives, total.true_negatives) == (1, 1, 1)
 
 
 # Properties: the cell counting agrees with a plain reading of §8, one exam at a time.

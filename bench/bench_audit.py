@@ -1,0 +1,182 @@
+"""How fast the outcomes audit counts: the pure computation over a synthetic year of patients.
+
+    python bench/bench_audit.py [--patients 1000000] [--repeat 3]
+
+Issue 15 point 6 asks for a one-year audit of 1,000,000 patients in at most 10 s on SQLite and
+PostgreSQL, memory flat. This measures the part that is ours alone, so the store integration
+knows what is left for its query:
+
+1. A pool of 20,000 distinct synthetic patients (one year, about 1.05 exams each; BCSC-like
+   rates: recall about 11%, 5 cancers per 1,000 screens, biopsies after 4/5 assessments,
+   some exams without kind or radiologist), streamed round and round up to ``--patients``, so
+   that building the input is left out of the timing and memory stays flat.
+2. ``audit()`` over that stream: for the programme, by facility, by radiologist (best of
+   ``--repeat``), in exams per second.
+3. The same over store-shaped input: a fresh tuple per exam row (the five AuditExam fields,
+   then the patient's key), grouped with ``itertools.groupby`` (the group passed as it is),
+   outcomes looked up by key: the input alone, then with the audit (cold objects, as a
+   database driver's are, cost more than the pool's warm ones).
+4. Peak memory traced during the audit of 100,000 and of ``--patients`` patients (flat: the
+   same whatever the size), and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import date, timedelta
+from itertools import cycle, groupby, islice
+from operator import itemgetter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from followup.rules.audit import AuditBiopsy, AuditExam, AuditPatient, audit
+
+START, END, AS_OF = date(2024, 1, 1), date(2024, 12, 31), date(2026, 3, 1)
+POOL = 20_000
+FACILITIES = [f"Facility {n}" for n in range(50)]
+RADIOLOGISTS = [f"Dr {n}" for n in range(200)]
+NEGATIVE = ["negative"] * 68 + ["benign"] * 32
+POSITIVE = ["incomplete"] * 86 + ["incomplete-priors"] * 5 + ["probably-benign"] * 6
+POSITIVE += ["suspicious"] * 2 + ["highly-suspicious"]
+CANCER_RATE, SENSITIVITY, RECALL = 0.0059, 0.87, 0.112  # per screen: BCSC-like (§8)
+
+
+def _patient(rng: random.Random) -> AuditPatient:
+    """One patient's year: a screen (or a diagnostic exam, or one without kind), a work-up
+    and biopsy after some positives, her cancer if she has one, sometimes a post-procedure."""
+    day = START + timedelta(days=rng.randrange(366))
+    facility, radiologist = rng.choice(FACILITIES), rng.choice([*RADIOLOGISTS, None])
+    roll = rng.random()
+    kind = "screening" if roll < 0.88 else "diagnostic" if roll < 0.97 else None
+    cancer = rng.random() < CANCER_RATE
+    positive = rng.random() < (SENSITIVITY if cancer else RECALL)
+    category = rng.choice(POSITIVE if positive else NEGATIVE)
+    exams = [AuditExam(day, kind, category, facility, radiologist)]
+    biopsies: list[AuditBiopsy] = []
+    if positive and (cancer or rng.random() < 0.12):  # worked up to a biopsy recommendation
+        day += timedelta(days=rng.randrange(7, 30))
+        exams.append(AuditExam(day, "diagnostic", "suspicious", facility, radiologist))
+        result = "malignant" if cancer else rng.choice(["benign"] * 6 + ["high-risk", "pending"])
+        biopsies.append(AuditBiopsy(day + timedelta(days=rng.randrange(1, 21)), result))
+        if rng.random() < 0.3:
+            exams.append(AuditExam(day, None, "post-procedure", facility, None))
+    elif cancer:  # found later: an interval cancer, or after a missed recall
+        biopsies.append(AuditBiopsy(day + timedelta(days=rng.randrange(30, 400)), "malignant"))
+    return AuditPatient(exams, biopsies)
+
+
+def pool(seed: int = 15) -> list[AuditPatient]:
+    rng = random.Random(seed)
+    return [_patient(rng) for _ in range(POOL)]
+
+
+def stream(patients: list[AuditPatient], count: int) -> Iterator[AuditPatient]:
+    return islice(cycle(patients), count)
+
+
+def as_rows(patients: list[AuditPatient]) -> list[tuple[object, ...]]:
+    """The pool as ordered exam rows: the five AuditExam fields, then the patient's key."""
+    return [(*exam, key) for key, patient in enumerate(patients) for exam in patient.exams]
+
+
+def fresh_rows(rows: list[tuple[object, ...]], count: int) -> Iterator[tuple[object, ...]]:
+    """Rows for ``count`` patients, each a new tuple with a new key, as a driver hands them
+    out (every round of the pool is another set of patients)."""
+    for round_ in range(count // POOL + 1):
+        offset = round_ * POOL
+        for day, kind, category, facility, radiologist, key in rows:
+            patient = key + offset  # type: ignore[operator]
+            if patient >= count:
+                return
+            yield (day, kind, category, facility, radiologist, patient)
+
+
+def store_shaped(
+    rows: list[tuple[object, ...]], patients: list[AuditPatient], count: int
+) -> Iterator[AuditPatient]:
+    """What a store would feed the audit: fresh rows grouped by patient (the group itself,
+    read once), her outcomes looked up by key (only the few who have any)."""
+    outcomes = {k: p.biopsies for k, p in enumerate(patients) if p.biopsies}
+    get = outcomes.get
+    for key, group in groupby(fresh_rows(rows, count), itemgetter(5)):
+        yield AuditPatient(group, get(key % POOL, ()))  # type: ignore[arg-type]
+
+
+def best_of(repeat: int, run) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def traced_peak(patients: list[AuditPatient], count: int) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    audit(stream(patients, count), START, END, AS_OF, by="radiologist")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    patients = pool()
+    count = args.patients
+    report = audit(stream(patients, count), START, END, AS_OF)
+    total = report.total
+    exams = sum(
+        getattr(total, name)
+        for name in (
+            "screening_exams",
+            "diagnostic_exams",
+            "exams_without_kind",
+            "post_procedure_exams",
+            "known_malignancy_exams",
+        )
+    )
+    rates = {name: rate.value or 0.0 for name, rate in total.rates().items()}
+    print(f"{count:,} patients, {exams:,} exams in {START} to {END}, as of {AS_OF}")
+    print(
+        "  recall {recall_rate:.1%}, cancer detection {cancer_detection_per_1000:.1f}/1000, "
+        "PPV1 {ppv1:.1%}, PPV2 {ppv2:.1%}, PPV3 {ppv3:.1%}, sensitivity {sensitivity:.1%}, "
+        "specificity {specificity:.1%}".format(**rates)
+    )
+    for by in (None, "facility", "radiologist"):
+        seconds = best_of(
+            args.repeat, lambda by=by: audit(stream(patients, count), START, END, AS_OF, by=by)
+        )
+        label = f"by {by}" if by else "programme"
+        print(f"audit, {label:<14} {seconds:6.2f} s  {exams / seconds:>12,.0f} exams/s")
+    rows = as_rows(patients)
+    feed = best_of(args.repeat, lambda: sum(1 for _ in store_shaped(rows, patients, count)))
+    seconds = best_of(
+        args.repeat,
+        lambda: audit(store_shaped(rows, patients, count), START, END, AS_OF, by="radiologist"),
+    )
+    print(f"store-shaped input alone      {feed:6.2f} s  (fresh row tuples, grouped by patient)")
+    print(
+        f"audit of store-shaped input   {seconds:6.2f} s  {exams / seconds:>12,.0f} exams/s"
+        f"  (by radiologist; the audit's own share {seconds - feed:.2f} s)"
+    )
+    small = traced_peak(patients, 100_000)
+    large = traced_peak(patients, count)
+    print(f"peak memory traced in the audit: {small / 1024:,.0f} KiB for 100,000 patients,")
+    print(f"  {large / 1024:,.0f} KiB for {count:,} (the pool itself not counted)")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"process peak RSS {rss / 1024:,.0f} MiB (interpreter, pool of {POOL:,} patients)")
+
+
+if __name__ == "__main__":
+    main()
