@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import struct
+import subprocess
 import sys
 from datetime import date, timedelta
 
@@ -132,3 +133,14 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch, report):
     assert str(raised.value) == (
         "the audit plot needs matplotlib, an optional extra: pip install 'followup[plot]'"
     )
+
+
+def test_presentation_imports_neither_the_store_nor_matplotlib_until_a_plot_is_drawn():
+    code = (
+        "import sys\n"
+        "import followup.present.audit_plot, followup.present.audit_report\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'matplotlib')"
+        " or m.startswith('followup.store') or m.startswith('followup.cli')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
