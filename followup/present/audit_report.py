@@ -225,7 +225,8 @@ def _block_lines(figures: AuditFigures) -> list[Line]:
         _count_line(
             "Cancers",
             figures.cancers,
-            f"{figures.true_positives:,} detected, {figures.false_negatives:,} missed",
+            f"{figures.true_positives:,} after a positive screen,"
+            f" {figures.false_negatives:,} after a negative one",
         ),
         rate(_PER_1000),
         rate("ppv1"),
@@ -315,12 +316,20 @@ def _wrapped(text: str, indent: int) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=pad, subsequent_indent=pad + "  ")
 
 
+def _width(rows: Sequence[Row], column: int) -> int:
+    """The column's width over the rows that have something after it: a cell that ends its
+    line (the counts' words under RESTS ON) may run on without widening the column."""
+    return max(
+        (len(row[column]) for row in rows if column == 0 or any(row[column + 1 :])), default=0
+    )
+
+
 def audit_table(report: AuditReport) -> str:
     """The audit as a person reads it: a header, then one block per group, columns aligned
     across blocks so that groups compare at a glance."""
     blocks = [(figures, _block_lines(figures)) for figures in report.groups]
     every_row = [_HEADERS, *(row for _, lines in blocks for row, _notes in lines)]
-    widths = [max(len(row[i]) for row in every_row) for i in range(len(_HEADERS))]
+    widths = [_width(every_row, i) for i in range(len(_HEADERS))]
     note_indent = 2 + widths[0] + 2
     lines = [wrapped for text in _header(report) for wrapped in _wrapped(text, 0)]
     for figures, block in blocks:
