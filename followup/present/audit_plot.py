@@ -7,7 +7,8 @@ bytes: the caller writes the file (whole or not at all, as every file we write).
 
 matplotlib is an optional extra (``pip install 'followup[plot]'``), imported only here and only
 when a plot is drawn, through its Agg canvas: no window, no global backend switched. Without
-it, :class:`PlotUnavailable` says how to install it; the CLI shows that as ``Error: ...``.
+it, :class:`PlotUnavailable` says how to install it. It is not a store error (presentation does
+not import the store): the CLI must turn it into ``Error: ...`` (click.ClickException, exit 1).
 """
 
 from __future__ import annotations
