@@ -60,7 +60,7 @@ def write_csv(path: str, patients: int, seed: int, as_of: date) -> int:
         return fresh
 
     records = _progress(synthetic.csv_records(patients, seed, as_of), patients, new_patient)
-    with output_stream(path) as out:
+    with output_stream(path, force=True) as out:  # a benchmark regenerates its input
         return write_rows(records, synthetic.CSV_COLUMNS, out)
 
 

@@ -64,7 +64,7 @@ def test_sqlite_pragmas(sqlite_url):
 
 def test_new_database_is_migrated_then_current(sqlite_url):
     cli = Cli(sqlite_url)
-    cli("patient", "list")
+    cli("patient", "add", "P1")  # a command that writes creates it (one that reads: never)
     assert cli("db", "current").stdout.startswith(f"{HEAD_REVISION} (up to date)")
 
 

@@ -161,7 +161,7 @@ def test_edit_refusals(p1):
     assert (
         "outside 1-36" in p1("exam", "edit", str(first), "--follow-up-months", "99", code=1).stderr
     )
-    assert "nothing to change" in p1("exam", "edit", str(first), code=1).stderr
+    assert "nothing to change" in p1("exam", "edit", str(first), code=2).stderr
     assert [r["date"] for r in _exams(p1)] == ["2025-01-31", "2025-03-31"]
 
 

@@ -156,13 +156,17 @@ def test_output_file_is_private(records: Cli, tmp_path: Path):
     target = tmp_path / "plans.json"
     target.write_text("old", encoding="utf-8")
     os.chmod(target, 0o644)
-    records("export", "plans", "--format", "json", "-o", str(target))
+    refused = records("export", "plans", "--format", "json", "-o", str(target), code=1)
+    assert "already exists; add --force" in refused.stderr
+    assert target.read_text(encoding="utf-8") == "old"
+    records("export", "plans", "--format", "json", "-o", str(target), "--force")
     assert os.stat(target).st_mode & 0o777 == 0o600
     assert len(json.loads(target.read_text(encoding="utf-8"))) == 2
 
 
 @pytest.mark.parametrize("what", ["exams", "plans"])
 def test_empty_database(cli: Cli, what: str):
+    cli("init")
     assert cli("export", what, "--format", "json").stdout == "[]\n"
     assert cli("export", what).stdout.count("\n") == 1  # the header only
 

@@ -305,4 +305,5 @@ def test_future_exam_is_refused(patient: Cli, tmp_path: Path):
 
 
 def test_unknown_patient_export(sqlite_cli: Cli):
+    sqlite_cli("init")
     assert "no patient with id 'P9'" in sqlite_cli("export", "fhir", "P9", code=1).stderr

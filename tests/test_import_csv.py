@@ -255,7 +255,7 @@ def test_not_utf8_is_a_clear_error(sqlite_cli: Cli, tmp_path: Path) -> None:
     path.write_bytes("mrn,date,site,category\nP1,2025-01-01,Clínica,2\n".encode("latin-1"))
     result = sqlite_cli("import", "exams", str(path), *AS_OF, code=1)
     assert "the file is not UTF-8 text (near line 1); nothing was imported" in result.stderr
-    assert _patients(sqlite_cli) == []
+    assert not Path(sqlite_cli.url).exists()  # nothing imported: not even a database made
 
 
 def test_scattered_rows_of_one_exam_are_refused(sqlite_cli: Cli, tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ def test_duplicate_patient_refused(cli):
 
 
 def test_unknown_patient_names_the_fix(cli):
+    cli("init")
     result = cli("patient", "show", "NOPE", code=1)
     assert "followup patient add NOPE" in result.stderr
 

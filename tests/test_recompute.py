@@ -122,4 +122,5 @@ def test_recompute_matches_the_plans_kept_by_exam_changes(programme: Cli):
 
 
 def test_recompute_of_an_empty_database(cli: Cli):
+    cli("init")
     assert "Recomputed the plans of 0 patients" in cli("recompute").stdout

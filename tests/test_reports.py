@@ -121,7 +121,7 @@ def test_due_csv_has_the_generic_writers_cells(programme: Cli):
     from followup.cli.output import write_csv
     from followup.store.reports import DUE_COLUMNS
 
-    programme("patient", "add", "P6", "--name", 'Doe, "Jo"\nSmith')
+    programme("patient", "add", "P6", "--name", 'Doe, "Jo" Smith')
     exam(programme, "P6", "2025-05-01", "-Evil, Inc", "0")
     programme("patient", "add", "P7")
     exam(programme, "P7", "2025-05-02", "@home", "0")
@@ -159,10 +159,12 @@ def test_table_cut_to_a_terminal_width():
     ],
 )
 def test_empty_due_report(cli: Cli, fmt: str, expected: str):
+    cli("init")
     assert cli("due", "--format", fmt).stdout == expected
 
 
 def test_empty_due_table(cli: Cli):
+    cli("init")
     out = cli("due").stdout
     assert "OVERDUE" in out and "nothing to show" in out
 

@@ -111,6 +111,7 @@ def test_csv_and_table(programme: Cli):
 
 
 def test_empty_programme(cli: Cli):
+    cli("init")
     result = figures(cli)
     assert [s["due"] for s in result["probably_benign"]] == [0, 0, 0]
     assert set(result["flags"].values()) == {0}

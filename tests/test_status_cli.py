@@ -148,6 +148,7 @@ def test_patient_without_exams(cli: Cli):
 
 
 def test_unknown_patient_is_a_clear_error(sqlite_cli: Cli):
+    sqlite_cli("init")
     result = sqlite_cli("status", "NOPE", code=1)
     assert "patient add" in result.stderr
     assert "Traceback" not in result.stderr

@@ -53,10 +53,16 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module_name), attribute)
         return super().get_command(ctx, cmd_name)
 
-    def invoke(self, ctx: click.Context) -> Any:
-        from followup.cli.errors import translate_errors
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from followup.cli.errors import refuse_undecodable
 
-        with translate_errors():
+        refuse_undecodable(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from followup.cli.errors import quiet_broken_pipe, translate_errors
+
+        with quiet_broken_pipe(), translate_errors():
             return super().invoke(ctx)
 
 
@@ -99,5 +105,12 @@ def main(ctx: click.Context, db: str | None, policy_file: str | None) -> None:
     """
     from followup.cli.context import AppContext
 
+    if db is not None and not db.strip():
+        raise click.UsageError(
+            "--db is empty; give a database file or URL, or leave --db out to use $FOLLOWUP_DB"
+        )
+    from followup.cli.output import guard_terminal
+
+    guard_terminal()
     ctx.obj = AppContext(db=db, policy_file=policy_file)
     ctx.call_on_close(ctx.obj.close)

@@ -7,14 +7,12 @@ from datetime import date
 import click
 
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import as_of_option
+from followup.cli.params import as_of_option, output_options
 
 
 @click.command()
 @click.argument("patient_id")
-@click.option(
-    "-o", "--output", metavar="FILE", help="Write to FILE.ics (created 0600); default: stdout."
-)
+@output_options("the .ics")
 @click.option(
     "--alarm-days",
     type=click.IntRange(0, 60),
@@ -26,7 +24,12 @@ from followup.cli.params import as_of_option
 @as_of_option
 @pass_app
 def calendar(
-    app: AppContext, patient_id: str, output: str | None, alarm_days: int, as_of: date | None
+    app: AppContext,
+    patient_id: str,
+    output: str | None,
+    force: bool,
+    alarm_days: int,
+    as_of: date | None,
 ) -> None:
     """An all-day calendar event (.ics) on PATIENT_ID's next follow-up date, with a reminder.
 
@@ -45,7 +48,7 @@ def calendar(
     from followup.store.models import Facility, PlanRecord
     from followup.store.patients import get_patient
 
-    with app.transaction(write=False) as session:
+    with output_stream(output, force=force) as out, app.transaction(write=False) as session:
         patient = get_patient(session, patient_id)
         plan = session.get(PlanRecord, patient.id)
         if plan is None or plan.due is None:
@@ -63,8 +66,7 @@ def calendar(
             stamp=plan.exam_date,
         )
         due = plan.due
-    late = ((as_of or today()) - due).days
-    if late > 0:
-        click.echo(f"Warning: this follow-up was due {late} days ago ({due}).", err=True)
-    with output_stream(output) as out:
+        late = ((as_of or today()) - due).days
+        if late > 0:
+            click.echo(f"Warning: this follow-up was due {late} days ago ({due}).", err=True)
         out.write(ics.decode("utf-8"))

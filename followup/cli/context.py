@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from followup.store.errors import NOTICES
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -18,7 +20,13 @@ if TYPE_CHECKING:
 
 
 class AppContext:
-    """Holds the global options; opens the database on first use and closes it at exit."""
+    """Holds the global options; opens the database on first use and closes it at exit.
+
+    A command that writes opens the database through ``transaction()`` (write by default),
+    which creates a new SQLite file and its schema. Any other first use (a read-only
+    transaction, ``database``, ``open(create=False)``) needs the database to exist already:
+    a command that only reads never creates one (cli.md).
+    """
 
     def __init__(self, db: str | None, policy_file: str | None) -> None:
         self.db_option = db
@@ -26,13 +34,17 @@ class AppContext:
         self._database: Database | None = None
         self._policy: Policy | None = None
 
-    @property
-    def database(self) -> Database:
+    def open(self, *, create: bool) -> Database:
+        """The database, opened now if it is not yet; ``create`` lets a new one be made."""
         if self._database is None:
             from followup.store.database import open_database
 
-            self._database = open_database(self.db_option)
+            self._database = open_database(self.db_option, create=create)
         return self._database
+
+    @property
+    def database(self) -> Database:
+        return self.open(create=False)
 
     @property
     def policy(self) -> Policy:
@@ -43,8 +55,24 @@ class AppContext:
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Session]:
         """The command's one transaction: all of it is written, or none of it."""
-        with self.database.transaction(write=write) as session:
+        with self.open(create=write).transaction(write=write) as session:
             yield session
+        for notice in session.info.get(NOTICES, ()):
+            click.echo(f"Warning: {notice}", err=True)
+
+    def protected_files(self) -> list[tuple[str | Path, str]]:
+        """Files no output of this command may overwrite: the SQLite database with the files
+        SQLite keeps beside it, and the policy file. Worked out without opening anything."""
+        from followup.files import database_files
+        from followup.store.database import resolve_url, sqlite_file
+
+        protected: list[tuple[str | Path, str]] = []
+        path = sqlite_file(resolve_url(self.db_option))
+        if path is not None:
+            protected += [(file, "the database") for file in database_files(path)]
+        if self.policy_file:
+            protected.append((self.policy_file, "the policy file"))
+        return protected
 
     def close(self) -> None:
         if self._database is not None:
@@ -72,6 +100,25 @@ def load_policy(path: str | None) -> Policy:
 def today() -> date:
     """The one place commands read the clock; rules always get ``as_of`` as a parameter."""
     return date.today()
+
+
+def import_day(as_of: date | None, earliest: date | None = None) -> date:
+    """The day a command that records exams (an import, the demo) takes as today for its
+    date checks: --as-of, never later than today, since no exam can have been done in the
+    future (nor earlier than ``earliest``, where the command needs that)."""
+    now = today()
+    if as_of is not None and as_of > now:
+        raise click.BadParameter(
+            f"{as_of.isoformat()} is after today ({now.isoformat()}): exams are never dated in "
+            "the future; give today or an earlier day, or leave --as-of out",
+            param_hint="--as-of",
+        )
+    if as_of is not None and earliest is not None and as_of < earliest:
+        raise click.BadParameter(
+            f"{as_of.isoformat()} is before {earliest.isoformat()}; give a later day",
+            param_hint="--as-of",
+        )
+    return as_of or now
 
 
 pass_app = click.make_pass_decorator(AppContext)

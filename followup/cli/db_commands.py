@@ -7,11 +7,12 @@ import click
 from followup.cli.context import AppContext, pass_app
 
 
-def _open_unchecked(app: AppContext):  # type: ignore[no-untyped-def]
-    """The database without the schema check: these commands exist to fix the schema."""
+def _open_unchecked(app: AppContext, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The database without the schema check: these commands exist to fix the schema. Only
+    ``init`` and ``db upgrade`` may create it; the others need it to exist."""
     from followup.store.database import open_database
 
-    return open_database(app.db_option, for_migration=True)
+    return open_database(app.db_option, for_migration=True, create=create)
 
 
 @click.command()
@@ -27,7 +28,7 @@ def init(app: AppContext) -> None:
     """
     from followup.store.migrate import current, upgrade
 
-    database = _open_unchecked(app)
+    database = _open_unchecked(app, create=True)
     try:
         before = current(database)
         upgrade(database)
@@ -61,7 +62,7 @@ def upgrade(app: AppContext) -> None:
     """Upgrade the schema to this version of followup (back up first)."""
     from followup.store import migrate
 
-    database = _open_unchecked(app)
+    database = _open_unchecked(app, create=True)
     try:
         before = migrate.current(database)
         migrate.upgrade(database)
@@ -117,18 +118,26 @@ def downgrade(app: AppContext, revision: str) -> None:
 
 
 @db.command()
-@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.argument("file", metavar="FILE")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never the database).")
 @pass_app
-def backup(app: AppContext, file: str) -> None:
+def backup(app: AppContext, file: str, force: bool) -> None:
     """Copy the SQLite database to FILE while it is in use (SQLite's online backup).
 
-    FILE is created readable by its owner only. For PostgreSQL use pg_dump.
+    FILE is written whole or not at all (a temporary file beside it, then renamed), readable
+    by its owner only; an existing FILE is replaced only with --force. For PostgreSQL use
+    pg_dump.
+
+    \b
+    Examples:
+      followup db backup ~/followup-2025-01-31.db
+      followup db backup nightly.db --force
     """
     from followup.store.backup import backup_sqlite
 
     database = _open_unchecked(app)
     try:
-        pages = backup_sqlite(database, file)
+        pages = backup_sqlite(database, file, force=force)
     finally:
         database.close()
     click.echo(f"Backed up {database.location} to {file} ({pages} pages).")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import shlex
 import sys
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
 import click
 
-from followup.cli.context import AppContext, pass_app, today
+from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.params import as_of_option
 
 DEMO_MARK = "demo"
+EARLIEST_DEMO = date(1910, 1, 1)
 
 
 def default_demo_path() -> Path:
@@ -27,7 +29,8 @@ def default_demo_path() -> Path:
     "--db",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The demo file (default: demo.db beside the default database).",
+    help="The demo file (default: demo.db beside the default database). `followup --db FILE "
+    "demo` works too; $FOLLOWUP_DB is not used, so the demo never lands on your records.",
 )
 @click.option(
     "--patients",
@@ -43,26 +46,30 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
     """Create (or refresh) a demo programme of synthetic patients, then show today's due report.
 
     The demo lives in its own SQLite file, so it never touches your records; running the
-    command again rebuilds it. A file that is not a demo database is refused.
+    command again rebuilds it (a new file, put in place once complete). A file that is not a
+    demo database is refused.
 
     \b
     Examples:
       followup demo
       followup demo --db /tmp/demo.db --patients 1000
+      followup --db /tmp/demo.db demo
     """
     from followup.cli.output import write_table
-    from followup.cli.report_commands import DUE_HEADERS, DUE_TABLE, marked
+    from followup.cli.report_commands import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
     from followup.store.reports import DueQuery, due_rows
 
-    as_of = as_of or today()
-    path = (path or default_demo_path()).expanduser()
+    as_of = import_day(as_of, earliest=EARLIEST_DEMO)  # its exams go back 8 years, to 1900
+    path = _demo_path(app, path)
+    _rebuild(app, path, patients, seed, as_of)
     demo_app = AppContext(str(path), app.policy_file)
     try:
-        _rebuild(demo_app, path, patients, seed, as_of)
         with demo_app.transaction(write=False) as session:
             click.echo(f"Follow-ups due by {as_of.isoformat()} + 30 days, overdue first:\n")
             rows = due_rows(session, DueQuery(as_of), demo_app.policy)
-            count = write_table((marked(r) for r in rows), DUE_TABLE, sys.stdout, DUE_HEADERS)
+            count = write_table(
+                (marked(r) for r in rows), DUE_TABLE, sys.stdout, DUE_HEADERS, widths=DUE_WIDTHS
+            )
             example = _example_patient(session)
     finally:
         demo_app.close()
@@ -77,9 +84,43 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
     )
 
 
+def _demo_path(app: AppContext, option: Path | None) -> Path:
+    """The demo's file: ``demo --db``, else a ``--db`` given before the command (not
+    $FOLLOWUP_DB, which names the real records), else demo.db beside the default database."""
+    context = click.get_current_context().find_root()
+    given = context.get_parameter_source("db") == click.core.ParameterSource.COMMANDLINE
+    if given and app.db_option:
+        from followup.store.database import resolve_url, sqlite_file
+
+        file = sqlite_file(resolve_url(app.db_option))
+        if file is None:
+            raise click.UsageError("the demo lives in a SQLite file; give a file path with --db")
+        if option is not None and option.expanduser().resolve() != file:
+            raise click.UsageError(
+                f"--db is given twice ({app.db_option} and {option}); give the demo file once"
+            )
+        return file
+    return (option or default_demo_path()).expanduser()
+
+
 def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date) -> None:
-    """A fresh file, loaded in one transaction with the bulk loader (plans included)."""
-    _remove_old_demo(path)
+    """A fresh file, loaded in one transaction with the bulk loader (plans included), built
+    beside ``path`` and renamed over it once complete: an interrupted rebuild leaves the old
+    demo (or nothing), never half a programme."""
+    from followup.files import SQLITE_SIDECARS, staged_file
+
+    existed = _check_old_demo(path)
+    with staged_file(path, force=existed) as staged:
+        demo_app = AppContext(str(staged.path), app.policy_file)
+        try:
+            _load(demo_app, patients, seed, as_of)
+        finally:
+            demo_app.close()  # the last connection folds the WAL back into the file
+        for suffix in SQLITE_SIDECARS:  # the old demo's: they must not meet the new file
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _load(app: AppContext, patients: int, seed: int, as_of: date) -> None:
     from followup import synthetic
     from followup.store.bulk import BulkLoader, PatientRow
     from followup.store.models import Setting
@@ -103,14 +144,15 @@ def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date)
             loader.finish()
 
 
-def _remove_old_demo(path: Path) -> None:
-    """Delete the previous demo file, but only if it is one (never a real database)."""
-    if not path.exists():
-        return
+def _check_old_demo(path: Path) -> bool:
+    """Whether a previous demo is there to replace; a file that is not one (a real database)
+    is refused."""
+    if not path.is_file() or path.is_symlink():
+        return False  # the writer refuses links and folders with its own message
     import sqlite3
 
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
             marked = conn.execute("SELECT 1 FROM settings WHERE key = ?", (DEMO_MARK,)).fetchone()
     except sqlite3.Error:
         marked = None
@@ -118,8 +160,7 @@ def _remove_old_demo(path: Path) -> None:
         raise click.ClickException(
             f"{path} exists and is not a followup demo database; give another file with --db"
         )
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return True
 
 
 def _example_patient(session) -> str:  # type: ignore[no-untyped-def]

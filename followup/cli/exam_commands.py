@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -11,18 +11,23 @@ import click
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, format_option
 
-EXAM_COLUMNS = (
-    "id",
-    "date",
-    "facility",
-    "kind",
-    "category",
-    "laterality",
-    "follow_up_months",
-    "morphology",
-    "distribution",
-    "note",
+# The columns of `exam list`, each with how its value is read from an exam and one of its
+# findings: declared once, so that no field can be in the rows and missing from the table or
+# the CSV (size_class once was).
+EXAM_LIST: tuple[tuple[str, Callable[[Any, Any], Any]], ...] = (
+    ("id", lambda exam, _: exam.id),
+    ("date", lambda exam, _: exam.date),
+    ("facility", lambda exam, _: exam.facility.name),
+    ("kind", lambda exam, _: exam.kind),
+    ("category", lambda _, finding: finding.category),
+    ("laterality", lambda _, finding: finding.laterality),
+    ("follow_up_months", lambda exam, _: exam.follow_up_months),
+    ("morphology", lambda _, finding: finding.morphology),
+    ("distribution", lambda _, finding: finding.distribution),
+    ("size_class", lambda _, finding: finding.size_class),
+    ("note", lambda exam, _: exam.note),
 )
+EXAM_COLUMNS = tuple(name for name, _ in EXAM_LIST)
 
 
 def _finding_options(required: bool):  # type: ignore[no-untyped-def]
@@ -114,23 +119,18 @@ def build_findings(
 
 
 def exam_rows(exam: Any) -> list[dict[str, Any]]:
-    """One row per finding, so an exam with two findings shows both."""
-    return [
-        {
-            "id": exam.id,
-            "date": exam.date,
-            "facility": exam.facility.name,
-            "kind": exam.kind,
-            "category": f.category,
-            "laterality": f.laterality,
-            "follow_up_months": exam.follow_up_months,
-            "morphology": f.morphology,
-            "distribution": f.distribution,
-            "size_class": f.size_class,
-            "note": exam.note,
-        }
-        for f in exam.findings
-    ]
+    """One row per finding, so an exam with two findings shows both (EXAM_LIST's columns)."""
+    return [{name: value(exam, f) for name, value in EXAM_LIST} for f in exam.findings]
+
+
+def nothing_to_change(example: str) -> str:
+    """The answer of an edit given no option at all (patient edit, exam edit: the same)."""
+    return f"nothing to change; give at least one option, e.g. {example}"
+
+
+def unchanged(what: str) -> str:
+    """The answer of an edit whose values are all the stored ones: nothing to do, success."""
+    return f"{what} unchanged: every value given is the one already stored."
 
 
 def _echo_plan(plan: Any) -> None:
@@ -249,6 +249,9 @@ def edit(
         raise click.UsageError("give --category too: findings are replaced as a whole")
     else:
         findings = None
+    given = (day, facility, kind, follow_up_months, note, findings)
+    if all(value is None for value in given) and not clear_follow_up:
+        raise click.UsageError(nothing_to_change("--note TEXT"))
     changes = ExamChanges(
         date=day,
         facility=facility,
@@ -260,6 +263,9 @@ def edit(
     )
     with app.transaction() as session:
         row = edit_exam(session, exam_id, changes, today=today(), policy=app.policy)
+        if row is None:
+            click.echo(unchanged(f"Exam {exam_id}"))
+            return
         click.echo(f"Updated exam {exam_id}.")
         _echo_plan(stored_plan(session, row.patient_id))
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from followup.cli.context import AppContext, pass_app
-from followup.cli.params import format_option
-
-OUTPUT_HELP = "Write to FILE (created readable by you only: it holds health data)."
+from followup.cli.params import format_option, output_options
 
 
 @click.group()
@@ -24,9 +22,9 @@ def export() -> None:
 
 @export.command("exams")
 @format_option("csv", "json")
-@click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
+@output_options("the export")
 @pass_app
-def exams(app: AppContext, fmt: str, output: str | None) -> None:
+def exams(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
     """Every exam, one row per finding (the exam's fields repeated on each).
 
     The CSV has the header names `followup import exams` reads by default, so it imports
@@ -41,15 +39,15 @@ def exams(app: AppContext, fmt: str, output: str | None) -> None:
     from followup.cli.output import output_stream, write_rows
     from followup.exchange.export import EXAM_COLUMNS, exam_rows
 
-    with app.transaction(write=False) as session, output_stream(output) as out:
+    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
         write_rows(exam_rows(session), EXAM_COLUMNS, fmt, out)
 
 
 @export.command("plans")
 @format_option("csv", "json")
-@click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
+@output_options("the export")
 @pass_app
-def plans(app: AppContext, fmt: str, output: str | None) -> None:
+def plans(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
     """Every patient's stored plan: next action, due date, side, reason and flag codes.
 
     Flags are those that do not depend on the day (overdue and lost-to-follow-up are
@@ -63,15 +61,15 @@ def plans(app: AppContext, fmt: str, output: str | None) -> None:
     from followup.cli.output import output_stream, write_rows
     from followup.exchange.export import PLAN_COLUMNS, plan_rows
 
-    with app.transaction(write=False) as session, output_stream(output) as out:
+    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
         write_rows(plan_rows(session), PLAN_COLUMNS, fmt, out)
 
 
 @export.command("fhir")
 @click.argument("patient_id")
-@click.option("-o", "--output", metavar="FILE", help=OUTPUT_HELP)
+@output_options("the export")
 @pass_app
-def fhir(app: AppContext, patient_id: str, output: str | None) -> None:
+def fhir(app: AppContext, patient_id: str, output: str | None, force: bool) -> None:
     """PATIENT_ID as a FHIR R4 Bundle: Patient, a Procedure per exam, an Observation per
     finding (BI-RADS coded with the HL7 Breast Radiology IG and SNOMED CT), and a
     ServiceRequest for the next follow-up.
@@ -88,5 +86,5 @@ def fhir(app: AppContext, patient_id: str, output: str | None) -> None:
 
     with app.transaction(write=False) as session:
         bundle = export_bundle(session, patient_id)
-    with output_stream(output) as out:
+    with output_stream(output, force=force) as out:
         dump_json(bundle, out)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from followup.cli.context import AppContext, pass_app, today
+from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.params import DATE
 
 
@@ -20,6 +20,10 @@ def _read_json(path: str) -> Any:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"{path} is not JSON ({exc}); give a FHIR Bundle") from None
+    except RecursionError:
+        raise click.ClickException(
+            f"{path} is nested too deeply to be a FHIR Bundle; nothing was imported"
+        ) from None
 
 
 @click.command("fhir")
@@ -46,9 +50,10 @@ def import_fhir(app: AppContext, file: str, as_of: date | None) -> None:
     """
     from followup.exchange.fhir import import_bundle
 
+    day = import_day(as_of)
     bundle = _read_json(file)
     with app.transaction() as session:
-        summary = import_bundle(session, bundle, today=as_of or today(), policy=app.policy)
+        summary = import_bundle(session, bundle, today=day, policy=app.policy)
     state = "new patient" if summary.created else "existing patient"
     click.echo(
         f"Imported {summary.patient_id} ({state}): {summary.added} exams added, "

@@ -14,8 +14,8 @@ from typing import IO, Any
 
 import click
 
-from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import DATE
+from followup.cli.context import AppContext, import_day, pass_app
+from followup.cli.params import DATE, force_option
 
 READER_PROCESS_BYTES = 4 << 20  # files from 4 MiB (about 40,000 rows) are read in a process
 SQLITE_CACHE_KIB = 65_536  # 64 MiB, whatever the file's size
@@ -51,14 +51,16 @@ class _DryRun(Exception):
 @click.option(
     "--rejects",
     metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="With --skip-invalid: the rejected rows, their line and reason (CSV, mode 0600).",
+    help="With --skip-invalid: the rejected rows, their line and reason (CSV, readable by you "
+    "only), written once the import is done: a dry run or a failed import leaves none.",
 )
+@force_option
 @click.option(
     "--as-of",
     type=DATE,
     metavar="DATE",
-    help="Take this day as today: later exam dates are refused, as in `exam add`.",
+    help="Take this day as today: later exam dates are refused, as in `exam add` (never a "
+    "day after today).",
 )
 @pass_app
 def import_exams(
@@ -70,6 +72,7 @@ def import_exams(
     dry_run: bool,
     skip_invalid: bool,
     rejects: str | None,
+    force: bool,
     as_of: date | None,
 ) -> None:
     """Import exams from FILE.csv, one finding per row (UTF-8, with or without BOM).
@@ -105,7 +108,7 @@ def import_exams(
 
     if default_facility is not None and not default_facility.strip():
         raise click.BadParameter("give the facility's name", param_hint="--default-facility")
-    day = as_of or today()
+    day = import_day(as_of)
     if default_date is not None:
         from followup.rules import check_exam_date
 
@@ -113,14 +116,23 @@ def import_exams(
             check_exam_date(default_date, day)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--default-date") from None
+    from followup.cli.output import output_file
     from followup.exchange.import_batches import ReadRequest
 
     defaults = csv_import.Defaults(date=default_date, facility=default_facility)
+    if dry_run:
+        app.open(create=False)  # a dry run only reads: it never creates a database
     with ExitStack() as stack:
+        # Entered first, left last: renamed into place only once the import has committed.
+        kept = (
+            stack.enter_context(output_file(rejects, force=force, reads=[file]))
+            if rejects
+            else None
+        )
         stream = stack.enter_context(csv_import.open_csv(file))
         reader = csv.reader(stream)
         columns = _map_header(reader, file, overrides, defaults)
-        reject_writer = _rejects_writer(stack, rejects, columns.header) if rejects else None
+        reject_writer = _rejects_writer(kept.stream, columns.header) if kept else None
         request = ReadRequest(file, columns, defaults, day, keep_rejected=rejects is not None)
         chunks = stack.enter_context(closing(_chunks(request, stream, reader)))
         stack.enter_context(_fewer_collections())
@@ -129,8 +141,12 @@ def import_exams(
                 counts = _load(session, app, _with_progress(file, chunks), day, reject_writer)
                 if dry_run:
                     raise _DryRun(counts)
+                if kept is not None:
+                    kept.prepare()  # on disk before the import commits: a full disk stops both
         except _DryRun as done:
             counts = done.result
+            if kept is not None:
+                kept.discard()
     _summary(*counts, dry_run, rejects)
 
 
@@ -184,11 +200,9 @@ def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: An
     return columns
 
 
-def _rejects_writer(stack: ExitStack, path: str, header: tuple[str, ...]) -> Any:
+def _rejects_writer(out: IO[str], header: tuple[str, ...]) -> Any:
     """A CSV of the rejected rows (0600: they hold health data), spreadsheet-safe."""
-    from followup.cli.output import output_stream
-
-    writer = csv.writer(stack.enter_context(output_stream(path)), lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*header, "line", "reason"])
     return writer
 

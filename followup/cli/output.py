@@ -9,18 +9,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from itertools import chain, islice
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from followup.files import AtomicFile
 
 # OWASP CSV injection: a cell a spreadsheet would run as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TABLE_SAMPLE = 500
 MAX_CELL = 60
+MIN_WRAP = 20  # a terminal narrower than this for the last column: no wrapping, one line
 
 
 def neutralise(value: Any) -> Any:
@@ -75,9 +82,10 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextI
     writer.writerow(columns)
     write, cell = writer.writerow, _csv_cells()
     count = 0
-    for row in rows:
-        write(list(map(cell, map(row.get, columns))))
-        count += 1
+    with _closing(rows):
+        for row in rows:
+            write(list(map(cell, map(row.get, columns))))
+            count += 1
     return count
 
 
@@ -128,26 +136,62 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+# JSON escapes C0 controls itself; DEL and C1 controls it leaves as they are, and a lone
+# surrogate cannot be written as UTF-8: escape them too (the same JSON value, safe to print).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
+def _json_text(text: str) -> str:
+    if _JSON_UNSAFE.search(text) is None:
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     """A JSON array, one element a line, written as the rows come."""
     count = 0
-    for row in rows:
-        out.write("[\n  " if count == 0 else ",\n  ")
-        out.write(json.dumps(row, default=_json_default, ensure_ascii=False))
-        count += 1
+    with _closing(rows):
+        for row in rows:
+            out.write("[\n  " if count == 0 else ",\n  ")
+            out.write(_json_text(json.dumps(row, default=_json_default, ensure_ascii=False)))
+            count += 1
     out.write("[]\n" if count == 0 else "\n]\n")
     return count
 
 
 def dump_json(value: Any, out: TextIO) -> None:
     """One JSON document (an object), indented for people."""
-    out.write(json.dumps(value, default=_json_default, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(value, default=_json_default, indent=2, ensure_ascii=False)
+    out.write(_json_text(text) + "\n")
+
+
+def _text(value: Any) -> str:
+    """A cell's whole text for a table: one line, control characters shown, not obeyed
+    (stored data may predate the checks)."""
+    from followup.rules.text import escape_controls
+
+    text = "" if value is None else str(_plain(value))
+    return escape_controls(" ".join(text.splitlines()) if "\n" in text or "\r" in text else text)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(_plain(value))
-    text = text.replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return _cut(_text(value), MAX_CELL)
+
+
+@contextmanager
+def _closing(rows: Iterable[Any]) -> Iterator[None]:
+    """Close a generator of rows when writing stops, early too (a reader that went away):
+    its database cursor is closed while the database still is open."""
+    try:
+        yield
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 def write_table(
@@ -157,31 +201,68 @@ def write_table(
     headers: Sequence[str] | None = None,
     empty: str = "(nothing to show)",
     width: int | None = None,
+    *,
+    widths: dict[str, int] | None = None,
+    wrap: bool = False,
 ) -> int:
-    """An aligned text table; widths come from the first rows, later ones are cut to fit.
+    """An aligned text table, for people.
 
-    With ``width`` (a terminal's), the last column is cut so that lines fit in it.
+    Column widths come from every row of a list or tuple, and from the first TABLE_SAMPLE
+    rows of a stream (a report of a million rows): ``widths`` gives the least width of the
+    columns whose values are known in advance (actions, codes), so that a later row never
+    has them cut. Other cells longer than their column are cut, with "…".
+
+    With ``width`` (a terminal's) the lines fit in it: the last column is cut to the room
+    left, or with ``wrap`` wrapped onto lines of its own under the column. With ``wrap`` and
+    no width (not a terminal), the last column is never cut.
     """
     headers = list(headers or [c.replace("_", " ") for c in columns])
-    iterator: Iterator[dict[str, Any]] = iter(rows)
-    sample = list(islice(iterator, TABLE_SAMPLE))
-    widths = [
-        max([len(h), *(len(_cell(r.get(c))) for r in sample)])
-        for h, c in zip(headers, columns, strict=True)
-    ]
-    if width is not None:
-        room = width - sum(widths[:-1]) - 2 * (len(widths) - 1)
-        widths[-1] = max(min(widths[-1], room), len(headers[-1]))
-    out.write("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    out.write("\n")
-    count = 0
-    for row in chain(sample, iterator):
-        cells = [_cell(row.get(c))[:w].ljust(w) for c, w in zip(columns, widths, strict=True)]
-        out.write("  ".join(cells).rstrip() + "\n")
-        count += 1
+    with _closing(rows):
+        iterator: Iterator[dict[str, Any]] = iter(rows)
+        whole = isinstance(rows, list | tuple)
+        sample = list(rows) if whole else list(islice(iterator, TABLE_SAMPLE))
+        sizes = [
+            max([len(h), (widths or {}).get(c, 0), *(len(_cell(r.get(c))) for r in sample)])
+            for h, c in zip(headers, columns, strict=True)
+        ]
+        room = None if width is None else width - sum(sizes[:-1]) - 2 * (len(sizes) - 1)
+        if room is not None and not wrap:
+            sizes[-1] = max(min(sizes[-1], room), len(headers[-1]))
+        heads = (h.upper().ljust(w) for h, w in zip(headers, sizes, strict=True))
+        out.write("  ".join(heads).rstrip() + "\n")
+        last = _Last(
+            columns[-1], sizes[-1], room, wrap, indent=sum(sizes[:-1]) + 2 * len(sizes[:-1])
+        )
+        count = 0
+        for row in sample if whole else chain(sample, iterator):
+            cells = [
+                _cut(_text(row.get(c)), w).ljust(w) for c, w in zip(columns, sizes, strict=True)
+            ]
+            cells[-1] = last.text(row.get(columns[-1]))
+            out.write("  ".join(cells).rstrip() + "\n")
+            count += 1
     if count == 0:
         out.write(empty + "\n")
     return count
+
+
+class _Last:
+    """The last column of a table: cut to its width, or (``wrap``) whole, wrapped to the
+    room a terminal leaves, continuation lines indented under the column."""
+
+    def __init__(self, column: str, size: int, room: int | None, wrap: bool, indent: int) -> None:
+        self.size, self.room, self.wrap, self.indent = size, room, wrap, indent
+
+    def text(self, value: Any) -> str:
+        text = _text(value)
+        if not self.wrap:
+            return _cut(text, self.size)
+        if self.room is None or self.room < MIN_WRAP or len(text) <= self.room:
+            return text
+        import textwrap
+
+        lines = textwrap.wrap(text, self.room, break_on_hyphens=False)
+        return ("\n" + " " * self.indent).join(lines)
 
 
 def write_rows(
@@ -199,16 +280,62 @@ def write_rows(
     return write_table(rows, columns, out, headers)
 
 
-@contextmanager
-def output_stream(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or FILE created readable by its owner only: outputs hold health data.
+def _protected(reads: Sequence[str | Path]) -> list[tuple[str | Path, str]]:
+    """What no output may overwrite: the command's database and policy file (from the
+    click context), and the files it reads."""
+    from followup.cli.context import AppContext
 
-    An existing file is truncated and its mode set to 0600 as well.
-    """
+    context = click.get_current_context(silent=True)
+    app = context.find_object(AppContext) if context is not None else None
+    mine = app.protected_files() if app is not None else []
+    return [*mine, *((path, "a file this command reads") for path in reads)]
+
+
+@contextmanager
+def output_file(
+    path: str, *, force: bool = False, reads: Sequence[str | Path] = (), binary: bool = False
+) -> Iterator[AtomicFile]:
+    """FILE written whole or not at all, 0600, never through a link, never over the database
+    or ``reads``, an existing file only with ``force`` (see :mod:`followup.files`)."""
+    from followup.files import atomic_file
+
+    with atomic_file(path, force=force, protected=_protected(reads), binary=binary) as handle:
+        yield handle
+
+
+@contextmanager
+def output_stream(
+    path: str | None, *, force: bool = False, reads: Sequence[str | Path] = (), binary: bool = False
+) -> Iterator[Any]:
+    """Standard output (no FILE, or ``-``), or FILE as :func:`output_file` writes it."""
     if path is None or path == "-":
-        yield sys.stdout
+        yield sys.stdout.buffer if binary else sys.stdout
         return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with open(fd, "w", encoding="utf-8", newline="") as out:
-        yield out
+    with output_file(path, force=force, reads=reads, binary=binary) as handle:
+        yield handle.stream
+
+
+class _EscapingWriter(io.TextIOWrapper):
+    """Standard output on a terminal: control characters in what is written (stored data
+    that predates the checks, a CSV or note shown raw) are shown as ``\\x1b``, never obeyed;
+    line breaks and tabs pass."""
+
+    def write(self, text: str) -> int:
+        from followup.rules.text import escape_controls
+
+        return super().write(escape_controls(text, keep="\n\t"))
+
+
+def guard_terminal() -> None:
+    """Put :class:`_EscapingWriter` in place of standard output when it is a terminal (files
+    and pipes get the data as it is)."""
+    stream = sys.stdout
+    if isinstance(stream, _EscapingWriter) or not stream.isatty():
+        return
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        return
+    stream.flush()
+    sys.stdout = _EscapingWriter(
+        buffer, encoding=stream.encoding, errors="backslashreplace", line_buffering=True
+    )

@@ -72,3 +72,28 @@ def format_option(*formats: str) -> Callable[[F], F]:
         show_default=True,
         help="Output format.",
     )
+
+
+FORCE_HELP = "Replace FILE if it exists (never the database or a file this command reads)."
+
+
+def force_option(func: F) -> F:
+    """``--force``: replace an existing output file (cli.md: only with --force)."""
+    return click.option("--force", is_flag=True, help=FORCE_HELP)(func)
+
+
+def output_options(what: str = "FILE") -> Callable[[F], F]:
+    """``-o/--output FILE`` and ``--force``, the same on every command that writes a file:
+    standard output without it (or with ``-o -``); otherwise FILE written whole or not at
+    all, readable by its owner only (see followup.files)."""
+
+    def decorate(func: F) -> F:
+        func = force_option(func)
+        return click.option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help=f"Write {what} to FILE (created readable by you only; - is standard output).",
+        )(func)
+
+    return decorate

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from followup.cli.context import AppContext, pass_app
-from followup.cli.params import DATE, format_option
+from followup.cli.context import AppContext, pass_app, today
+from followup.cli.params import DATE, format_option, output_options
 
 PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "email", "phone", "reminders")
 
@@ -68,27 +68,31 @@ def add(app: AppContext, patient_id: str, no_reminders: bool, **details: Any) ->
     details["email"] = _check_email(details["email"])
     with app.transaction() as session:
         created = add_patient(
-            session, patient_id, PatientDetails(reminders=not no_reminders, **details)
+            session,
+            patient_id,
+            PatientDetails(reminders=not no_reminders, **details),
+            today=today(),
         )
         click.echo(f"Added patient {created.external_id}.")
 
 
 @patient.command("list")
 @format_option("table", "json", "csv")
+@output_options("the list")
 @pass_app
-def list_(app: AppContext, fmt: str) -> None:
+def list_(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
     """List every patient with her contact details and whether reminders are on.
 
     \b
     Examples:
       followup patient list
-      followup patient list --format csv > patients.csv
+      followup patient list --format csv -o patients.csv
     """
-    from followup.cli.output import write_rows
+    from followup.cli.output import output_stream, write_rows
     from followup.store.patients import list_patients
 
-    with app.transaction(write=False) as session:
-        write_rows(map(patient_row, list_patients(session)), PATIENT_COLUMNS, fmt, sys.stdout)
+    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
+        write_rows(map(patient_row, list_patients(session)), PATIENT_COLUMNS, fmt, out)
 
 
 @patient.command("show")
@@ -118,12 +122,21 @@ def show(app: AppContext, patient_id: str, fmt: str) -> None:
 @click.option("--reminders/--no-reminders", default=None, help="Turn her reminders on or off.")
 @pass_app
 def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: Any) -> None:
-    """Change a patient's details; an empty value (--email "") clears that field."""
+    """Change a patient's details; an empty value (--email "") clears that field.
+
+    Values that are already the stored ones change nothing (exit status 0, "unchanged").
+    """
+    from followup.cli.exam_commands import nothing_to_change, unchanged
     from followup.store.patients import PatientDetails, edit_patient
 
+    if reminders is None and all(value is None for value in details.values()):
+        raise click.UsageError(nothing_to_change("--email ADDR"))
     details["email"] = _check_email(details["email"])
     with app.transaction() as session:
-        changes = edit_patient(session, patient_id, PatientDetails(reminders=reminders, **details))
+        changes = edit_patient(
+            session, patient_id, PatientDetails(reminders=reminders, **details), today=today()
+        )
     if not changes:
-        raise click.UsageError("nothing to change; give at least one option, e.g. --email ADDR")
+        click.echo(unchanged(f"Patient {patient_id}"))
+        return
     click.echo(f"Updated patient {patient_id}: {', '.join(sorted(changes))}.")

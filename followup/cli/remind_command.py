@@ -117,6 +117,7 @@ def remind(
     except ConfigError as exc:
         raise click.ClickException(f"{exc}; nothing was sent") from None
     try:
+        app.open(create=False)  # a mistyped FOLLOWUP_DB must fail loudly, not send nothing
         summary, tally = _run(app, channel, day, days_ahead)
     finally:
         channel.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from contextlib import closing
 from datetime import date
 from operator import itemgetter
 from typing import TYPE_CHECKING, TextIO
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import DATE, as_of_option, format_option
-from followup.rules.engine import FLAG_CODES
+from followup.cli.params import DATE, as_of_option, format_option, output_options
+from followup.rules.engine import ACTIONS, FLAG_CODES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -43,9 +44,14 @@ def _warn_if_stale(app: AppContext, session) -> None:  # type: ignore[no-untyped
     help="Include follow-ups due up to this many days after the as-of date.",
 )
 @click.option("--overdue", "overdue_only", is_flag=True, help="Only follow-ups already past due.")
-@click.option("--facility", metavar="NAME", help="Only patients last seen at this facility.")
+@click.option(
+    "--facility",
+    metavar="NAME",
+    help="Only patients last seen at this facility (a known one: a name no facility has is an "
+    "error listing the nearest).",
+)
 @format_option("table", "json", "csv")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE (created 0600).")
+@output_options("the report")
 @pass_app
 def due(
     app: AppContext,
@@ -55,6 +61,7 @@ def due(
     facility: str | None,
     fmt: str,
     output: str | None,
+    force: bool,
 ) -> None:
     """Follow-ups due within DAYS (default 30) of the as-of date, overdue ones included.
 
@@ -68,20 +75,35 @@ def due(
       followup due --as-of 2025-07-01 --format json
     """
     from followup.cli.output import output_stream, write_rows, write_table
+    from followup.store.exams import known_facility
     from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
 
     query = DueQuery(as_of or today(), within, overdue_only, facility)
-    with app.transaction(write=False) as session, output_stream(output) as out:
+    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
+        if facility is not None:
+            known_facility(session, facility)
         _warn_if_stale(app, session)
         if fmt == "csv":
             _write_due_csv(session, query, app.policy, out)
             return
-        rows = due_rows(session, query, app.policy)
-        if fmt == "table":
-            width = shutil.get_terminal_size().columns if out.isatty() else None
-            write_table((marked(r) for r in rows), DUE_TABLE, out, DUE_HEADERS, width=width)
-        else:
-            write_rows(rows, DUE_COLUMNS, fmt, out)
+        with closing(due_rows(session, query, app.policy)) as rows:  # its cursor, early too
+            if fmt == "table":
+                width = _terminal_width(out)
+                write_table(
+                    (marked(r) for r in rows),
+                    DUE_TABLE,
+                    out,
+                    DUE_HEADERS,
+                    width=width,
+                    widths=DUE_WIDTHS,
+                )
+            else:
+                write_rows(rows, DUE_COLUMNS, fmt, out)
+
+
+def _terminal_width(out: TextIO) -> int | None:
+    """The terminal's width when ``out`` is one; None (no limit) for files and pipes."""
+    return shutil.get_terminal_size().columns if out.isatty() else None
 
 
 def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextIO) -> None:
@@ -100,19 +122,26 @@ def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextI
     kept = CsvParts()  # action, laterality, facility
     dated = CsvParts(lambda key: facts.dated_part(*key))  # overdue, days overdue, flags
     out.write(csv_line(DUE_COLUMNS) + "\n")
-    for batch in due_batches(session, query):
-        if not (plain_cells(map(itemgetter(0), batch)) and plain_cells(map(itemgetter(1), batch))):
-            batch = [(csv_cell(pid), csv_cell(name), *rest) for pid, name, *rest in batch]
-        lines = [
-            f"{pid},{name or ''},{due},{kept[action, side, facility]},{dated[due, stored]}\n"
-            for pid, name, due, action, side, facility, stored in batch
-        ]
-        out.write("".join(lines))
+    with closing(due_batches(session, query)) as batches:  # closed early too: its cursor
+        for batch in batches:
+            ids, names = map(itemgetter(0), batch), map(itemgetter(1), batch)
+            if not (plain_cells(ids) and plain_cells(names)):
+                batch = [(csv_cell(pid), csv_cell(name), *rest) for pid, name, *rest in batch]
+            lines = [
+                f"{pid},{name or ''},{due},{kept[action, side, facility]},{dated[due, stored]}\n"
+                for pid, name, due, action, side, facility, stored in batch
+            ]
+            out.write("".join(lines))
 
 
 # The table, for people: overdue first and marked, short headers, cut to fit a terminal.
 DUE_TABLE = ("overdue", "due", "patient_id", "name", "action", "laterality", "facility", "flags")
 DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "other flags")
+# Columns whose values are known in advance are as wide as the widest, whatever rows come
+# first: a report's first rows must not decide that a later one is cut.
+_ACTION_WIDTH = max(map(len, ACTIONS))
+DUE_WIDTHS = {"due": 10, "action": _ACTION_WIDTH, "laterality": len("bilateral")}
+FLAG_WIDTHS = {"code": max(map(len, FLAG_CODES)), "due": 10, "action": _ACTION_WIDTH}
 DATED = ("overdue", "lost-to-follow-up")
 
 
@@ -136,12 +165,19 @@ def marked(row: dict) -> dict:
     help="Only this flag (codes of clinical-rules.md §4).",
 )
 @format_option("table", "json", "csv")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE (created 0600).")
+@output_options("the report")
 @pass_app
 def flags(
-    app: AppContext, as_of: date | None, code: str | None, fmt: str, output: str | None
+    app: AppContext,
+    as_of: date | None,
+    code: str | None,
+    fmt: str,
+    output: str | None,
+    force: bool,
 ) -> None:
     """Patients with flags in force on the as-of date, one row per flag, with what to do.
+
+    In the table the message is never cut: on a terminal it is wrapped to its width.
 
     \b
     Examples:
@@ -149,13 +185,17 @@ def flags(
       followup flags --code lost-to-follow-up --format csv -o lost.csv
       followup flags --code facility-switch --as-of 2025-07-01
     """
-    from followup.cli.output import output_stream, write_rows
+    from followup.cli.output import output_stream, write_rows, write_table
     from followup.store.reports import FLAG_COLUMNS, flag_rows
 
-    with app.transaction(write=False) as session, output_stream(output) as out:
+    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
         _warn_if_stale(app, session)
         rows = flag_rows(session, as_of or today(), code, app.policy)
-        write_rows(rows, FLAG_COLUMNS, fmt, out)
+        if fmt == "table":
+            width = _terminal_width(out)
+            write_table(rows, FLAG_COLUMNS, out, width=width, widths=FLAG_WIDTHS, wrap=True)
+        else:
+            write_rows(rows, FLAG_COLUMNS, fmt, out)
 
 
 @click.command()
@@ -163,9 +203,16 @@ def flags(
 @click.option("--from", "start", type=DATE, metavar="DATE", help="First due date counted.")
 @click.option("--to", "end", type=DATE, metavar="DATE", help="Last due date counted.")
 @format_option("table", "json", "csv")
+@output_options("the figures")
 @pass_app
 def stats(
-    app: AppContext, as_of: date | None, start: date | None, end: date | None, fmt: str
+    app: AppContext,
+    as_of: date | None,
+    start: date | None,
+    end: date | None,
+    fmt: str,
+    output: str | None,
+    force: bool,
 ) -> None:
     """Adherence figures of the programme, as an audit asks for them.
 
@@ -190,18 +237,28 @@ def stats(
       followup stats
       followup stats --from 2024-01-01 --to 2024-12-31 --format csv
       followup stats --as-of 2025-12-31 --format json
+      followup stats --format csv -o stats.csv
     """
-    from followup.cli.output import dump_json, write_rows
-    from followup.store.adherence import STEP_COLUMNS, programme_stats
+    from followup.cli.output import output_stream
 
     as_of = as_of or today()
     if start and end and start > end:
         raise click.UsageError(f"--from {start} is after --to {end}; swap them")
+    with output_stream(output, force=force) as out:
+        _write_stats(app, as_of, start, end, fmt, out)
+
+
+def _write_stats(
+    app: AppContext, as_of: date, start: date | None, end: date | None, fmt: str, out: TextIO
+) -> None:
+    from followup.cli.output import dump_json, write_rows
+    from followup.store.adherence import STEP_COLUMNS, programme_stats
+
     with app.transaction(write=False) as session:
         _warn_if_stale(app, session)
         figures = programme_stats(session, app.policy, as_of, start, end)
     if fmt == "json":
-        dump_json(figures, sys.stdout)
+        dump_json(figures, out)
         return
     rows = [
         *({"section": "probably-benign step", **step} for step in figures["probably_benign"]),
@@ -217,9 +274,9 @@ def stats(
     columns = ["section", *STEP_COLUMNS]
     headers = ["section", "step", "due / patients", "on time", "late", "lost", "open"]
     if fmt == "csv":
-        write_rows(rows, columns, fmt, sys.stdout)
+        write_rows(rows, columns, fmt, out)
     else:
-        write_rows(rows, columns, fmt, sys.stdout, headers=headers)
+        write_rows(rows, columns, fmt, out, headers=headers)
 
 
 @click.command()
@@ -237,6 +294,8 @@ def recompute(app: AppContext) -> None:
       followup --policy clinic-policy.toml recompute
     """
     from followup.store.recompute import recompute_plans
+
+    app.open(create=False)  # rebuilds what is there: a new, empty database would be a typo
 
     stream = sys.stderr
     with click.progressbar(

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 import click
 
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import as_of_option, format_option
+from followup.cli.params import as_of_option, format_option, output_options
 
 
 @click.command()
 @click.argument("patient_id")
 @as_of_option
 @format_option("table", "json")
+@output_options("her page")
 @pass_app
-def status(app: AppContext, patient_id: str, as_of: date | None, fmt: str) -> None:
+def status(
+    app: AppContext,
+    patient_id: str,
+    as_of: date | None,
+    fmt: str,
+    output: str | None,
+    force: bool,
+) -> None:
     """Show PATIENT_ID's exams, her next follow-up and why, and what to do about each flag.
 
     \b
     Examples:
       followup status P1
       followup status P1 --as-of 2025-08-15 --format json
+      followup status P1 -o P1-status.txt
     """
-    from followup.cli.output import dump_json
+    from followup.cli.output import dump_json, output_stream
     from followup.cli.status_view import status_json, status_table
     from followup.store.patients import get_patient
     from followup.store.plans import assess_patient
@@ -34,7 +42,8 @@ def status(app: AppContext, patient_id: str, as_of: date | None, fmt: str) -> No
         patient = get_patient(session, patient_id)
         exams, assessment = assess_patient(session, patient.id, app.policy, as_of)
         name = patient.name
-    if fmt == "json":
-        dump_json(status_json(patient_id, assessment, exams), sys.stdout)
-    else:
-        click.echo(status_table(patient_id, name, assessment, exams))
+    with output_stream(output, force=force) as out:
+        if fmt == "json":
+            dump_json(status_json(patient_id, assessment, exams), out)
+        else:
+            out.write(status_table(patient_id, name, assessment, exams) + "\n")

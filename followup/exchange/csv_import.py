@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 from followup import rules
+from followup.rules.text import check_text
 from followup.store.bulk import ExamRow, FindingRow, PatientRow
 from followup.store.errors import StoreError
 from followup.store.patients import check_external_id
@@ -247,6 +248,7 @@ def _descriptor(terms: dict[str, str], what: str) -> Callable[[str], str | None]
     unknown text kept as written (descriptors are free text in ``exam add`` too)."""
 
     def parse(text: str) -> str | None:
+        check_text(text, what)
         cleaned = " ".join(text.split())
         if cleaned.lower() in NOT_GIVEN:
             return None
@@ -277,7 +279,18 @@ def _size_class(text: str) -> str:
     return text.lower()
 
 
+def _text(what: str, note: bool = False) -> Callable[[str], str | None]:
+    """A free-text cell, checked as the store checks it (rules.text: no control characters;
+    a note may hold tabs and line breaks), here too so that the row is rejected by line."""
+
+    def parse(text: str) -> str | None:
+        return check_text(text, what, note=note)
+
+    return parse
+
+
 def _email(text: str) -> str:
+    check_text(text, "e-mail address")
     if "@" not in text or " " in text:
         raise ValueError(f"{text!r} is not an email address")
     return text
@@ -333,6 +346,7 @@ class ExamReader:
     def __init__(self, columns: ColumnMap, defaults: Defaults, today: date) -> None:
         self.width = len(columns.header)
         self.rows = 0  # records read, blank lines not counted
+        self.next_line = 2  # the line the next record starts on (read() keeps it)
         index = columns.columns
         blank = self.width  # every row gets one empty cell appended: unmapped fields read it
 
@@ -361,7 +375,9 @@ class ExamReader:
         self._size = memo("size_class", _size_class)
         self._kind = memo("kind", rules.parse_kind)
         self._months = memo("follow_up_months", _months)
-        self._note = memo("note", str)
+        self._note = memo("note", _text("note", note=True))
+        self._name = memo("name", _text("name"))
+        self._phone = memo("phone", _text("phone"))
         self._email = memo("email", _email)
         self._birth_date = memo("birth_date", rules.parse_date)
         self._findings: dict[tuple[str, ...], FindingRow] = {}
@@ -404,9 +420,9 @@ class ExamReader:
             return self._last_patient[1]
         patient = PatientRow(
             external_id=self._patient_id(raw[0]),
-            name=raw[1].strip() or None,
+            name=self._name(raw[1]),
             email=self._email(raw[2]),
-            phone=raw[3].strip() or None,
+            phone=self._phone(raw[3]),
             birth_date=self._birth_date(raw[4]),
         )
         self._last_patient = (raw, patient)
@@ -439,9 +455,10 @@ class ExamReader:
         place = ""
         patient_id = None
         started: dict[Any, int] = {}  # the current patient's exams: where each started
-        start = line_of() + 1
+        self.next_line = line_of() + 1  # where the record being read starts, for errors
         for cells in reader:
-            line, start = start, line_of() + 1
+            line = self.next_line
+            self.next_line = line_of() + 1
             if len(cells) != width and (not cells or (len(cells) == 1 and not cells[0].strip())):
                 continue  # a blank line
             self.rows += 1

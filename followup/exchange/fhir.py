@@ -456,7 +456,13 @@ def _patient_facts(resource: Json) -> tuple[str, PatientDetails]:
     telecom = {t.get("system"): t.get("value") for t in resource.get("telecom") or []}
     reminders = _extension(resource, EXT_REMINDERS)
     birth = resource.get("birthDate")
-    return chosen[0]["value"], PatientDetails(
+    identifier = chosen[0]["value"]
+    if not isinstance(identifier, str):  # FHIR's identifier.value is a string
+        raise BundleError(
+            f"the Patient's identifier value {identifier!r} is not text; FHIR writes it as a "
+            f'string, e.g. "{identifier}"'
+        )
+    return identifier, PatientDetails(
         name=name or None,
         birth_date=rules.parse_date(birth) if birth else None,
         email=telecom.get("email"),

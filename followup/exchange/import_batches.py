@@ -90,8 +90,8 @@ def chunks_of(stream: IO[str], reader: Any, request: ReadRequest) -> Iterator[Ch
             if buffer.full:
                 yield Chunk(buffer.take(), rejected, position(), exam_reader.rows)
                 rejected = []
-    except (csv.Error, UnicodeDecodeError) as exc:
-        line = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError) as exc:  # in the record that starts on next_line
+        line = exam_reader.next_line
         raise Unreadable(line, isinstance(exc, UnicodeDecodeError), str(exc)) from None
     yield Chunk(buffer.take(), rejected, position(), exam_reader.rows)
 

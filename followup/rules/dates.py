@@ -27,6 +27,14 @@ def add_years(start: date, years: int) -> date:
     return start + relativedelta(years=years)
 
 
+def add_days(start: date, days: int) -> date:
+    """``start`` plus ``days`` (negative: minus), held at the calendar's ends (year 1 and
+    9999) instead of overflowing: a report's window from an as-of date near the end of time
+    (``--as-of 9999-12-31``, ``--within 999999999``) covers everything, it does not fail."""
+    ordinal = start.toordinal() + days
+    return date.fromordinal(min(max(ordinal, date.min.toordinal()), date.max.toordinal()))
+
+
 def with_day(start: date, day: int) -> date:
     """``start`` moved to day ``day`` of its month, clamped to the month's end (31 -> Feb 28).
 
@@ -58,4 +66,17 @@ def check_exam_date(day: date, today: date) -> date:
         )
     if day < EARLIEST_EXAM:
         raise ValueError(f"exam date {day.isoformat()} is before 1900; check the year")
+    return day
+
+
+def check_birth_date(day: date, today: date) -> date:
+    """A birth date in the future is an input error (clinical-rules.md §5); so is one before
+    1900, which no patient alive has."""
+    if day > today:
+        raise ValueError(
+            f"birth date {day.isoformat()} is in the future (today is {today.isoformat()}); "
+            "check the year"
+        )
+    if day < EARLIEST_EXAM:
+        raise ValueError(f"birth date {day.isoformat()} is before 1900; check the year")
     return day

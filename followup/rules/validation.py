@@ -6,13 +6,16 @@ from datetime import date
 
 from followup.rules.dates import check_exam_date
 from followup.rules.model import Exam
+from followup.rules.text import check_text
 
 MIN_FOLLOW_UP_MONTHS = 1
 MAX_FOLLOW_UP_MONTHS = 36
 
 
 def check_facility(name: str) -> str:
-    """A facility is required: without it the comparison flags cannot work."""
+    """A facility is required: without it the comparison flags cannot work. Its name is text
+    without control characters (rules.text)."""
+    check_text(name, "facility")
     cleaned = " ".join(name.split())
     if not cleaned:
         raise ValueError("the facility is empty; give the name of the place the exam was done")
@@ -36,4 +39,12 @@ def validate_exam(exam: Exam, today: date) -> Exam:
     check_follow_up_months(exam.follow_up_months)
     if not exam.findings:
         raise ValueError("the exam has no assessment; give its category")
+    for finding in exam.findings:
+        check_descriptors(finding.morphology, finding.distribution)
     return exam
+
+
+def check_descriptors(morphology: str | None, distribution: str | None) -> None:
+    """Descriptors are free text; like every stored text, without control characters."""
+    check_text(morphology, "morphology")
+    check_text(distribution, "distribution")

@@ -3,31 +3,31 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from contextlib import closing
 
-from followup.store.database import Database, create_private_file
+from followup.files import database_files, staged_file
+from followup.store.database import Database
 from followup.store.errors import InvalidInput
 
 
-def backup_sqlite(database: Database, target: str) -> int:
-    """Copy ``database`` to ``target`` (created 0600); returns the pages copied."""
+def backup_sqlite(database: Database, target: str, *, force: bool = False) -> int:
+    """Copy ``database`` to ``target`` (see :mod:`followup.files`: whole or not at all, 0600,
+    never over the database itself); returns the pages copied."""
     source = database.url.database if database.is_sqlite else None
     if not source or source == ":memory:":
         raise InvalidInput("db backup copies SQLite files only; for PostgreSQL use pg_dump")
-    path = Path(target).expanduser().resolve()
-    if path == Path(source).resolve():
-        raise InvalidInput("the backup file is the database itself; give another path")
-    if path.exists() and path.stat().st_size > 0:
-        raise InvalidInput(f"{path} already exists; give a new file name (nothing was overwritten)")
-    create_private_file(path)
+    protected = [(file, "the database") for file in database_files(source)]
     pages = 0
 
     def progress(_status: int, _remaining: int, total: int) -> None:
         nonlocal pages
         pages = total
 
-    with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
+    with (
+        staged_file(target, force=force, protected=protected) as staged,
+        closing(sqlite3.connect(source)) as src,
+        closing(sqlite3.connect(staged.path)) as dst,
+    ):
         src.backup(dst, pages=1024, progress=progress)
-    src.close()
-    dst.close()
+        dst.execute("PRAGMA journal_mode = DELETE")  # a copy is one file, without a -wal
     return pages

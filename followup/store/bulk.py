@@ -55,8 +55,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from followup import rules
+from followup.rules.text import check_text
+from followup.rules.validation import check_descriptors
 from followup.store.clock import now
 from followup.store.errors import InvalidInput
+from followup.store.exams import facility_skeletons, warn_lookalike
 from followup.store.models import (
     CATEGORIES,
     KINDS,
@@ -69,7 +72,7 @@ from followup.store.models import (
     PlanFlag,
     PlanRecord,
 )
-from followup.store.patients import check_external_id
+from followup.store.patients import check_details, check_external_id
 from followup.store.plan_rows import (
     PLAN_COLUMNS,
     Finder,
@@ -249,6 +252,13 @@ class RowBuffer:
 
     def add_patient(self, row: PatientRow) -> None:
         external_id = check_external_id(row.external_id)
+        check_details(
+            name=row.name,
+            email=row.email,
+            phone=row.phone,
+            birth_date=row.birth_date,
+            today=self.today,
+        )
         if external_id in self._patient_ids:
             self._repeated_patients += 1
             return
@@ -350,6 +360,7 @@ class BulkLoader:
         self._facilities: dict[str, int] = {}  # key -> id
         self._facility_names: dict[str, int] = {}  # spelling as given (or stored) -> id
         self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
+        self._skeletons: dict[str, str] | None = None  # what facility names look like -> name
         self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
         self._finder = Finder()
         self._worker: PlanWorker | None = None
@@ -412,6 +423,10 @@ class BulkLoader:
                 select(Facility.id, Facility.name).where(Facility.key == key)
             ).one_or_none()
             if stored is None:
+                if self._skeletons is None:  # read once, when the first new facility comes
+                    names = self._conn.execute(select(Facility.name)).scalars()
+                    self._skeletons = facility_skeletons(names)
+                warn_lookalike(self.session, display, self._skeletons)
                 facility_id = self._conn.execute(
                     insert(Facility).values(key=key, name=display).returning(Facility.id)
                 ).scalar_one()
@@ -866,6 +881,9 @@ def _exam_problem(row: ExamRow, today: date | None) -> str | None:
     if row.kind is not None and row.kind not in _KINDS:
         return f"unknown exam kind {row.kind!r}; use one of {', '.join(KINDS)}"
     try:
+        check_text(row.note, "note", note=True)
+        for finding in row.findings:
+            check_descriptors(finding.morphology, finding.distribution)
         rules.check_follow_up_months(row.follow_up_months)
         if today is not None:
             rules.check_exam_date(row.date, today)

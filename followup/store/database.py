@@ -33,18 +33,48 @@ def default_path() -> Path:
     return user_data_path("followup", appauthor=False) / "followup.db"
 
 
+URL_EXAMPLES = "a file path, sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+
+
 def resolve_url(db: str | None) -> URL:
-    """``--db`` (a path or an SQLAlchemy URL), else ``$FOLLOWUP_DB``, else the default file."""
+    """``--db`` (a path or an SQLAlchemy URL), else ``$FOLLOWUP_DB``, else the default file.
+
+    Only what followup can use is accepted: SQLite files (never an in-memory database, where
+    every write would report success and vanish) and PostgreSQL through psycopg
+    (``postgresql://`` means that). Anything else is a SchemaError saying what to give.
+    """
     target = db or os.environ.get(ENV_DB) or str(default_path())
-    if "://" in target:
-        try:
-            return make_url(target)
-        except ArgumentError:
+    if "://" not in target:
+        return URL.create("sqlite", database=str(Path(target).expanduser().resolve()))
+    try:
+        url = make_url(target)
+    except ArgumentError:
+        raise SchemaError(f"{target!r} is not a database URL; give {URL_EXAMPLES}") from None
+    return _usable(url, target)
+
+
+def _usable(url: URL, target: str) -> URL:
+    backend, _, driver = url.drivername.partition("+")  # read, not loaded: no plugin lookup
+    if backend == "sqlite" and not driver:
+        memory = url.query.get("mode") == "memory" or ":memory:" in (url.database or "")
+        if not url.database or memory:
             raise SchemaError(
-                f"{target!r} is not a database URL; give a file path or a URL such as "
-                "sqlite:///followup.db or postgresql+psycopg://user@host/db"
-            ) from None
-    return URL.create("sqlite", database=str(Path(target).expanduser().resolve()))
+                f"{target!r} is an in-memory database, which vanishes when the command ends; "
+                "give a file, e.g. sqlite:///followup.db"
+            )
+        return url
+    if backend == "postgresql" and driver in ("", "psycopg"):
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "postgresql":
+        raise SchemaError(
+            f"followup reaches PostgreSQL through psycopg, not {driver}; write the URL as "
+            "postgresql+psycopg://USER@HOST/DATABASE"
+        )
+    scheme = url.drivername
+    raise SchemaError(
+        f"{scheme}:// databases are not supported; followup uses SQLite or PostgreSQL: give "
+        f"{URL_EXAMPLES}"
+    )
 
 
 def describe(url: URL) -> str:
@@ -93,13 +123,23 @@ def _sqlite_setup(engine: Engine) -> None:
 class Database:
     """An engine plus the schema check; open one per process with :func:`open_database`."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, create: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
         path = sqlite_file(url)
-        if path is not None:
+        if path is not None and create:
             create_private_file(path)
-        self.engine = create_engine(url)
+        elif path is not None and not path.exists():
+            raise SchemaError(
+                f"there is no database at {path}; check --db or FOLLOWUP_DB, or create it with "
+                f"`followup --db {path} init`"
+            )
+        try:
+            self.engine = create_engine(url)
+        except ImportError as exc:  # the driver is not installed
+            raise SchemaError(
+                f"cannot use {describe(url)}: {exc}; install followup[postgres]"
+            ) from None
         if self.is_sqlite:
             _sqlite_setup(self.engine)
 
@@ -151,18 +191,27 @@ def _first_line(exc: DatabaseError) -> str:
     return str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
 
 
-def open_database(db: str | None, *, for_migration: bool = False) -> Database:
+def open_database(db: str | None, *, for_migration: bool = False, create: bool = True) -> Database:
     """Open the database and make sure its schema is the one this code expects.
 
     A new, empty database is migrated to the head; an older one is refused with the command
     that upgrades it (never migrated silently); a newer one is refused too. The ``db``
     commands pass ``for_migration`` to get the database as it is, to migrate it themselves.
+
+    Without ``create`` (commands that only read, cli.md) a SQLite file that does not exist,
+    or a database without the schema, is a SchemaError naming ``followup init``: a mistyped
+    path must fail loudly, never become a new, empty database.
     """
-    database = Database(resolve_url(db))
+    database = Database(resolve_url(db), create=create)
     try:
         revision = database.current_revision()  # also a clear error for a non-database file
         if for_migration:
             return database
+        if revision is None and not create:
+            raise SchemaError(
+                f"the database {database.location} is empty (no followup schema); check "
+                "--db or FOLLOWUP_DB, or create the schema with `followup init`"
+            )
         if revision is None:
             from followup.store.migrate import upgrade
 

@@ -24,3 +24,14 @@ class SchemaError(StoreError):
 class HelperStopped(StoreError):
     """A helper process of a bulk load died (killed, out of memory) before it was done; the
     load is rolled back, so running it again is safe."""
+
+
+# Session.info key: warnings for the person at the terminal (e.g. a facility name that looks
+# like another), collected by the store and shown by the interface once the command succeeds.
+NOTICES = "followup_notices"
+
+
+def notify(session: object, message: str) -> None:
+    """Tell the person running the command ``message`` (a one-line warning, no health data
+    beyond what she typed), without the store doing any I/O itself."""
+    session.info.setdefault(NOTICES, []).append(message)  # type: ignore[attr-defined]

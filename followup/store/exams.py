@@ -7,7 +7,7 @@ same transaction, so reports never see an exam without its plan.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,14 +17,20 @@ from sqlalchemy.orm import Session
 
 from followup import rules
 from followup.store.clock import actor, now
-from followup.store.errors import Conflict, InvalidInput, NotFound
+from followup.store.errors import Conflict, InvalidInput, NotFound, notify
 from followup.store.models import AuditEntry, Exam, Facility, FilmTransfer, Finding, Patient
 from followup.store.patients import get_patient
 from followup.store.plans import refresh_plan
 
+NEAR_MATCHES = 3
+MAX_RECORD_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's int4, the smaller limit
+LISTED_FACILITIES = 10
+
 
 def get_or_create_facility(session: Session, name: str) -> Facility:
-    """The facility matching ``name`` case/space-insensitively; the first spelling is kept."""
+    """The facility matching ``name`` case/space-insensitively; the first spelling is kept.
+    A new name that only looks like a known one (look-alike letters) is created, with a
+    warning for the person at the terminal."""
     try:
         display = rules.check_facility(name)
     except ValueError as exc:
@@ -32,10 +38,37 @@ def get_or_create_facility(session: Session, name: str) -> Facility:
     key = rules.facility_key(display)
     facility = session.scalars(select(Facility).where(Facility.key == key)).one_or_none()
     if facility is None:
+        known = facility_skeletons(session.scalars(select(Facility.name)))
+        warn_lookalike(session, display, known)
         facility = Facility(key=key, name=display)
         session.add(facility)
         session.flush()
     return facility
+
+
+def facility_skeletons(names: Iterable[str]) -> dict[str, str]:
+    """What each known facility name looks like (rules.text.skeleton) -> the name."""
+    from followup.rules.text import skeleton
+
+    return {skeleton(name): name for name in names}
+
+
+def warn_lookalike(session: Session, name: str, skeletons: dict[str, str]) -> None:
+    """Warn when the new facility ``name`` differs from a known one (``skeletons``, which it
+    joins) only by letters that look alike (a Cyrillic o for a Latin o) or invisible
+    characters: it is almost surely a typo or a pasted name, and as a facility of its own it
+    would raise false facility-switch flags."""
+    from followup.rules.text import skeleton
+
+    mine = skeleton(name)
+    twin = skeletons.setdefault(mine, name)
+    if twin != name:
+        notify(
+            session,
+            f"the new facility {name!a} looks like the known facility {twin!r} but is "
+            "spelled with other letters (e.g. Cyrillic for Latin); if it is the same place, "
+            f"correct the spelling (`followup exam edit EXAM_ID --facility {twin!r}`)",
+        )
 
 
 def find_facility(session: Session, name: str) -> Facility | None:
@@ -44,8 +77,36 @@ def find_facility(session: Session, name: str) -> Facility | None:
     ).one_or_none()
 
 
-def _validated(exam: rules.Exam, today: date) -> rules.Exam:
+def known_facility(session: Session, name: str) -> Facility:
+    """The facility ``name`` names (matched as everywhere), or a NotFound listing the nearest
+    known names: a report filtered on a misspelt facility must not come back empty and
+    look like good news."""
+    facility = find_facility(session, name)
+    if facility is not None:
+        return facility
+    import difflib
+
+    names = {rules.facility_key(n): n for n in session.scalars(select(Facility.name))}
+    wanted = rules.facility_key(name)
+    close = difflib.get_close_matches(wanted, names, n=NEAR_MATCHES, cutoff=0.5)
+    close += [k for k in names if wanted in k and k not in close][: NEAR_MATCHES - len(close)]
+    if close:
+        hint = "did you mean " + " or ".join(repr(names[k]) for k in close) + "?"
+    elif names:
+        shown = sorted(names.values())[:LISTED_FACILITIES]
+        more = ", ..." if len(names) > LISTED_FACILITIES else ""
+        hint = "the known facilities are " + ", ".join(map(repr, shown)) + more
+    else:
+        hint = "no facility is recorded yet"
+    raise NotFound(f"no facility is named {name!r}; {hint}")
+
+
+def _validated(exam: rules.Exam, today: date, note: str | None = None) -> rules.Exam:
+    """The exam as the rules check it, and its note (tabs and line breaks allowed)."""
+    from followup.rules.text import check_text
+
     try:
+        check_text(note, "note", note=True)
         return rules.validate_exam(exam, today)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
@@ -95,7 +156,7 @@ def add_exam(
     :func:`followup.store.plans.refresh_plan` once after her last exam, in the same transaction.
     """
     patient = get_patient(session, external_id)
-    exam = _validated(exam, today)
+    exam = _validated(exam, today, note)
     facility = get_or_create_facility(session, exam.facility)
     _refuse_duplicate(session, patient, exam.date, facility)
     row = Exam(
@@ -116,7 +177,9 @@ def add_exam(
 
 
 def get_exam(session: Session, exam_id: int) -> Exam:
-    exam = session.get(Exam, exam_id)
+    """The exam with this id, or a NotFound that says where ids are shown. An id no column
+    can hold (above 2^31 - 1, PostgreSQL's integer) is not looked up: no exam has it."""
+    exam = session.get(Exam, exam_id) if 1 <= exam_id <= MAX_RECORD_ID else None
     if exam is None:
         raise NotFound(
             f"no exam with id {exam_id}; `followup exam list PATIENT_ID` shows the exam ids"
@@ -140,16 +203,17 @@ def exam_snapshot(exam: Exam) -> dict[str, Any]:
         "kind": exam.kind,
         "follow_up_months": exam.follow_up_months,
         "note": exam.note,
-        "findings": [
-            {
-                "category": f.category,
-                "laterality": f.laterality,
-                "morphology": f.morphology,
-                "distribution": f.distribution,
-                "size_class": f.size_class,
-            }
-            for f in exam.findings
-        ],
+        "findings": [_finding_snapshot(f) for f in exam.findings],
+    }
+
+
+def _finding_snapshot(finding: Finding) -> dict[str, Any]:
+    return {
+        "category": finding.category,
+        "laterality": finding.laterality,
+        "morphology": finding.morphology,
+        "distribution": finding.distribution,
+        "size_class": finding.size_class,
     }
 
 
@@ -210,26 +274,37 @@ def edit_exam(
     *,
     today: date,
     policy: rules.Policy = rules.DEFAULT_POLICY,
-) -> Exam:
-    """Change an exam, record before/after in the audit log, and refresh the plan."""
+) -> Exam | None:
+    """Change an exam, record before/after in the audit log, and refresh the plan. Returns
+    the exam, or None when every value given is the one stored (nothing is written then:
+    no audit entry, no new findings rows)."""
     row = get_exam(session, exam_id)
     before = exam_snapshot(row)
-    wanted = _validated(_merged(row, changes), today)
+    note = row.note if changes.note is None else (changes.note or None)
+    wanted = _validated(_merged(row, changes), today, note)
     facility = get_or_create_facility(session, wanted.facility)
+    findings = _findings_rows(changes.findings) if changes.findings else row.findings
+    after = {
+        **before,
+        "date": wanted.date.isoformat(),
+        "facility": facility.name,
+        "kind": wanted.kind.value if wanted.kind else None,
+        "follow_up_months": wanted.follow_up_months,
+        "note": note,
+        "findings": [_finding_snapshot(f) for f in findings],
+    }
+    if after == before:
+        return None
     _refuse_duplicate(session, row.patient, wanted.date, facility, exam_id=row.id)
     row.date = wanted.date
     row.facility = facility
-    row.kind = wanted.kind.value if wanted.kind else None
+    row.kind = after["kind"]
     row.follow_up_months = wanted.follow_up_months
-    if changes.note is not None:
-        row.note = changes.note or None
+    row.note = note
     if changes.findings:
-        row.findings = _findings_rows(changes.findings)
+        row.findings = findings
     session.flush()
-    after = exam_snapshot(row)
-    if after == before:
-        raise InvalidInput(f"nothing to change in exam {exam_id}; give at least one new value")
-    _audit(session, "exam.edit", row, {"before": before, "after": after})
+    _audit(session, "exam.edit", row, {"before": before, "after": exam_snapshot(row)})
     refresh_plan(session, row.patient_id, policy)
     return row
 
@@ -263,6 +338,13 @@ def transfer_films(
         raise NotFound(
             f"no exam of any patient was done at {from_name!r}; check the spelling "
             f"(`followup exam list {patient.external_id}` shows her facilities)"
+        )
+    attended = {exam.facility_id: exam.facility.name for exam in patient.exams}
+    if source.id not in attended:
+        places = ", ".join(sorted(map(repr, attended.values()))) or "none recorded"
+        raise InvalidInput(
+            f"patient {patient.external_id} has no exam at {source.name}, so there are no "
+            f"films of hers to transfer from it; her facilities: {places}"
         )
     target = get_or_create_facility(session, to_name)
     if source.id == target.id:

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup.rules.dates import check_birth_date
+from followup.rules.text import check_text
 from followup.store.clock import now
 from followup.store.errors import Conflict, InvalidInput, NotFound
 from followup.store.models import Patient
@@ -32,6 +34,11 @@ class PatientDetails:
 
 
 def check_external_id(external_id: str) -> str:
+    """The id as stored: text, 1-64 characters, no spaces, no control characters."""
+    try:
+        check_text(external_id, "patient id")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     cleaned = external_id.strip()
     if len(cleaned) > 64 or len(cleaned.split()) != 1:  # empty, or spaces inside
         raise InvalidInput(
@@ -41,9 +48,41 @@ def check_external_id(external_id: str) -> str:
     return cleaned
 
 
-def add_patient(session: Session, external_id: str, details: PatientDetails) -> Patient:
+def check_details(
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    birth_date: date | None = None,
+    today: date | None = None,
+) -> None:
+    """What every way in (CLI, CSV, FHIR, bulk loads) checks in a patient's details: text
+    without control characters, a birth date neither in the future nor before 1900."""
+    try:
+        for what, value in (("name", name), ("e-mail address", email), ("phone", phone)):
+            check_text(value, what)
+        if birth_date is not None:
+            check_birth_date(birth_date, today or date.today())
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _check(details: PatientDetails, today: date | None) -> None:
+    check_details(
+        name=details.name,
+        email=details.email,
+        phone=details.phone,
+        birth_date=details.birth_date,
+        today=today,
+    )
+
+
+def add_patient(
+    session: Session, external_id: str, details: PatientDetails, *, today: date | None = None
+) -> Patient:
     """Create a patient; a duplicate id is refused rather than merged."""
     external_id = check_external_id(external_id)
+    _check(details, today)
     if find_patient(session, external_id) is not None:
         raise Conflict(
             f"patient {external_id} already exists; use `followup patient edit {external_id}` "
@@ -84,9 +123,13 @@ def list_patients(session: Session) -> Sequence[Patient]:
     return session.scalars(select(Patient).order_by(Patient.external_id)).all()
 
 
-def edit_patient(session: Session, external_id: str, details: PatientDetails) -> dict[str, Any]:
-    """Apply the given details; returns what changed (field -> (old, new))."""
+def edit_patient(
+    session: Session, external_id: str, details: PatientDetails, *, today: date | None = None
+) -> dict[str, Any]:
+    """Apply the given details; returns what changed (field -> (old, new)), empty when every
+    value given is the one stored."""
     patient = get_patient(session, external_id)
+    _check(details, today)
     changes: dict[str, Any] = {}
     for field in EDITABLE:
         value = getattr(details, field)

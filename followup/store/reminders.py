@@ -36,6 +36,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from followup import rules
+from followup.rules.dates import add_days
 from followup.store.clock import now
 from followup.store.models import Facility, Patient, PlanRecord, Reminder
 
@@ -103,7 +104,7 @@ def candidates(
     session: Session, as_of: date, days_ahead: int, policy: rules.Policy
 ) -> Iterator[Candidate]:
     """Every patient due by ``as_of + days_ahead`` (overdue ones included), with her reminder."""
-    horizon = as_of + timedelta(days=days_ahead)
+    horizon = add_days(as_of, days_ahead)  # clamped: --as-of 9999-12-31 is no overflow
     known = _logged_statuses(session, horizon)
     stmt = (
         select(Patient.id, Patient.external_id, Patient.email, Patient.reminders, PlanRecord.due)

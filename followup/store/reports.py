@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import Dialect, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from followup import rules
+from followup.rules.dates import add_days
 from followup.store.models import Facility, Patient, PlanFlag, PlanRecord
 
 DUE_COLUMNS = (
@@ -173,7 +174,7 @@ def due_select(query: DueQuery, sqlite: bool) -> Select[Any]:
     if query.overdue_only:
         stmt = stmt.where(PlanRecord.due < query.as_of)
     else:
-        stmt = stmt.where(PlanRecord.due <= query.as_of + timedelta(days=query.within))
+        stmt = stmt.where(PlanRecord.due <= add_days(query.as_of, query.within))
     if query.facility is not None:
         stmt = stmt.where(Facility.key == rules.facility_key(query.facility))
     return stmt.order_by(PlanRecord.due, Patient.external_id)
@@ -215,9 +216,7 @@ def _flag_candidates(as_of: date, code: str | None, policy: rules.Policy) -> Sel
     if code == "overdue":
         return _plan_columns().where(PlanRecord.due < as_of)
     if code == "lost-to-follow-up":
-        return _plan_columns().where(
-            PlanRecord.due < as_of - timedelta(days=policy.lost_after_days)
-        )
+        return _plan_columns().where(PlanRecord.due < add_days(as_of, -policy.lost_after_days))
     if code is not None:
         flagged = select(PlanFlag.patient_id).where(PlanFlag.code == code)
         return _plan_columns().where(PlanRecord.patient_id.in_(flagged))
@@ -261,7 +260,7 @@ def flag_counts(session: Session, as_of: date, policy: rules.Policy) -> dict[str
     counts = dict.fromkeys(rules.FLAG_CODES, 0)
     stored = session.execute(select(PlanFlag.code, func.count()).group_by(PlanFlag.code))
     counts.update({code: count for code, count in stored})
-    lost_before = as_of - timedelta(days=policy.lost_after_days)
+    lost_before = add_days(as_of, -policy.lost_after_days)
     counts["overdue"] = _count_due_before(session, as_of)
     counts["lost-to-follow-up"] = _count_due_before(session, lost_before)
     return counts
