@@ -100,7 +100,11 @@ def _demo_path(app: AppContext, option: Path | None) -> Path:
                 f"--db is given twice ({app.db_option} and {option}); give the demo file once"
             )
         return file
-    return (option or default_demo_path()).expanduser()
+    if option is not None:
+        return option.expanduser()
+    default = default_demo_path()
+    default.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # as for the real database
+    return default
 
 
 def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date) -> None:

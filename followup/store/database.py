@@ -134,6 +134,8 @@ class Database:
                 f"there is no database at {path}; check --db or FOLLOWUP_DB, or create it with "
                 f"`followup --db {path} init`"
             )
+        elif path is not None and path.is_file() and path.stat().st_size == 0:
+            raise SchemaError(_empty_message(str(path)))  # before SQLite writes a header to it
         try:
             self.engine = create_engine(url)
         except ImportError as exc:  # the driver is not installed
@@ -208,10 +210,7 @@ def open_database(db: str | None, *, for_migration: bool = False, create: bool =
         if for_migration:
             return database
         if revision is None and not create:
-            raise SchemaError(
-                f"the database {database.location} is empty (no followup schema); check "
-                "--db or FOLLOWUP_DB, or create the schema with `followup init`"
-            )
+            raise SchemaError(_empty_message(database.location))
         if revision is None:
             from followup.store.migrate import upgrade
 
@@ -222,6 +221,13 @@ def open_database(db: str | None, *, for_migration: bool = False, create: bool =
         database.close()
         raise
     return database
+
+
+def _empty_message(location: str) -> str:
+    return (
+        f"the database {location} is empty (no followup schema); check --db or FOLLOWUP_DB, "
+        "or create the schema with `followup init`"
+    )
 
 
 def _mismatch_message(database: Database, revision: str) -> str:

@@ -72,6 +72,12 @@ def warn_lookalike(session: Session, name: str, skeletons: dict[str, str]) -> No
 
 
 def find_facility(session: Session, name: str) -> Facility | None:
+    """The facility ``name`` names; None too for a name no stored one can be (not text, or
+    with control characters)."""
+    from followup.rules.text import has_controls
+
+    if not isinstance(name, str) or has_controls(name):
+        return None
     return session.scalars(
         select(Facility).where(Facility.key == rules.facility_key(name))
     ).one_or_none()
@@ -88,8 +94,8 @@ def known_facility(session: Session, name: str) -> Facility:
 
     names = {rules.facility_key(n): n for n in session.scalars(select(Facility.name))}
     wanted = rules.facility_key(name)
-    close = difflib.get_close_matches(wanted, names, n=NEAR_MATCHES, cutoff=0.5)
-    close += [k for k in names if wanted in k and k not in close][: NEAR_MATCHES - len(close)]
+    close = [k for k in names if wanted in k][:NEAR_MATCHES]  # "Northside": "Northside Imaging"
+    close = close or difflib.get_close_matches(wanted, names, n=NEAR_MATCHES, cutoff=0.6)
     if close:
         hint = "did you mean " + " or ".join(repr(names[k]) for k in close) + "?"
     elif names:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.rules.dates import check_birth_date
-from followup.rules.text import check_text
+from followup.rules.text import check_text, has_controls
 from followup.store.clock import now
 from followup.store.errors import Conflict, InvalidInput, NotFound
 from followup.store.models import Patient
@@ -103,6 +103,10 @@ def add_patient(
 
 
 def find_patient(session: Session, external_id: str) -> Patient | None:
+    """The patient with this id; None too for an id no stored one can be (not text, or with
+    control characters, which PostgreSQL would not even take in a query)."""
+    if not isinstance(external_id, str) or has_controls(external_id):
+        return None
     return session.scalars(
         select(Patient).where(Patient.external_id == external_id.strip())
     ).one_or_none()
