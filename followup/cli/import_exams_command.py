@@ -196,7 +196,9 @@ def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: An
     except MappingError as exc:
         raise click.UsageError(str(exc)) from None
     if columns.ignored:
-        click.echo(f"Columns not imported: {', '.join(columns.ignored)}", err=True)
+        from followup.cli.errors import printable
+
+        click.echo(f"Columns not imported: {printable(', '.join(columns.ignored))}", err=True)
     return columns
 
 

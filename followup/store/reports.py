@@ -7,7 +7,7 @@ Only ``overdue`` and ``lost-to-follow-up`` depend on the as-of date; they are de
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain, groupby
@@ -146,7 +146,7 @@ def _driver_statement(stmt: Select[Any], dialect: Dialect) -> tuple[str, Any]:
     return compiled.string, values
 
 
-def _driver_batches(session: Session, stmt: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
+def _driver_batches(session: Session, stmt: Select[Any]) -> Generator[list[tuple[Any, ...]]]:
     """The rows of a whole-report query in batches of plain driver tuples, read from the
     driver's cursor on the session's connection (server-side on PostgreSQL, so memory stays
     flat): SQLAlchemy's result rows would cost as much as the query on a 300,000-row report.
@@ -180,7 +180,7 @@ def due_select(query: DueQuery, sqlite: bool) -> Select[Any]:
     return stmt.order_by(PlanRecord.due, Patient.external_id)
 
 
-def due_batches(session: Session, query: DueQuery) -> Iterator[list[tuple[Any, ...]]]:
+def due_batches(session: Session, query: DueQuery) -> Generator[list[tuple[Any, ...]]]:
     """The plans the due report lists, sorted by due date then patient id, in batches of
     (patient id, name, due, action, laterality, facility, stored flag codes): due is ISO text
     on SQLite and a date on PostgreSQL; :class:`DueFacts` says what it means on the as-of date.
@@ -205,7 +205,7 @@ def due_records(
             yield patient_id, name, day, action, laterality, facility, overdue, late, codes
 
 
-def due_rows(session: Session, query: DueQuery, policy: rules.Policy) -> Iterator[dict[str, Any]]:
+def due_rows(session: Session, query: DueQuery, policy: rules.Policy) -> Generator[dict[str, Any]]:
     """The due report as one dict per patient (JSON and table)."""
     for record in due_records(session, query, policy):
         yield dict(zip(DUE_COLUMNS, record, strict=True))
