@@ -55,12 +55,15 @@ def check_details(
     phone: str | None = None,
     birth_date: date | None = None,
     today: date | None = None,
+    address: str | None = None,
 ) -> None:
     """What every way in (CLI, CSV, FHIR, bulk loads) checks in a patient's details: text
-    without control characters, a birth date neither in the future nor before 1900."""
+    without control characters (a postal address may have several lines), a birth date
+    neither in the future nor before 1900."""
     try:
         for what, value in (("name", name), ("e-mail address", email), ("phone", phone)):
             check_text(value, what)
+        check_text(address, "address", note=True)
         if birth_date is not None:
             check_birth_date(birth_date, today or date.today())
     except ValueError as exc:
