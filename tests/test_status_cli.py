@@ -173,7 +173,7 @@ def test_policy_from_the_environment(ana: Cli, tmp_path: Path):
     ("text", "message"),
     [
         ("[policy\n", "policy file"),
-        ("routine_months = 0\n", "positive whole number"),
+        ("routine_months = 0\n", "months from 1 to 36"),
         ("routine_monts = 12\n", "unknown policy key"),
     ],
 )

@@ -23,7 +23,17 @@ from followup.rules.engine import (
     make_plan,
 )
 from followup.rules.model import Assessment, Exam, FilmTransfer, Finding, Flag, Plan, facility_key
-from followup.rules.policy import DEFAULT_POLICY, Policy, load_policy_text, policy_from_mapping
+from followup.rules.policy import (
+    DEFAULT_POLICY,
+    Policy,
+    load_policy_text,
+    parse_policy,
+    policy_changes,
+    policy_from_mapping,
+    policy_from_values,
+    policy_json,
+    policy_toml,
+)
 from followup.rules.validation import check_facility, check_follow_up_months, validate_exam
 
 __all__ = [
@@ -57,7 +67,12 @@ __all__ = [
     "parse_date",
     "parse_kind",
     "parse_laterality",
+    "parse_policy",
+    "policy_changes",
     "policy_from_mapping",
+    "policy_from_values",
+    "policy_json",
+    "policy_toml",
     "validate_exam",
     "with_day",
 ]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import fields
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from followup import rules
+from followup.rules.policy import bounds
 from tests.rules.builders import C, S, d, exam
 
 DEFAULTS = [
@@ -90,17 +97,17 @@ def test_policy_drives_every_interval():
 MALFORMED = [
     ("not-toml", "routine_months = ", "not valid TOML"),
     ("unknown-key", "[policy]\nroutine_month = 12", "routine_month"),
-    ("zero", "[policy]\nroutine_months = 0", "positive whole number"),
-    ("negative", "[policy]\nlost_after_days = -5", "positive whole number"),
-    ("float", "[policy]\nbiopsy_days = 7.5", "positive whole number"),
-    ("string", '[policy]\ncomparison_years = "three"', "positive whole number"),
-    ("bool", "[policy]\nincomplete_days = true", "positive whole number"),
+    ("zero", "[policy]\nroutine_months = 0", "months from 1 to 36, not 0"),
+    ("negative", "[policy]\nlost_after_days = -5", "days from 1 to 365, not -5"),
+    ("float", "[policy]\nbiopsy_days = 7.5", "days from 1 to 365, not 7.5"),
+    ("string", '[policy]\ncomparison_years = "three"', 'years from 1 to 10, not "three"'),
+    ("bool", "[policy]\nincomplete_days = true", "days from 1 to 365, not true"),
     (
         "scalar-for-list",
         "[policy]\nprobably_benign_months = 6",
         "list of at least one whole number",
     ),
-    ("bad-list-item", "[policy]\nprobably_benign_months = [6, 0, 12]", "positive whole number"),
+    ("bad-list-item", "[policy]\nprobably_benign_months = [6, 0, 12]", "from 1 to 36, not 0"),
     ("empty-protocol", "[policy]\nprobably_benign_months = []", "at least one"),
     ("section-not-table", "policy = 3", "table"),
 ]
@@ -118,3 +125,112 @@ def test_policy_from_mapping_accepts_parsed_tables():
     policy = rules.policy_from_mapping({"policy": {"biopsy_days": 14}})
     assert policy.biopsy_days == 14
     assert policy == rules.Policy(biopsy_days=14)
+
+
+INTEGER_KEYS = [f.name for f in fields(rules.Policy) if isinstance(f.default, int)]
+SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 days, 1-10 years
+    "routine_months": (1, 36),
+    "incomplete_days": (1, 365),
+    "biopsy_days": (1, 365),
+    "probably_benign_later_months": (1, 36),
+    "stable_after_months": (1, 36),
+    "comparison_years": (1, 10),
+    "lost_after_days": (1, 365),
+    "overdue_repeat_days": (1, 365),
+    "on_time_days": (1, 365),
+}
+
+
+def test_every_whole_number_key_has_the_bound_of_its_unit():
+    assert {key: bounds(key) for key in SPEC_BOUNDS} == SPEC_BOUNDS
+    assert all(bounds(key) for key in INTEGER_KEYS)  # a new key gets one from its name
+
+
+@pytest.mark.parametrize("key", INTEGER_KEYS)
+def test_bounds_are_inclusive_and_named_when_refused(key):
+    low, high = bounds(key)
+    assert getattr(rules.parse_policy(f"{key} = {low}"), key) == low
+    assert getattr(rules.parse_policy(f"{key} = {high}"), key) == high
+    for value in (low - 1, high + 1):
+        with pytest.raises(ValueError, match=f"'{key}' must be .* from {low} to {high}, not"):
+            rules.parse_policy(f"{key} = {value}")
+
+
+@pytest.mark.parametrize(
+    "key", ["routine_months", "comparison_years", "lost_after_days", "incomplete_days"]
+)
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("1" + "0" * 30, "a 31-digit number"), ("9" * 5000, "a 5000-digit number")],
+    ids=["10^30", "5000-digits"],
+)
+def test_huge_values_are_one_line_naming_key_and_bound(key, value, shown):
+    low, high = bounds(key)
+    with pytest.raises(ValueError) as raised:
+        rules.parse_policy(f"[policy]\n{key} = {value}\n")
+    message = str(raised.value)
+    assert message.startswith(f"policy key '{key}' must be a whole number of ")
+    assert message.endswith(f"from {low} to {high}, not {shown}")
+    assert "\n" not in message and len(message) < 200
+
+
+def test_each_protocol_step_is_bounded_and_the_protocol_is_short():
+    with pytest.raises(ValueError, match=r"'probably_benign_months' .* from 1 to 36, not 37"):
+        rules.parse_policy("probably_benign_months = [6, 37]")
+    with pytest.raises(ValueError, match="at most 12 steps, not 13"):
+        rules.parse_policy("probably_benign_months = [" + ", ".join(["6"] * 13) + "]")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"routine_months = 12\n# \xff\xfe\n", "not UTF-8 text (byte 0xff at offset 22)"),
+        (b"a = " + b"[" * 70_000, "70,004 bytes; a policy file is at most 65,536"),
+        (b"a = " + b"[" * 5_000, "nested too deep"),
+        (b"[policy]\nroutine_months = 12\n[reminders]\nx = 1\n", "beside [policy]"),
+    ],
+    ids=["latin-1", "too-big", "nested", "other-section"],
+)
+def test_files_that_are_not_policies_are_one_line_errors(content, message):
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        rules.parse_policy(content)
+    assert "\n" not in str(raised.value)
+
+
+def test_toml_written_is_read_back_to_the_same_policy():
+    policy = rules.Policy(routine_months=24, probably_benign_months=(4, 6, 12))
+    text = rules.policy_toml(policy, ("policy 2, set by ana",))
+    assert text.startswith("# policy 2, set by ana\n[policy]\n")
+    assert "routine_months = 24  # default 12\n" in text and "biopsy_days = 30\n" in text
+    assert rules.parse_policy(text) == policy
+    assert rules.parse_policy(rules.policy_toml(rules.DEFAULT_POLICY)) == rules.DEFAULT_POLICY
+
+
+def test_a_stored_policy_reads_back_whatever_keys_the_version_knows():
+    stored = json.loads(rules.policy_json(rules.Policy(biopsy_days=14)))
+    stored.pop("on_time_days")  # a key added since: its default
+    stored["retired_key"] = 5  # a key removed since: left out
+    stored["routine_months"] = 48  # stored before the bound: kept, its plans used it
+    policy = rules.policy_from_values(stored)
+    assert (policy.biopsy_days, policy.on_time_days, policy.routine_months) == (14, 30, 48)
+
+
+def _policies() -> st.SearchStrategy[rules.Policy]:
+    """Any policy within bounds, keys drawn from the dataclass (new keys included)."""
+    values: dict[str, st.SearchStrategy[object]] = {}
+    for f in fields(rules.Policy):
+        low, high = bounds(f.name)
+        whole = st.integers(low, high)
+        values[f.name] = (
+            st.lists(whole, min_size=1, max_size=12).map(tuple)
+            if isinstance(f.default, tuple)
+            else whole
+        )
+    return st.builds(rules.Policy, **values)
+
+
+@given(_policies())
+@settings(max_examples=200, deadline=None)
+def test_any_policy_within_bounds_round_trips_through_toml_and_json(policy):
+    assert rules.parse_policy(rules.policy_toml(policy)) == policy
+    assert rules.policy_from_values(json.loads(rules.policy_json(policy))) == policy
