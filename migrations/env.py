@@ -6,6 +6,7 @@ else the default file.
 """
 
 from alembic import context
+from sqlalchemy import Connection
 
 from followup.store.database import Database, resolve_url
 from followup.store.models import Base
@@ -28,19 +29,44 @@ def run_migrations() -> None:
         engine = Database(resolve_url(context.get_x_argument(as_dictionary=True).get("db"))).engine
     try:
         with engine.connect() as connection:
-            context.configure(
-                connection=connection,
-                target_metadata=target_metadata,
-                render_as_batch=connection.dialect.name == "sqlite",
-                compare_type=True,
-                process_revision_directives=_process_revision_directives,
-            )
-            with context.begin_transaction():
-                context.run_migrations()
-            connection.commit()
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                _sqlite_foreign_keys(connection, "OFF")
+            try:
+                context.configure(
+                    connection=connection,
+                    target_metadata=target_metadata,
+                    render_as_batch=sqlite,
+                    compare_type=True,
+                    process_revision_directives=_process_revision_directives,
+                )
+                with context.begin_transaction():
+                    context.run_migrations()
+                    if sqlite:
+                        _refuse_broken_references(connection)
+                connection.commit()
+            finally:
+                if sqlite:
+                    _sqlite_foreign_keys(connection, "ON")
     finally:
         if owned:
             engine.dispose()
+
+
+def _sqlite_foreign_keys(connection: Connection, state: str) -> None:
+    """Foreign keys off while migrating SQLite, as its manual says for rebuilding a table:
+    dropping a parent table with them on deletes its children (an implicit DELETE that
+    cascades). The pragma is a no-op inside a transaction, so it goes to the driver's own
+    connection before SQLAlchemy begins one; it is switched back on for the pool."""
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {state}")  # type: ignore[union-attr]
+
+
+def _refuse_broken_references(connection: Connection) -> None:
+    """With foreign keys off, check them all before committing: a revision that broke one
+    rolls back instead of leaving orphans."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise RuntimeError(f"migration left a broken reference: {tuple(broken)}; rolled back")
 
 
 if context.is_offline_mode():

@@ -146,9 +146,10 @@ def test_edit_and_delete_are_audited(p1):
     with engine.connect() as conn:
         actions = conn.execute(text("SELECT action, detail FROM audit_log ORDER BY id")).all()
     engine.dispose()
-    assert [a for a, _ in actions] == ["exam.edit", "exam.edit", "exam.delete"]
-    assert json.loads(actions[0][1])["before"]["follow_up_months"] is None
-    assert json.loads(actions[2][1])["before"]["findings"][0]["category"] == "benign"
+    assert [a for a, _ in actions] == ["exam.add", "exam.edit", "exam.edit", "exam.delete"]
+    assert json.loads(actions[0][1])["after"]["findings"][0]["category"] == "probably-benign"
+    assert json.loads(actions[1][1])["before"]["follow_up_months"] is None
+    assert json.loads(actions[3][1])["before"]["findings"][0]["category"] == "benign"
 
 
 def test_edit_refusals(p1):

@@ -26,6 +26,7 @@ COMMANDS = {
     "flags": "followup.cli.report_commands:flags",
     "stats": "followup.cli.report_commands:stats",
     "recompute": "followup.cli.report_commands:recompute",
+    "audit-log": "followup.cli.audit_log_commands:audit_log",
     "demo": "followup.cli.demo_command:demo",
     "export": "followup.cli.export_commands:export",
     "calendar": "followup.cli.calendar_command:calendar",

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from followup.cli.audit_log_commands import history as exam_history
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, format_option
 
@@ -316,3 +317,6 @@ def transfer(app: AppContext, patient_id: str, from_facility: str, to_facility: 
             f"Recorded: the films of {done.from_facility.name} are on hand at "
             f"{done.to_facility.name} for patient {patient_id}."
         )
+
+
+exam.add_command(exam_history)  # the audit log's reader, beside `audit-log`

@@ -519,7 +519,7 @@ class BulkLoader:
     ) -> list[tuple[int, int, _Exam]]:
         """Insert the batch's exams (those already stored are skipped), then their findings;
         returns the exams written: patient id, new exam id, exam."""
-        last = self._scalar("SELECT coalesce(max(id), 0) FROM exams")
+        last = self._scalar(self._sql.last_exam_id)
         self._sql.exam(self._cursor, [(patients[exam[0][0]][0], *exam[0][1:]) for exam in exams])
         written: list[tuple[int, int, _Exam]] = []
         findings: list[tuple[Any, ...]] = []
@@ -588,8 +588,9 @@ class BulkLoader:
     def _new_exam_ids(self, last: int, exams: list[_Exam]) -> Sequence[int | None]:
         """The id given to each buffered exam (None: skipped as already stored).
 
-        On SQLite (one writer; a new rowid is the largest plus one), when the rows above
-        ``last`` are exactly as many as the batch and contiguous, they are the batch in order.
+        On SQLite (one writer; a new id is the largest ever given plus one), when the rows
+        above ``last`` are exactly as many as the batch and contiguous, they are the batch in
+        order.
         Otherwise (some skipped; PostgreSQL, whose sequences other sessions share) they are
         matched by their unique key.
         """
@@ -799,6 +800,14 @@ class _Statements:
         self.flag = insert_many("plan_flags", ("patient_id", "code", "message"))
         self.touch = insert_many(_touched.name, ("patient_id",), conflict="patient_id")
         self.exams_above = f"SELECT count(*), coalesce(max(id), 0) FROM exams WHERE id > {mark}"
+        # New ids are above this; on SQLite (AUTOINCREMENT, revision 0005) the next one is the
+        # largest ever given plus one, which a deleted exam may have held.
+        self.last_exam_id = (
+            "SELECT max(coalesce((SELECT max(id) FROM exams), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exams'), 0))"
+            if sqlite
+            else "SELECT coalesce(max(id), 0) FROM exams"
+        )
         self.new_exams = (
             "SELECT p.external_id, e.date, e.facility_id, e.id FROM exams e"
             f" JOIN patients p ON p.id = e.patient_id WHERE e.id > {mark}"

@@ -177,6 +177,7 @@ def add_exam(
     )
     session.add(row)
     session.flush()
+    _audit(session, "exam.add", patient.id, row.id, {"after": exam_snapshot(row)})
     if refresh:
         refresh_plan(session, patient.id, policy)
     return row
@@ -223,14 +224,18 @@ def _finding_snapshot(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _audit(session: Session, action: str, exam: Exam, detail: dict[str, Any]) -> None:
+def _audit(
+    session: Session, action: str, patient_id: int, exam_id: int | None, detail: dict[str, Any]
+) -> None:
+    """Log who did what to a record (``before``/``after``: what it said), in the transaction
+    that does it; read back by followup.store.audit."""
     session.add(
         AuditEntry(
             at=now(),
             actor=actor(),
             action=action,
-            patient_id=exam.patient_id,
-            exam_id=exam.id,
+            patient_id=patient_id,
+            exam_id=exam_id,
             detail=json.dumps(detail, sort_keys=True),
         )
     )
@@ -310,7 +315,13 @@ def edit_exam(
     if changes.findings:
         row.findings = findings
     session.flush()
-    _audit(session, "exam.edit", row, {"before": before, "after": exam_snapshot(row)})
+    _audit(
+        session,
+        "exam.edit",
+        row.patient_id,
+        row.id,
+        {"before": before, "after": exam_snapshot(row)},
+    )
     refresh_plan(session, row.patient_id, policy)
     return row
 
@@ -321,7 +332,7 @@ def delete_exam(
     """Delete an exam, keeping what it said in the audit log, and refresh the plan."""
     row = get_exam(session, exam_id)
     snapshot = exam_snapshot(row)
-    _audit(session, "exam.delete", row, {"before": snapshot})
+    _audit(session, "exam.delete", row.patient_id, row.id, {"before": snapshot})
     patient_id = row.patient_id
     session.delete(row)
     session.flush()
@@ -374,5 +385,7 @@ def transfer_films(
     )
     session.add(transfer)
     session.flush()
+    moved = {"id": transfer.id, "from": source.name, "to": target.name}
+    _audit(session, "films.transfer", patient.id, None, {"after": moved})
     refresh_plan(session, patient.id, policy)
     return transfer

@@ -57,10 +57,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Records the audit log names get ids that are never reused (revision 0005): SQLite's
+# AUTOINCREMENT, PostgreSQL's sequences. A new such record: ``NEVER_REUSED`` in __table_args__.
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class Patient(Base):
     """A person under follow-up; ``external_id`` is the id people type (``P1``, a MRN)."""
 
     __tablename__ = "patients"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -97,6 +103,7 @@ class Exam(Base):
             "follow_up_months IS NULL OR follow_up_months BETWEEN 1 AND 36",
             name="follow_up_months",
         ),
+        NEVER_REUSED,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,7 +150,10 @@ class FilmTransfer(Base):
     """The films taken at ``from_facility`` are now on hand at ``to_facility``."""
 
     __tablename__ = "film_transfers"
-    __table_args__ = (UniqueConstraint("patient_id", "from_facility_id", "to_facility_id"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "from_facility_id", "to_facility_id"),
+        NEVER_REUSED,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
