@@ -188,7 +188,7 @@ def test_the_revision_keeps_rows_constraints_and_starts_above_logged_ids(sqlite_
     upgraded = _schema(cli.url)
     assert {t: upgraded[t] for t in schema} == schema  # columns, FKs, uniques, CHECKs, indexes
     definitions = dict(sql(cli.url, "SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
-    for table in ("patients", "exams", "film_transfers"):
+    for table in ("patients", "exams", "film_transfers", "policies"):
         assert "PRIMARY KEY AUTOINCREMENT" in definitions[table], table
     assert "Recorded exam 4 " in cli("exam", "add", "P1", "--date", "2025-02-01", *EXAM).stdout
     cli("exam", "delete", "1", "--yes")  # the cascade to findings still holds

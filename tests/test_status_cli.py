@@ -154,33 +154,41 @@ def test_unknown_patient_is_a_clear_error(sqlite_cli: Cli):
     assert "Traceback" not in result.stderr
 
 
-def test_policy_file_overrides_the_defaults(ana: Cli, tmp_path: Path):
+def test_stored_policy_drives_status(ana: Cli, tmp_path: Path):
     policy = tmp_path / "policy.toml"
     policy.write_text("[policy]\nprobably_benign_months = [4, 6, 12]\n", encoding="utf-8")
-    got = json.loads(ana("--policy", str(policy), "status", "P1", "--format", "json").stdout)
+    assert status(ana)["next"]["due"] == "2025-07-31"
+    ana("policy", "set", str(policy))
+    got = status(ana)
     assert got["next"]["due"] == "2025-05-31"
+    assert got["policy"] == {"in_force": 1, "preview": None}
 
 
-def test_policy_from_the_environment(ana: Cli, tmp_path: Path):
-    policy = tmp_path / "policy.toml"
+def test_policy_preview_changes_nothing_stored(ana: Cli, tmp_path: Path):
+    policy = tmp_path / "draft.toml"
     policy.write_text("comparison_years = 2\nlost_after_days = 10\n", encoding="utf-8")
-    cli = Cli(ana.url, env={"FOLLOWUP_POLICY": str(policy)})
-    codes = [f["code"] for f in status(cli, "--as-of", "2025-08-15")["flags"]]
-    assert "lost-to-follow-up" in codes  # 15 days overdue > 10
+    preview = status(ana, "--as-of", "2025-08-15", "--policy", str(policy))
+    assert "lost-to-follow-up" in [f["code"] for f in preview["flags"]]  # 15 days > 10
+    assert preview["policy"] == {"in_force": None, "preview": str(policy)}
+    table = ana("status", "P1", "--as-of", "2025-08-15", "--policy", str(policy)).stdout
+    assert table.startswith(f"Preview under the policy in {policy} (not stored; the defaults")
+    stored = status(ana, "--as-of", "2025-08-15")
+    assert "lost-to-follow-up" not in [f["code"] for f in stored["flags"]]
+    assert "defaults" in ana("policy", "history").stdout
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[policy\n", "policy file"),
-        ("routine_months = 0\n", "months from 1 to 36"),
+        ("[policy\n", "is not valid TOML"),
+        ("routine_months = 0\n", "'routine_months' must be a whole number of months from 1 to 36"),
         ("routine_monts = 12\n", "unknown policy key"),
     ],
 )
-def test_malformed_policy_is_a_clear_error(sqlite_cli: Cli, tmp_path: Path, text, message):
+def test_malformed_preview_policy_is_a_clear_error(sqlite_cli: Cli, tmp_path: Path, text, message):
     sqlite_cli("patient", "add", "P1")
     policy = tmp_path / "policy.toml"
     policy.write_text(text, encoding="utf-8")
-    result = sqlite_cli("--policy", str(policy), "status", "P1", code=1)
+    result = sqlite_cli("status", "P1", "--policy", str(policy), code=1)
     assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -26,6 +26,7 @@ COMMANDS = {
     "flags": "followup.cli.report_commands:flags",
     "stats": "followup.cli.report_commands:stats",
     "recompute": "followup.cli.report_commands:recompute",
+    "policy": "followup.cli.policy_commands:policy",
     "audit-log": "followup.cli.audit_log_commands:audit_log",
     "demo": "followup.cli.demo_command:demo",
     "export": "followup.cli.export_commands:export",
@@ -93,8 +94,7 @@ Examples:
     "policy_file",
     metavar="FILE",
     envvar="FOLLOWUP_POLICY",
-    type=click.Path(dir_okay=False),
-    help="TOML file overriding the follow-up policy values (default: $FOLLOWUP_POLICY).",
+    hidden=True,  # refused: the policy lives in the database (`followup policy set FILE`)
 )
 @click.version_option(__version__, "--version", prog_name="followup")
 @click.pass_context
@@ -102,7 +102,8 @@ def main(ctx: click.Context, db: str | None, policy_file: str | None) -> None:
     """Track the follow-up of breast calcifications seen on mammograms.
 
     Records each mammogram (date, facility, category, side), computes the next follow-up and
-    why, and flags what endangers the comparison with earlier films.
+    why, and flags what endangers the comparison with earlier films. The clinic's policy
+    (intervals and thresholds) is stored in the database: see `followup policy --help`.
     """
     from followup.cli.context import AppContext
 
@@ -110,8 +111,27 @@ def main(ctx: click.Context, db: str | None, policy_file: str | None) -> None:
         raise click.UsageError(
             "--db is empty; give a database file or URL, or leave --db out to use $FOLLOWUP_DB"
         )
+    if policy_file is not None:
+        _refuse_policy_option(ctx, policy_file)
     from followup.cli.output import guard_terminal
 
     guard_terminal()
-    ctx.obj = AppContext(db=db, policy_file=policy_file)
+    ctx.obj = AppContext(db=db)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _refuse_policy_option(ctx: click.Context, policy_file: str) -> None:
+    """A policy given per command made commands disagree (issue 11, point 10): refused, with
+    the command that stores it for every command, user and cron job."""
+    from click.core import ParameterSource
+
+    hint = (
+        "the policy lives in the database, so that every command, user and cron job applies "
+        f"the same one: store it once with `followup policy set {policy_file}` (preview one "
+        "patient with `followup status ID --policy FILE`)"
+    )
+    if ctx.get_parameter_source("policy_file") is ParameterSource.ENVIRONMENT:
+        if ctx.invoked_subcommand == "policy":
+            return  # `policy set` is how to move the file's values into the database
+        raise click.ClickException(f"FOLLOWUP_POLICY is set; {hint}, then unset FOLLOWUP_POLICY")
+    raise click.UsageError(f"--policy is not a global option: {hint}")

@@ -48,7 +48,10 @@ def calendar(
     from followup.store.models import Facility, PlanRecord
     from followup.store.patients import get_patient
 
-    with output_stream(output, force=force) as out, app.transaction(write=False) as session:
+    with (
+        output_stream(output, force=force) as out,
+        app.transaction(write=False, plans=True) as session,
+    ):
         patient = get_patient(session, patient_id)
         plan = session.get(PlanRecord, patient.id)
         if plan is None or plan.due is None:

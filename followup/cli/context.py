@@ -1,7 +1,8 @@
-"""What every command shares: the database (opened once, lazily), the policy, today."""
+"""What every command shares: the database (opened once, lazily), the policy in force, today."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from followup.rules import Policy
     from followup.store.database import Database
+    from followup.store.policies import PolicyState
 
 
 class AppContext:
@@ -28,11 +30,12 @@ class AppContext:
     a command that only reads never creates one (cli.md).
     """
 
-    def __init__(self, db: str | None, policy_file: str | None) -> None:
+    def __init__(self, db: str | None) -> None:
         self.db_option = db
-        self.policy_file = policy_file
         self._database: Database | None = None
-        self._policy: Policy | None = None
+        self._session: Session | None = None
+        self._state: PolicyState | None = None  # read in the open transaction
+        self._last: PolicyState | None = None  # read last
 
     def open(self, *, create: bool) -> Database:
         """The database, opened now if it is not yet; ``create`` lets a new one be made."""
@@ -48,53 +51,90 @@ class AppContext:
 
     @property
     def policy(self) -> Policy:
-        if self._policy is None:
-            self._policy = load_policy(self.policy_file)
-        return self._policy
+        """The policy stored in the database: read in the command's transaction (and locked
+        with it, see followup.store.policies); outside one, the one read last."""
+        from followup.store.policies import read_state
+
+        if self._session is not None:
+            if self._state is None:
+                self._state = self._last = read_state(self._session)
+            return self._state.policy
+        if self._last is None:
+            with self.database.transaction(write=False) as session:
+                self._last = read_state(session)
+        return self._last.policy
 
     @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Session]:
-        """The command's one transaction: all of it is written, or none of it."""
-        with self.open(create=write).transaction(write=write) as session:
-            yield session
-        for notice in session.info.get(NOTICES, ()):
-            click.echo(f"Warning: {notice}", err=True)
+    def transaction(self, write: bool = True, plans: bool = False) -> Iterator[Session]:
+        """The command's one transaction: all of it is written, or none of it.
+
+        ``plans=True`` for a command that reads stored plans (reports, reminders, exports):
+        a pending recompute (a policy just set, an interrupted one) is finished first, and the
+        transaction starts only once the plans follow the policy in force.
+        """
+        from followup.store.policies import read_state
+
+        while True:
+            if plans:
+                self.finish_recompute()
+            with self.open(create=write).transaction(write=write) as session:
+                state = read_state(session) if plans else None
+                if state is not None and not state.plans_current:
+                    continue  # a policy was set meanwhile: finish its recompute first
+                self._session, self._state = session, state
+                self._last = state or self._last
+                try:
+                    yield session
+                finally:
+                    self._session = None
+            for notice in session.info.get(NOTICES, ()):
+                click.echo(f"Warning: {notice}", err=True)
+            return
+
+    def finish_recompute(self) -> int:
+        """Finish a pending recompute, with a progress bar on a terminal; the plans written."""
+        from followup.store.recompute import finish_recompute, pending
+
+        state = pending(self.database)
+        if state is None:
+            return 0
+        stream = sys.stderr
+        label = f"Recomputing plans under {state.label}"
+        with click.progressbar(
+            length=0, label=label, file=stream, hidden=not stream.isatty()
+        ) as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            return finish_recompute(self.database, advance)
 
     def protected_files(self) -> list[tuple[str | Path, str]]:
         """Files no output of this command may overwrite: the SQLite database with the files
-        SQLite keeps beside it, and the policy file. Worked out without opening anything."""
+        SQLite keeps beside it. Worked out without opening anything."""
         from followup.files import database_files
         from followup.store.database import resolve_url, sqlite_file
 
-        protected: list[tuple[str | Path, str]] = []
         path = sqlite_file(resolve_url(self.db_option))
-        if path is not None:
-            protected += [(file, "the database") for file in database_files(path)]
-        if self.policy_file:
-            protected.append((self.policy_file, "the policy file"))
-        return protected
+        return [] if path is None else [(file, "the database") for file in database_files(path)]
 
     def close(self) -> None:
         if self._database is not None:
             self._database.close()
 
 
-def load_policy(path: str | None) -> Policy:
-    """The policy file's values over the defaults; a bad file is a clear error."""
-    from followup.rules import DEFAULT_POLICY, load_policy_text
+def read_policy_file(path: str) -> bytes:
+    """A policy file's bytes, for the store to check; a file that cannot be read, or is far
+    too big to be one, is a one-line error."""
+    from followup.rules.policy import MAX_FILE_BYTES
 
-    if path is None:
-        return DEFAULT_POLICY
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            content = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot read the policy file {path}: {exc.strerror}; fix --policy or FOLLOWUP_POLICY"
-        ) from None
-    try:
-        return load_policy_text(text)
-    except ValueError as exc:
-        raise click.ClickException(f"policy file {path}: {exc}") from None
+        raise click.ClickException(f"cannot read the policy file {path}: {exc.strerror}") from None
+    return content
 
 
 def today() -> date:

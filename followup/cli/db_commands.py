@@ -42,6 +42,15 @@ def init(app: AppContext) -> None:
     else:
         verb = "already at"
     click.echo(f"Database {database.location}: {verb} schema revision {after}.")
+    _finish_recompute(app)
+
+
+def _finish_recompute(app: AppContext) -> None:
+    """An upgrade may leave the plans to recompute (revision 0006 carries over the policy of
+    an older database): done here, with progress, rather than by the next cron job."""
+    written = app.finish_recompute()
+    if written:
+        click.echo(f"Recomputed the plans of {written} patients under the stored policy.")
 
 
 @click.group()
@@ -71,6 +80,7 @@ def upgrade(app: AppContext) -> None:
         )
     finally:
         database.close()
+    _finish_recompute(app)
 
 
 @db.command("current")

@@ -62,9 +62,9 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
     as_of = import_day(as_of, earliest=EARLIEST_DEMO)  # its exams go back 8 years, to 1900
     path = _demo_path(app, path)
     _rebuild(app, path, patients, seed, as_of)
-    demo_app = AppContext(str(path), app.policy_file)
+    demo_app = AppContext(str(path))
     try:
-        with demo_app.transaction(write=False) as session:
+        with demo_app.transaction(write=False, plans=True) as session:
             click.echo(f"Follow-ups due by {as_of.isoformat()} + 30 days, overdue first:\n")
             rows = due_rows(session, DueQuery(as_of), demo_app.policy)
             count = write_table(
@@ -115,7 +115,7 @@ def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date)
 
     existed = _check_old_demo(path)
     with staged_file(path, force=existed) as staged:
-        demo_app = AppContext(str(staged.path), app.policy_file)
+        demo_app = AppContext(str(staged.path))
         try:
             _load(demo_app, patients, seed, as_of)
         finally:

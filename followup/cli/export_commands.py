@@ -61,7 +61,10 @@ def plans(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
     from followup.cli.output import output_stream, write_rows
     from followup.exchange.export import PLAN_COLUMNS, plan_rows
 
-    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
+    with (
+        app.transaction(write=False, plans=True) as session,
+        output_stream(output, force=force) as out,
+    ):
         write_rows(plan_rows(session), PLAN_COLUMNS, fmt, out)
 
 
@@ -84,7 +87,7 @@ def fhir(app: AppContext, patient_id: str, output: str | None, force: bool) -> N
     from followup.cli.output import dump_json, output_stream
     from followup.exchange.fhir import export_bundle
 
-    with app.transaction(write=False) as session:
+    with app.transaction(write=False, plans=True) as session:
         bundle = export_bundle(session, patient_id)
     with output_stream(output, force=force) as out:
         dump_json(bundle, out)

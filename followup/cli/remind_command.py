@@ -147,7 +147,7 @@ def _run(
     from followup import mail
     from followup.store import reminders
 
-    with app.transaction() as session:
+    with app.transaction(plans=True) as session:
         queued = reminders.queue(
             session, as_of, days_ahead, app.policy, mail.sender_domain(channel.sender)
         )
@@ -286,7 +286,7 @@ def _dry_run(app: AppContext, as_of: date, days_ahead: int, fmt: str) -> None:
     from followup.store.reminders import WITHDRAWN, candidates
 
     skipped = {"no_address": 0, "reminders_off": 0}
-    with app.transaction(write=False) as session:
+    with app.transaction(write=False, plans=True) as session:
         rows = []
         for candidate in candidates(session, as_of, days_ahead, app.policy):
             reason = candidate.skip_reason

@@ -22,17 +22,6 @@ if TYPE_CHECKING:
     from followup.store.reports import DueQuery
 
 
-def _warn_if_stale(app: AppContext, session) -> None:  # type: ignore[no-untyped-def]
-    from followup.store.plans import plans_policy_differs
-
-    if plans_policy_differs(session, app.policy):
-        click.echo(
-            "Warning: the stored plans were computed with another policy; "
-            "run `followup recompute` to apply the current one.",
-            err=True,
-        )
-
-
 @click.command()
 @as_of_option
 @click.option(
@@ -79,10 +68,12 @@ def due(
     from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
 
     query = DueQuery(as_of or today(), within, overdue_only, facility)
-    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
+    with (
+        app.transaction(write=False, plans=True) as session,
+        output_stream(output, force=force) as out,
+    ):
         if facility is not None:
             known_facility(session, facility)
-        _warn_if_stale(app, session)
         if fmt == "csv":
             _write_due_csv(session, query, app.policy, out)
             return
@@ -188,8 +179,10 @@ def flags(
     from followup.cli.output import output_stream, write_rows, write_table
     from followup.store.reports import FLAG_COLUMNS, flag_rows
 
-    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
-        _warn_if_stale(app, session)
+    with (
+        app.transaction(write=False, plans=True) as session,
+        output_stream(output, force=force) as out,
+    ):
         rows = flag_rows(session, as_of or today(), code, app.policy)
         if fmt == "table":
             width = _terminal_width(out)
@@ -254,8 +247,7 @@ def _write_stats(
     from followup.cli.output import dump_json, write_rows
     from followup.store.adherence import STEP_COLUMNS, programme_stats
 
-    with app.transaction(write=False) as session:
-        _warn_if_stale(app, session)
+    with app.transaction(write=False, plans=True) as session:
         figures = programme_stats(session, app.policy, as_of, start, end)
     if fmt == "json":
         dump_json(figures, out)
@@ -282,16 +274,17 @@ def _write_stats(
 @click.command()
 @pass_app
 def recompute(app: AppContext) -> None:
-    """Rebuild every stored plan from the exams, e.g. after changing the policy.
+    """Rebuild every stored plan from the exams under the policy in force.
 
-    Plans are rebuilt a range of patients per transaction: interrupting it leaves every plan
-    consistent (old or new), and running it again redoes the whole job. The policy used is
-    recorded once all are done; until then due, flags and stats warn that the plans were
-    computed with another policy.
+    For after an upgrade of followup whose rules changed; a policy change (`followup policy
+    set`) recomputes by itself. Plans are rebuilt a range of patients per transaction, with
+    a progress bar on a terminal: interrupting it leaves every plan consistent, and the next
+    command that reads plans (or this one run again) finishes the job.
 
     \b
     Examples:
-      followup --policy clinic-policy.toml recompute
+      followup recompute
+      followup --db postgresql+psycopg://followup@dbhost/followup recompute
     """
     from followup.store.recompute import recompute_plans
 
@@ -306,5 +299,5 @@ def recompute(app: AppContext) -> None:
             bar.length = count
             bar.update(done - bar.pos)
 
-        total = recompute_plans(app.database, app.policy, advance)
+        total = recompute_plans(app.database, advance)
     click.echo(f"Recomputed the plans of {total} patients.")

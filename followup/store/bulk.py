@@ -340,13 +340,15 @@ class BulkLoader:
     def __init__(
         self,
         session: Session,
-        policy: rules.Policy = rules.DEFAULT_POLICY,
+        policy: rules.Policy | None = None,
         *,
         batch_size: int = DEFAULT_BATCH,
         today: date | None = None,
     ) -> None:
+        from followup.store.policies import policy_in_force
+
         self.session = session
-        self.policy = policy
+        self.policy = policy or policy_in_force(session)  # plans follow the policy in force
         self.result = LoadResult()
         self._buffer = RowBuffer(batch_size, today)
         self._conn: Connection = session.connection()
@@ -904,7 +906,7 @@ def _exam_problem(row: ExamRow, today: date | None) -> str | None:
 def load(
     session: Session,
     rows: Iterable[Row],
-    policy: rules.Policy = rules.DEFAULT_POLICY,
+    policy: rules.Policy | None = None,
     *,
     batch_size: int = DEFAULT_BATCH,
     today: date | None = None,

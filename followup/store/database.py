@@ -23,7 +23,7 @@ ENV_DB = "FOLLOWUP_DB"
 BUSY_TIMEOUT_MS = 30_000
 # The newest Alembic revision this code expects; a test checks it is migrations' only head.
 # Kept here so an ordinary command checks the schema without importing Alembic.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def default_path() -> Path:
@@ -151,9 +151,16 @@ class Database:
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        A reading transaction sees one snapshot of the database on PostgreSQL too (REPEATABLE
+        READ; SQLite's reads always do), so a report never sees half of a change committed
+        while it runs (a recompute batch, followup.store.policies)."""
+        options: dict[str, object] = {"followup_write": write}
+        if not (write or self.is_sqlite):
+            options["isolation_level"] = "REPEATABLE READ"
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            session.connection(execution_options={"followup_write": write})
+            session.connection(execution_options=options)
             yield session
 
     def current_revision(self) -> str | None:

@@ -153,7 +153,7 @@ def add_exam(
     *,
     note: str | None = None,
     today: date,
-    policy: rules.Policy = rules.DEFAULT_POLICY,
+    policy: rules.Policy | None = None,
     refresh: bool = True,
 ) -> Exam:
     """Record an exam (validated like every other way in) and refresh the plan.
@@ -284,7 +284,7 @@ def edit_exam(
     changes: ExamChanges,
     *,
     today: date,
-    policy: rules.Policy = rules.DEFAULT_POLICY,
+    policy: rules.Policy | None = None,
 ) -> Exam | None:
     """Change an exam, record before/after in the audit log, and refresh the plan. Returns
     the exam, or None when every value given is the one stored (nothing is written then:
@@ -327,7 +327,7 @@ def edit_exam(
 
 
 def delete_exam(
-    session: Session, exam_id: int, *, policy: rules.Policy = rules.DEFAULT_POLICY
+    session: Session, exam_id: int, *, policy: rules.Policy | None = None
 ) -> dict[str, Any]:
     """Delete an exam, keeping what it said in the audit log, and refresh the plan."""
     row = get_exam(session, exam_id)
@@ -346,7 +346,7 @@ def transfer_films(
     from_name: str,
     to_name: str,
     *,
-    policy: rules.Policy = rules.DEFAULT_POLICY,
+    policy: rules.Policy | None = None,
 ) -> FilmTransfer:
     """Record that one facility's films are now on hand at another; refresh the plan."""
     patient = get_patient(session, external_id)

@@ -255,8 +255,38 @@ class Reminder(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class StoredPolicy(Base):
+    """A policy set with ``policy set`` (clinical-rules.md §9): the file as given, every value
+    it came to (defaults included), who set it and when. Rows are kept: they are the history;
+    the one in force is named by :class:`PlansState`."""
+
+    __tablename__ = "policies"
+    __table_args__ = NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(DateTime)
+    set_by: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(Text)
+    policy: Mapped[str] = mapped_column(Text)
+
+
+class PlansState(Base):
+    """One row: the policy in force (NULL: the defaults) and, while the stored plans are being
+    recomputed under it, the next patient to recompute (NULL: every plan follows it).
+
+    Commands that read plans lock it shared and finish a pending recompute first; a policy
+    change and each batch of a recompute lock it exclusively (followup.store.policies)."""
+
+    __tablename__ = "plans_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    recompute_next: Mapped[int | None] = mapped_column(Integer)
+
+
 class Setting(Base):
-    """Small key/value facts about the database, e.g. the policy its stored plans used."""
+    """Small key/value facts about the database (e.g. the demo mark)."""
 
     __tablename__ = "settings"
 

@@ -6,16 +6,14 @@ so the due and flag reports can read it with an index range scan.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord, Setting
+from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord
 
 
 def rules_finding(row) -> rules.Finding:  # type: ignore[no-untyped-def]
@@ -100,10 +98,15 @@ def store_plan(session: Session, patient_id: int, plan: rules.Plan) -> None:
         session.expire(record, ["flags"])
 
 
-def refresh_plan(session: Session, patient_id: int, policy: rules.Policy) -> rules.Plan:
-    """Recompute and store one patient's plan from her exams and film transfers."""
+def refresh_plan(
+    session: Session, patient_id: int, policy: rules.Policy | None = None
+) -> rules.Plan:
+    """Recompute and store one patient's plan from her exams and film transfers, under the
+    policy in force unless told (the caller read it already, in this transaction)."""
+    from followup.store.policies import policy_in_force
+
     exams, transfers = rules_inputs(session, patient_id)
-    plan = rules.make_plan(exams, transfers, policy)
+    plan = rules.make_plan(exams, transfers, policy or policy_in_force(session))
     store_plan(session, patient_id, plan)
     return plan
 
@@ -133,18 +136,3 @@ def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
         episode_start=record.episode_start,
         episode_step=record.episode_step,
     )
-
-
-POLICY_SETTING = "plan_policy"
-
-
-def policy_text(policy: rules.Policy) -> str:
-    """The policy as recorded beside the plans computed with it."""
-    return json.dumps(asdict(policy), sort_keys=True)
-
-
-def plans_policy_differs(session: Session, policy: rules.Policy) -> bool:
-    """Whether the stored plans were last rebuilt under another policy (default: the default,
-    which is what every exam change and bulk load computes with unless told otherwise)."""
-    stored = session.get(Setting, POLICY_SETTING)
-    return (stored.value if stored else policy_text(rules.DEFAULT_POLICY)) != policy_text(policy)

@@ -1,8 +1,14 @@
-"""Rebuilding every stored plan (``followup recompute``), e.g. after a policy change.
+"""Recomputing every stored plan under the policy in force: after ``policy set`` or a rules
+upgrade (``followup recompute``).
 
-The policy of the last complete rebuild is recorded in ``settings``
-(:func:`followup.store.plans.plans_policy_differs` reads it), so a report run under another
-policy can say the plans are stale.
+The work is recorded in the database, not in the process doing it: ``plans_state`` names the
+next patient to recompute (``followup.store.policies``). Each batch is one transaction that
+locks that row, rewrites a range of patients and moves the mark on, so an interruption
+leaves every plan consistent and the mark where it was; whichever command next needs the
+plans finishes the job from there, and two commands finishing at once share the batches
+instead of doing them twice. Patients added meanwhile are planned under the policy in force
+when they are, so the last batch only needs to reach the largest patient id it sees (ids
+are never reused and only grow).
 """
 
 from __future__ import annotations
@@ -10,37 +16,67 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from followup import rules
 from followup.store.bulk import rewrite_plans
 from followup.store.database import Database
-from followup.store.models import Patient, Setting
-from followup.store.plans import POLICY_SETTING, policy_text
+from followup.store.models import Patient
+from followup.store.policies import (
+    PolicyState,
+    lock_state,
+    mark_recompute,
+    read_state,
+    set_recompute_from,
+)
 
 RECOMPUTE_BATCH = 20_000  # patient ids per transaction
 
 
+def pending(database: Database) -> PolicyState | None:
+    """The state when a recompute is waiting to be finished, else None (a cheap read)."""
+    with database.transaction(write=False) as session:
+        state = read_state(session)
+    return None if state.plans_current else state
+
+
+def finish_recompute(
+    database: Database,
+    progress: Callable[[int, int], None],
+    batch: int | None = None,
+) -> int:
+    """Recompute the plans a pending recompute has not reached yet, one batch of patient ids
+    (RECOMPUTE_BATCH) per transaction; returns the plans written. ``progress(done, total)``
+    is told the patient ids covered so far."""
+    batch = batch or RECOMPUTE_BATCH
+    written = 0
+    while True:
+        with database.transaction() as session:
+            step = _next_batch(session, batch)
+            if step is None:
+                return written
+            state, last, top = step
+            written += rewrite_plans(session, state.policy, state.recompute_next or 1, last)
+            set_recompute_from(session, None if last >= top else last + 1)
+        progress(last, top)
+
+
+def _next_batch(session: Session, batch: int) -> tuple[PolicyState, int, int] | None:
+    """The state (locked), the last patient id of the next batch and the largest id."""
+    state = lock_state(session)
+    if state.plans_current:
+        return None
+    top = session.scalar(select(func.max(Patient.id))) or 0
+    first = state.recompute_next or 1
+    return state, min(first + batch - 1, top), top
+
+
 def recompute_plans(
     database: Database,
-    policy: rules.Policy,
     progress: Callable[[int, int], None],
-    batch: int = RECOMPUTE_BATCH,
+    batch: int | None = None,
 ) -> int:
-    """Rebuild every plan, a range of patient ids per transaction; returns the plans written.
-
-    Each range is rewritten whole or not at all, so an interruption leaves every plan
-    consistent (old or new). The policy is recorded only after the last range: an interrupted
-    run still warns, and running it again redoes the whole job. ``progress(done, total)`` is
-    told patient ids covered so far.
-    """
-    with database.transaction(write=False) as session:
-        last = session.scalar(select(func.max(Patient.id))) or 0
-    written = 0
-    for first in range(1, last + 1, batch):
-        end = min(first + batch - 1, last)
-        with database.transaction() as session:
-            written += rewrite_plans(session, policy, first, end)
-        progress(end, last)
+    """Rebuild every plan under the policy in force (``followup recompute``): marked first,
+    so that an interrupted run is finished by the next command that reads plans."""
     with database.transaction() as session:
-        session.merge(Setting(key=POLICY_SETTING, value=policy_text(policy)))
-    return written
+        mark_recompute(session)
+    return finish_recompute(database, progress, batch)

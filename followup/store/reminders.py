@@ -39,6 +39,7 @@ from followup import rules
 from followup.rules.dates import add_days
 from followup.store.clock import now
 from followup.store.models import Facility, Patient, PlanRecord, Reminder
+from followup.store.policies import require_current_plans
 
 UPCOMING = "upcoming"
 OVERDUE = "overdue"
@@ -104,6 +105,7 @@ def candidates(
     session: Session, as_of: date, days_ahead: int, policy: rules.Policy
 ) -> Iterator[Candidate]:
     """Every patient due by ``as_of + days_ahead`` (overdue ones included), with her reminder."""
+    require_current_plans(session)
     horizon = add_days(as_of, days_ahead)  # clamped: --as-of 9999-12-31 is no overflow
     known = _logged_statuses(session, horizon)
     stmt = (

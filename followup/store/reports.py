@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from followup import rules
 from followup.rules.dates import add_days
 from followup.store.models import Facility, Patient, PlanFlag, PlanRecord
+from followup.store.policies import require_current_plans
 
 DUE_COLUMNS = (
     "patient_id",
@@ -187,6 +188,7 @@ def due_batches(session: Session, query: DueQuery) -> Generator[list[tuple[Any, 
 
     For writers of very large reports (CSV), which do their per-row work on whole batches.
     """
+    require_current_plans(session)
     stmt = due_select(query, session.get_bind().dialect.name == "sqlite")
     return _driver_batches(session, stmt)
 
@@ -228,6 +230,7 @@ def flag_rows(
 ) -> Iterator[dict[str, Any]]:
     """One row per patient and flag in force on ``as_of``, with what to do about it; sorted by
     patient id, then flag in the order of clinical-rules.md §4."""
+    require_current_plans(session)
     stmt = (
         _flag_candidates(as_of, code, policy)
         .add_columns(PlanFlag.code, PlanFlag.message)
@@ -257,6 +260,7 @@ def flag_rows(
 
 def flag_counts(session: Session, as_of: date, policy: rules.Policy) -> dict[str, int]:
     """Patients with each flag on ``as_of`` (every code of §4, zeros included)."""
+    require_current_plans(session)
     counts = dict.fromkeys(rules.FLAG_CODES, 0)
     stored = session.execute(select(PlanFlag.code, func.count()).group_by(PlanFlag.code))
     counts.update({code: count for code, count in stored})
