@@ -150,12 +150,14 @@ BAD_FILES = [
     ("routine_months", b"routine_months = 1000000000000000000000\n", "months from 1 to 36"),
     ("comparison_years", b"comparison_years = 99999999999\n", "years from 1 to 10"),
     ("lost_after_days", b"lost_after_days = " + b"9" * 5000 + b"\n", "days from 1 to 365"),
-    ("incomplete_days", b"[policy]\nincomplete_days = 366\n", "days from 1 to 365, not 366"),
+    ("incomplete_days", b"[policy]\nincomplete-days = 1" + b"0" * 40 + b"\n", "not a 41-digit"),
+    ("a-year-and-a-day", b"incomplete_days = 366\n", "days from 1 to 365, not 366"),
     ("zero", b"routine_months = 0\n", "months from 1 to 36, not 0"),
     ("type", b'biopsy_days = "14"\n', 'days from 1 to 365, not "14"'),
     ("unknown", b"routine_month = 12\n", "unknown policy key"),
     ("not-toml", b"routine_months = \n", "not valid TOML"),
     ("nested", b"x = " + b"[" * 5000, "nested too deep"),
+    ("too-big", b"# " + b"x" * 70_000 + b"\nroutine_months = 12\n", "more than 65,536 bytes"),
 ]
 
 

@@ -143,9 +143,7 @@ def _unknown(key: str, known: set[str]) -> str:
 def parse_policy(data: bytes | str) -> Policy:
     """A policy file's content (UTF-8 TOML) as a Policy; ValueError, one line, otherwise."""
     if len(data) > MAX_FILE_BYTES:
-        raise ValueError(
-            f"it holds {len(data):,} bytes; a policy file is at most {MAX_FILE_BYTES:,}"
-        )
+        raise ValueError(f"it holds more than {MAX_FILE_BYTES:,} bytes, which no policy file needs")
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")

@@ -85,7 +85,8 @@ def _state(session: Session, exclusive: bool) -> PolicyState:
 
 
 def read_state(session: Session) -> PolicyState:
-    """The policy in force, locked shared until the transaction ends (see the module)."""
+    """The policy in force; a writing transaction holds it shared until it ends (see the
+    module)."""
     return _state(session, exclusive=False)
 
 
@@ -151,12 +152,11 @@ def set_policy(
     return current, _record(record)
 
 
-def mark_recompute(session: Session) -> PolicyState:
+def mark_recompute(session: Session) -> None:
     """Mark every plan for a recompute under the policy in force (``followup recompute``,
     after a rules upgrade): it is then finished, by this command or the next that reads plans."""
-    state = lock_state(session)
+    lock_state(session)
     set_recompute_from(session, 1)
-    return PolicyState(state.policy_id, state.policy, 1)
 
 
 def _record(row: StoredPolicy) -> PolicyRecord:
