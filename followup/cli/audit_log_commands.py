@@ -9,14 +9,16 @@ from typing import Any
 import click
 
 from followup.cli.context import AppContext, pass_app
-from followup.cli.params import format_option
+from followup.cli.params import format_option, output_options
 
 
-def _write(entries: Iterable[Any], fmt: str, single_exam: bool, output: str | None) -> int:
+def _write(
+    entries: Iterable[Any], fmt: str, single_exam: bool, output: str | None, force: bool
+) -> int:
     from followup.cli.output import output_stream, write_json, write_rows, write_table
     from followup.present.audit_view import ROW_COLUMNS, columns_for, entry_json, entry_rows
 
-    with output_stream(output) as out:
+    with output_stream(output, force=force) as out:
         if fmt == "json":
             return write_json((entry_json(e) for e in entries), out)
         if fmt == "csv":
@@ -29,9 +31,9 @@ def _write(entries: Iterable[Any], fmt: str, single_exam: bool, output: str | No
 @click.command("history")
 @click.argument("exam_id", type=int)
 @format_option("table", "json", "csv")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE (created 0600).")
+@output_options("the history")
 @pass_app
-def history(app: AppContext, exam_id: int, fmt: str, output: str | None) -> None:
+def history(app: AppContext, exam_id: int, fmt: str, output: str | None, force: bool) -> None:
     """Show what happened to exam EXAM_ID: who added, changed or deleted it, when, and each
     field before -> after (times in UTC).
 
@@ -51,15 +53,17 @@ def history(app: AppContext, exam_id: int, fmt: str, output: str | None) -> None
         entries = exam_history(session, exam_id)
     if fmt == "table" and output is None:
         click.echo(f"Exam {exam_id} of patient {entries[0].patient_id or '(deleted)'}\n")
-    _write(entries, fmt, True, output)
+    _write(entries, fmt, True, output, force)
 
 
 @click.command("audit-log")
 @click.argument("patient_id", required=False)
 @format_option("table", "json", "csv")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE (created 0600).")
+@output_options("the log")
 @pass_app
-def audit_log(app: AppContext, patient_id: str | None, fmt: str, output: str | None) -> None:
+def audit_log(
+    app: AppContext, patient_id: str | None, fmt: str, output: str | None, force: bool
+) -> None:
     """Show the audit log: every exam added, changed or deleted and every film transfer, with
     who, when (UTC) and each field before -> after; PATIENT_ID's only, if given.
 
@@ -75,4 +79,4 @@ def audit_log(app: AppContext, patient_id: str | None, fmt: str, output: str | N
     from followup.store.audit import audit_log as read_log
 
     with app.transaction(write=False) as session:
-        _write(read_log(session, patient_id), fmt, False, output)
+        _write(read_log(session, patient_id), fmt, False, output, force)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from followup.cli.context import AppContext, pass_app, read_policy_file
-from followup.cli.params import format_option
+from followup.cli.params import format_option, output_options
 
 if TYPE_CHECKING:
     from followup.rules import Policy
@@ -36,8 +35,9 @@ def policy() -> None:
 
 
 @policy.command("show")
+@output_options("the policy")
 @pass_app
-def show(app: AppContext) -> None:
+def show(app: AppContext, output: str | None, force: bool) -> None:
     """Print the policy in force as TOML, every key included (defaults too).
 
     A value that differs from its default is followed by the default in a comment. The
@@ -46,8 +46,9 @@ def show(app: AppContext) -> None:
     \b
     Examples:
       followup policy show
-      followup policy show > clinic.toml
+      followup policy show -o clinic.toml
     """
+    from followup.cli.output import output_stream
     from followup.rules import policy_toml
     from followup.store.policies import get_policy, read_state
 
@@ -61,7 +62,8 @@ def show(app: AppContext) -> None:
         header = (f"Policy {record.id}, set {_when(record)} by {record.set_by}.",)
     if not state.plans_current:
         header += ("Plans are still being recomputed under it (any report finishes that).",)
-    click.echo(policy_toml(state.policy, header), nl=False)
+    with output_stream(output, force=force) as out:
+        out.write(policy_toml(state.policy, header))
 
 
 @policy.command("set")
@@ -101,8 +103,9 @@ def set_(app: AppContext, file: str) -> None:
 
 @policy.command("history")
 @format_option("table", "json", "csv")
+@output_options("the history")
 @pass_app
-def history(app: AppContext, fmt: str) -> None:
+def history(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
     """List every policy set in this database, oldest first, with what each one changed.
 
     \b
@@ -110,16 +113,17 @@ def history(app: AppContext, fmt: str) -> None:
       followup policy history
       followup policy history --format json
     """
-    from followup.cli.output import write_rows
+    from followup.cli.output import output_stream, write_rows
     from followup.store.policies import policy_history, read_state
 
     with app.transaction(write=False) as session:
         in_force = read_state(session).policy_id
         records = policy_history(session)
-    if not records and fmt == "table":
-        click.echo("No policy has been set: the defaults of clinical-rules.md are in force.")
-        return
-    write_rows(_history_rows(records, in_force, fmt), HISTORY_COLUMNS, fmt, sys.stdout)
+    with output_stream(output, force=force) as out:
+        if not records and fmt == "table":
+            out.write("No policy has been set: the defaults of clinical-rules.md are in force.\n")
+            return
+        write_rows(_history_rows(records, in_force, fmt), HISTORY_COLUMNS, fmt, out)
 
 
 def _history_rows(
