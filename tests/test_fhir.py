@@ -185,9 +185,12 @@ def test_every_ig_code_exists_in_the_ig():
     recommendations = _ig_codes(
         "CodeSystem-ServiceRecommendationsCS.json", fhir.RECOMMENDATION_SYSTEM
     )
-    for category in rules.Category:
-        birads_code, radlex_code, _ = fhir.CATEGORY_CODES[category]
+    for category, (birads_code, radlex_code, _) in fhir.CATEGORY_CODES.items():
         assert birads_code in birads and radlex_code in radlex
+    # The two categories of the revised clinical-rules.md §1 get their FHIR coding with the
+    # FHIR side of issue 13 (point 4); until then they are the only ones without one.
+    unmapped = set(rules.Category) - set(fhir.CATEGORY_CODES)
+    assert unmapped <= {rules.Category.INCOMPLETE_PRIORS, rules.Category.POST_PROCEDURE}
     assert set(fhir.MORPHOLOGY_CODES.values()) <= radlex
     assert {radlex for radlex, _ in fhir.DISTRIBUTION_CODES.values()} <= radlex
     assert {"RDE1565", "RDE1568", "RDE1586"} <= radlex

@@ -61,8 +61,10 @@ def _findings(rows: list[dict[str, str]]) -> dict[str, dict[tuple[str, str], str
 
 def _expected_plan(findings: dict[tuple[str, str], str]) -> tuple[str, str, str]:
     worst = max(findings.values(), key=WORRY.__getitem__)
-    sides = {side for (side, _), birads in findings.items() if birads == worst}
     action, due = EXPECTED[worst]
+    # Revised clinical-rules.md §2: each breast has its own plan; both breasts with the same
+    # action on the same day (here: 4 on one, 5 on the other) make a bilateral plan.
+    sides = {side for (side, _), birads in findings.items() if EXPECTED[birads][0] == action}
     side = "bilateral" if len(sides) > 1 or action == "routine-screening" else sides.pop()
     return action, due.isoformat(), side
 

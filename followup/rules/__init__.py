@@ -1,17 +1,26 @@
-"""The pure rules core: exams, films and policy in; plan, reasons and flags out.
+"""The pure rules core: exams, biopsies, films and policy in; plan, reasons and flags out.
 
-No database, no I/O, no clock: ``as_of`` is always a parameter.
+No database, no I/O, no clock: ``as_of`` is always a parameter. (API guide: below.)
 """
 
 from followup.rules.categories import (
+    CATEGORIES,
+    SUBDIVISIONS,
+    URGENCY_ORDER,
     Category,
-    ExamKind,
-    Laterality,
+    Subdivision,
+    parse_assessment,
     parse_category,
-    parse_kind,
-    parse_laterality,
+    parse_subdivision,
 )
-from followup.rules.dates import add_months, add_years, check_exam_date, parse_date, with_day
+from followup.rules.dates import (
+    add_months,
+    add_years,
+    check_biopsy_date,
+    check_exam_date,
+    parse_date,
+    with_day,
+)
 from followup.rules.engine import (
     ACTIONS,
     FLAG_CODES,
@@ -22,7 +31,17 @@ from followup.rules.engine import (
     governing_finding,
     make_plan,
 )
-from followup.rules.model import Assessment, Exam, FilmTransfer, Finding, Flag, Plan, facility_key
+from followup.rules.model import (
+    Assessment,
+    Biopsy,
+    BreastPlan,
+    Exam,
+    FilmTransfer,
+    Finding,
+    Flag,
+    Plan,
+    facility_key,
+)
 from followup.rules.policy import (
     DEFAULT_POLICY,
     Policy,
@@ -34,28 +53,72 @@ from followup.rules.policy import (
     policy_json,
     policy_toml,
 )
-from followup.rules.validation import check_facility, check_follow_up_months, validate_exam
+from followup.rules.validation import (
+    check_facility,
+    check_finding,
+    check_follow_up_months,
+    check_radiologist,
+    validate_biopsy,
+    validate_exam,
+)
+from followup.rules.vocabulary import (
+    BIOPSY_RESULTS,
+    BIOPSY_SIDES,
+    DENSITIES,
+    IMAGED,
+    KINDS,
+    SIDES,
+    BiopsyResult,
+    Density,
+    ExamKind,
+    Imaged,
+    Laterality,
+    parse_biopsy_result,
+    parse_biopsy_side,
+    parse_density,
+    parse_imaged,
+    parse_kind,
+    parse_laterality,
+)
 
 __all__ = [
     "ACTIONS",
+    "BIOPSY_RESULTS",
+    "BIOPSY_SIDES",
+    "CATEGORIES",
     "DEFAULT_POLICY",
+    "DENSITIES",
     "FLAG_CODES",
+    "IMAGED",
+    "KINDS",
+    "SIDES",
+    "SUBDIVISIONS",
+    "URGENCY_ORDER",
     "Assessment",
+    "Biopsy",
+    "BiopsyResult",
+    "BreastPlan",
     "Category",
+    "Density",
     "Exam",
     "ExamKind",
     "FilmTransfer",
     "Finding",
     "Flag",
+    "Imaged",
     "Laterality",
     "Plan",
     "Policy",
+    "Subdivision",
     "add_months",
     "add_years",
     "assess",
+    "check_biopsy_date",
     "check_exam_date",
     "check_facility",
+    "check_finding",
     "check_follow_up_months",
+    "check_radiologist",
     "chronological",
     "dated_flags",
     "days_overdue",
@@ -63,16 +126,23 @@ __all__ = [
     "governing_finding",
     "load_policy_text",
     "make_plan",
+    "parse_assessment",
+    "parse_biopsy_result",
+    "parse_biopsy_side",
     "parse_category",
     "parse_date",
+    "parse_density",
+    "parse_imaged",
     "parse_kind",
     "parse_laterality",
     "parse_policy",
+    "parse_subdivision",
     "policy_changes",
     "policy_from_mapping",
     "policy_from_values",
     "policy_json",
     "policy_toml",
+    "validate_biopsy",
     "validate_exam",
     "with_day",
 ]

@@ -1,4 +1,4 @@
-"""Calendar arithmetic and date parsing (clinical-rules.md §3).
+"""Calendar arithmetic and date parsing (clinical-rules.md §5).
 
 Months are calendar months clamped to the month's end, never 30 days.
 """
@@ -58,14 +58,23 @@ def _bad(text: str) -> date:
 
 
 def check_exam_date(day: date, today: date) -> date:
-    """An exam date in the future, or before 1900, is an input error (clinical-rules.md §3)."""
+    """An exam date in the future, or before 1900, is an input error (clinical-rules.md §5)."""
+    return _check_record_date(day, today, "exam")
+
+
+def check_biopsy_date(day: date, today: date) -> date:
+    """A biopsy date in the future, or before 1900, is an input error (clinical-rules.md §5)."""
+    return _check_record_date(day, today, "biopsy")
+
+
+def _check_record_date(day: date, today: date, what: str) -> date:
     if day > today:
         raise ValueError(
-            f"exam date {day.isoformat()} is in the future (today is {today.isoformat()}); "
+            f"{what} date {day.isoformat()} is in the future (today is {today.isoformat()}); "
             "check the year and month"
         )
     if day < EARLIEST_EXAM:
-        raise ValueError(f"exam date {day.isoformat()} is before 1900; check the year")
+        raise ValueError(f"{what} date {day.isoformat()} is before 1900; check the year")
     return day
 
 

@@ -27,7 +27,13 @@ class Policy:
 
     routine_months: int = 12
     incomplete_days: int = 30
+    # §1: an "incomplete: need prior mammograms" assessment is resolved within this many days.
+    prior_films_days: int = 30
     biopsy_days: int = 30
+    # §4: after a biopsy, by its result.
+    pathology_result_days: int = 10
+    post_biopsy_months: int = 6
+    surgical_consultation_days: int = 30
     probably_benign_months: tuple[int, ...] = (6, 6, 12)
     probably_benign_later_months: int = 12
     stable_after_months: int = 24

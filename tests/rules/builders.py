@@ -9,6 +9,8 @@ from followup import rules
 C = rules.Category
 S = rules.Laterality
 K = rules.ExamKind
+R = rules.BiopsyResult
+I = rules.Imaged  # noqa: E741
 POLICY = rules.DEFAULT_POLICY
 
 
@@ -26,14 +28,49 @@ def exam(
     months: int | None = None,
     exam_id: int | None = None,
     more: tuple[tuple[rules.Category, rules.Laterality | None], ...] = (),
+    imaged: rules.Imaged = rules.Imaged.BOTH,
+    subdivision: rules.Subdivision | None = None,
 ) -> rules.Exam:
     """An exam with one finding (plus ``more`` findings); diagnostic unless told otherwise."""
-    findings = (rules.Finding(category, side), *(rules.Finding(c, s) for c, s in more))
-    return rules.Exam(d(when), facility, findings, kind, months, exam_id)
+    findings = (
+        rules.Finding(category, side, subdivision=subdivision),
+        *(rules.Finding(c, s) for c, s in more),
+    )
+    return rules.Exam(d(when), facility, findings, kind, months, exam_id, imaged=imaged)
 
 
-def plan(*exams: rules.Exam, transfers: tuple[rules.FilmTransfer, ...] = ()) -> rules.Plan:
-    return rules.make_plan(list(exams), list(transfers), POLICY)
+def screening(when: str, category: rules.Category, side: rules.Laterality | None = None, **kw):  # type: ignore[no-untyped-def]
+    """:func:`exam` of kind screening."""
+    return exam(when, category, side, kind=rules.ExamKind.SCREENING, **kw)
+
+
+def biopsy(
+    when: str,
+    side: rules.Laterality,
+    result: rules.BiopsyResult,
+    concordant: bool | None = None,
+    *,
+    biopsy_id: int | None = None,
+    facility: str | None = None,
+    pathology: str | None = None,
+) -> rules.Biopsy:
+    return rules.Biopsy(
+        d(when), side, result, concordant, facility=facility, pathology=pathology, id=biopsy_id
+    )
+
+
+def plan(
+    *exams: rules.Exam,
+    transfers: tuple[rules.FilmTransfer, ...] = (),
+    biopsies: tuple[rules.Biopsy, ...] = (),
+    policy: rules.Policy = POLICY,
+) -> rules.Plan:
+    return rules.make_plan(list(exams), list(transfers), policy, list(biopsies))
+
+
+def steps(made: rules.Plan) -> dict[str, tuple[str | None, date | None]]:
+    """Each breast's (action, due), by side name: what most §2 tests compare."""
+    return {b.side.value: (b.action, b.due) for b in made.breasts}
 
 
 def codes(flags: tuple[rules.Flag, ...]) -> list[str]:

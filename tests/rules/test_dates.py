@@ -97,7 +97,10 @@ def test_exams_in_any_order_give_the_same_plan():
         exam("2024-01-31", C.PROBABLY_BENIGN, S.BILATERAL),
     ]
     expected = plan(*history)
-    assert expected.due == d("2025-01-31")
+    # Revised spec (§3 per breast): the bilateral finding of 2024-01-31 starts the left
+    # breast's first episode (6 months, left); the right is on its third step (2025-01-31).
+    assert expected.due == d("2024-07-31") and expected.laterality is S.LEFT
+    assert expected.also[0].due == d("2025-01-31")
     for order in (history[::-1], history[2:] + history[:2], [history[3], *history[:3], history[4]]):
         assert plan(*order) == expected
 

@@ -28,7 +28,7 @@ DEFAULTS = [
         "2024-02-10",
         "additional-imaging",
         "2024-03-11",
-        None,
+        S.BILATERAL,  # revised §2: both breasts, same action, same day -> bilateral
     ),  # 30 days, leap February
     (
         "negative-12-months",

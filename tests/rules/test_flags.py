@@ -13,16 +13,23 @@ NORTH, EAST, WEST = "Northside Imaging", "Eastside Clinic", "Westgate Hospital"
 
 
 def test_flag_codes_are_those_of_the_spec_in_its_order():
+    # Revised §6 table; missed-appointment is raised by the pathway (§7), not by the plan.
     assert rules.FLAG_CODES == (
         "short-comparison-history",
         "facility-switch",
+        "prior-films-needed",
         "overdue",
         "lost-to-follow-up",
         "biopsy-recommended",
+        "biopsy-outstanding",
+        "discordant-biopsy",
+        "high-risk-lesion",
+        "interval-needs-review",
         "additional-imaging-needed",
         "category-increased",
         "stable-probably-benign",
         "category-needs-review",
+        "missed-appointment",
     )
 
 
@@ -205,7 +212,14 @@ def test_overdue_message_names_the_overdue_step(category, word):
 CATEGORY_FLAGS = [
     # latest category, kind, flags other than comparison ones
     ("suspicious", C.SUSPICIOUS, rules.ExamKind.DIAGNOSTIC, ["biopsy-recommended"]),
-    ("highly-suspicious", C.HIGHLY_SUSPICIOUS, None, ["biopsy-recommended"]),
+    # Revised §4: the 2020 recommendation stays open; a later exam of unrecorded kind is not a
+    # diagnostic re-assessment, so the biopsy is also outstanding.
+    (
+        "highly-suspicious",
+        C.HIGHLY_SUSPICIOUS,
+        None,
+        ["biopsy-recommended", "biopsy-outstanding"],
+    ),
     ("incomplete", C.INCOMPLETE, rules.ExamKind.SCREENING, ["additional-imaging-needed"]),
     ("pb-on-screening", C.PROBABLY_BENIGN, rules.ExamKind.SCREENING, ["category-needs-review"]),
     ("pb-on-diagnostic", C.PROBABLY_BENIGN, rules.ExamKind.DIAGNOSTIC, []),
@@ -247,11 +261,12 @@ def test_needs_review_message_asks_the_radiologist():
 
 INCREASE = [
     # previous, latest, increased?  (order of §1, not the BI-RADS number)
-    ("negative-to-benign", C.NEGATIVE, C.BENIGN, True),
+    # Revised §6: only a more urgent *action* is an increase.
+    ("negative-to-benign", C.NEGATIVE, C.BENIGN, False),  # both routine screening
     ("benign-to-pb", C.BENIGN, C.PROBABLY_BENIGN, True),
     ("pb-to-incomplete", C.PROBABLY_BENIGN, C.INCOMPLETE, True),
     ("incomplete-to-suspicious", C.INCOMPLETE, C.SUSPICIOUS, True),
-    ("suspicious-to-highly", C.SUSPICIOUS, C.HIGHLY_SUSPICIOUS, True),
+    ("suspicious-to-highly", C.SUSPICIOUS, C.HIGHLY_SUSPICIOUS, False),  # both biopsy
     ("benign-to-highly", C.BENIGN, C.HIGHLY_SUSPICIOUS, True),
     ("same", C.PROBABLY_BENIGN, C.PROBABLY_BENIGN, False),
     ("pb-to-benign", C.PROBABLY_BENIGN, C.BENIGN, False),
@@ -277,10 +292,11 @@ def test_category_increased(previous, latest, increased):
 
 
 def test_category_increased_compares_with_the_previous_exam_only():
+    # Revised §6: negative -> benign is no increase; negative -> probably benign is.
     made = plan(
         exam("2019-01-15", C.SUSPICIOUS, S.LEFT),
         exam("2022-01-15", C.NEGATIVE),
-        exam("2024-01-15", C.BENIGN),
+        exam("2024-01-15", C.PROBABLY_BENIGN),
     )
     assert "category-increased" in codes(made.flags)
     made = plan(

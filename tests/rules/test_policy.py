@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from followup import rules
 from followup.rules.policy import bounds
-from tests.rules.builders import C, S, d, exam
+from tests.rules.builders import C, R, S, biopsy, d, exam
 
 DEFAULTS = [
     ("routine_months", 12),
@@ -23,6 +23,11 @@ DEFAULTS = [
     ("stable_after_months", 24),
     ("comparison_years", 3),
     ("lost_after_days", 90),
+    # revised §1 and §4
+    ("prior_films_days", 30),
+    ("pathology_result_days", 10),
+    ("post_biopsy_months", 6),
+    ("surgical_consultation_days", 30),
 ]
 
 
@@ -138,6 +143,11 @@ SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 d
     "lost_after_days": (1, 365),
     "overdue_repeat_days": (1, 365),
     "on_time_days": (1, 365),
+    # revised §1 and §4
+    "prior_films_days": (1, 365),
+    "pathology_result_days": (1, 365),
+    "post_biopsy_months": (1, 36),
+    "surgical_consultation_days": (1, 365),
 }
 
 
@@ -234,3 +244,28 @@ def _policies() -> st.SearchStrategy[rules.Policy]:
 def test_any_policy_within_bounds_round_trips_through_toml_and_json(policy):
     assert rules.parse_policy(rules.policy_toml(policy)) == policy
     assert rules.policy_from_values(json.loads(rules.policy_json(policy))) == policy
+
+
+def test_biopsy_and_prior_films_intervals_are_policy_values():
+    policy = rules.load_policy_text(
+        """
+        [policy]
+        prior_films_days = 14
+        pathology-result-days = 7
+        post_biopsy_months = 12
+        surgical_consultation_days = 21
+        """
+    )
+    suspicious = exam("2025-01-10", C.SUSPICIOUS, S.LEFT)
+
+    def left(*biopsies):  # type: ignore[no-untyped-def]
+        return rules.make_plan([suspicious], [], policy, list(biopsies)).breast(S.LEFT)
+
+    assert left(biopsy("2025-02-01", S.LEFT, R.PENDING)).due == d("2025-02-08")
+    assert left(biopsy("2025-02-01", S.LEFT, R.BENIGN, True)).due == d("2026-02-01")
+    assert left(biopsy("2025-02-01", S.LEFT, R.HIGH_RISK)).due == d("2025-02-22")
+    assert left(biopsy("2025-02-01", S.LEFT, R.BENIGN, False)).due == d("2025-02-22")
+    priors = _plan(policy, exam("2025-01-10", C.INCOMPLETE_PRIORS))
+    assert priors.due == d("2025-01-24") and "14 days" in priors.reason
+    with pytest.raises(ValueError, match="from 1 to 36"):
+        rules.load_policy_text("post_biopsy_months = 0")
