@@ -185,7 +185,7 @@ def test_every_ig_code_exists_in_the_ig():
     recommendations = _ig_codes(
         "CodeSystem-ServiceRecommendationsCS.json", fhir.RECOMMENDATION_SYSTEM
     )
-    for category, (birads_code, radlex_code, _) in fhir.CATEGORY_CODES.items():
+    for birads_code, radlex_code, _ in fhir.CATEGORY_CODES.values():
         assert birads_code in birads and radlex_code in radlex
     # The two categories of the revised clinical-rules.md §1 get their FHIR coding with the
     # FHIR side of issue 13 (point 4); until then they are the only ones without one.

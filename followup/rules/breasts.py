@@ -13,6 +13,7 @@ answers it, §4), and an exam "dated after the biopsy" resumes the ordinary rule
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import NamedTuple
 
 from followup.rules.categories import WORRY_OF, Category
@@ -167,6 +168,15 @@ def courses(
             if both[0] is not both[1]:
                 return left, follow(1, history, ())
         return left, Course(1, *left[1:])
-    left = [b for b in biopsies if b.side is BREASTS[0]]
-    right = [b for b in biopsies if b.side is BREASTS[1]]
-    return follow(0, history, left), follow(1, history, right)
+    of_left = [b for b in biopsies if b.side is BREASTS[0]]
+    of_right = [b for b in biopsies if b.side is BREASTS[1]]
+    return follow(0, history, of_left), follow(1, history, of_right)
+
+
+def latest_exam(courses: Sequence[Course]) -> Exam:
+    """The latest of the courses' latest exams (the one a flag about them names)."""
+    return max((c.exam for c in courses if c.exam is not None), key=_exam_date)
+
+
+def _exam_date(exam: Exam) -> date:
+    return exam.date

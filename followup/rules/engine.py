@@ -23,6 +23,7 @@ from followup.rules.breasts import Course
 from followup.rules.breasts import courses as breast_courses
 from followup.rules.categories import URGENCY
 from followup.rules.combine import mirrored, next_step
+from followup.rules.film_flags import comparison_flags
 from followup.rules.flags import FLAG_CODES, dated_flags, days_overdue, sorted_flags
 from followup.rules.model import (
     Assessment,
@@ -183,7 +184,7 @@ def _plan_flags(
 ) -> tuple[Flag, ...]:
     """Every date-independent flag of §6 that the records raise, in the order of §6 (each
     group is built in that order, so no sort is needed)."""
-    found = rule_flags.comparison_flags(films, transfers, policy)
+    found = comparison_flags(films, transfers, policy)
     found += rule_flags.breast_flags(courses, plans, films, transfers, policy)
     return tuple(found)
 

@@ -1,4 +1,7 @@
-"""The flags of clinical-rules.md §6, one function per flag, each message in two voices.
+"""The flags of clinical-rules.md §6, one function per flag, each message in two voices:
+which ones the breasts' courses raise (:func:`breast_flags`), the assessment and dated flags
+here, the films flags in :mod:`followup.rules.film_flags`, the biopsy flags in
+:mod:`followup.rules.biopsy_flags`.
 
 ``Flag.message`` speaks to staff (the coordinator's reports: "request the films from ...");
 ``Flag.patient_message`` to the patient (status, letters, e-mail: "ask Eastside Clinic to send
@@ -13,23 +16,29 @@ order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
-from followup.rules.breasts import Course
+from followup.rules.biopsy_flags import (
+    biopsy_outstanding_flag,
+    biopsy_recommended_flag,
+    biopsy_result_flags,
+    contradictory_interval,
+    interval_review_flag,
+    needs_surgeon,
+)
+from followup.rules.breasts import Course, latest_exam
 from followup.rules.categories import ACTION_OF, URGENCY, Category
-from followup.rules.dates import add_months, add_years
-from followup.rules.films import earliest_on_hand, film_cutoffs, films_elsewhere, on_hand
+from followup.rules.dates import add_months
+from followup.rules.film_flags import prior_films_flag
 from followup.rules.model import BREASTS, BreastPlan, Exam, FilmTransfer, Flag, Plan
 from followup.rules.policy import Policy
-from followup.rules.vocabulary import BiopsyResult, ExamKind, Laterality
+from followup.rules.vocabulary import ExamKind, Laterality
 from followup.rules.wording import (
-    ACTION_WORDS,
+    BREAST,
     OVERDUE_STEP,
-    biopsy_where,
     breast,
-    dates,
-    places,
+    breasts_text,
     your_breast,
 )
 
@@ -55,7 +64,6 @@ _FLAG_RANK = {code: rank for rank, code in enumerate(FLAG_CODES)}
 # Members as plain names for breast_flags, which runs for every patient planned.
 _INCOMPLETE, _INCOMPLETE_PRIORS = Category.INCOMPLETE, Category.INCOMPLETE_PRIORS
 _PROBABLY_BENIGN, _SCREENING = Category.PROBABLY_BENIGN, ExamKind.SCREENING
-_BENIGN, _HIGH_RISK = BiopsyResult.BENIGN, BiopsyResult.HIGH_RISK
 _FLAGGED = frozenset((_INCOMPLETE, _INCOMPLETE_PRIORS, _PROBABLY_BENIGN))
 _URGENCY_OF = {c: URGENCY.get(ACTION_OF[c] or "", 0) for c in Category}
 
@@ -70,150 +78,6 @@ def _sides(courses: Iterable[Course]) -> Laterality:
     """The breast of one course, or bilateral for two."""
     found = [BREASTS[c.breast] for c in courses]
     return found[0] if len(found) == 1 else Laterality.BILATERAL
-
-
-# --- films: short-comparison-history, facility-switch, prior-films-needed ------------------
-
-
-def comparison_flags(
-    films: Sequence[Exam], transfers: Sequence[FilmTransfer], policy: Policy
-) -> list[Flag]:
-    """§6: the films on hand at the current facility (that of the latest assessed exam) span
-    less than ``comparison_years``; the latest exam was elsewhere than the one before it and
-    that exam's films are not on hand. ``films`` are every exam in date order (post-procedure
-    ones count as films on hand, but are not "the latest exam")."""
-    latest, previous = _latest_two(films)
-    if latest is None:
-        return []
-    key = latest.facility_key
-    if transfers:
-        cutoffs = film_cutoffs(key, transfers)
-        earliest = earliest_on_hand(films, cutoffs)
-        switched = previous is not None and not on_hand(previous, cutoffs)
-    else:  # nearly every patient: the films on hand are those made here
-        cutoffs = None
-        earliest = latest.date
-        for exam in films:  # in date order: the first made here is the earliest
-            if exam.facility_key == key:
-                earliest = exam.date
-                break
-        switched = previous is not None and previous.facility_key != key
-    short = add_years(earliest, policy.comparison_years) > latest.date
-    if not short and not switched:
-        return []
-    cutoffs = cutoffs or {key: date.max}
-    flags = [_short_history(films, latest, cutoffs, earliest, policy)] if short else []
-    if switched:
-        assert previous is not None
-        flags.append(_facility_switch(films, latest, previous, cutoffs))
-    return flags
-
-
-def _latest_two(films: Sequence[Exam]) -> tuple[Exam | None, Exam | None]:
-    """The latest assessed exam and the one before it (post-procedure exams never govern)."""
-    found = [exam for exam in films[-2:] if exam.assesses]
-    if len(found) < 2 and len(films) > 2:
-        found = [exam for exam in films if exam.assesses][-2:]
-    if not found:
-        return None, None
-    return (found[-1], found[0]) if len(found) == 2 else (found[0], None)
-
-
-def _short_history(
-    films: Sequence[Exam], latest: Exam, cutoffs: dict[str, date], earliest: date, policy: Policy
-) -> Flag:
-    years, here = policy.comparison_years, latest.facility
-    head = (
-        f"The films on hand at {here} go back only to {earliest}, less than the {years} "
-        f"years before the exam of {latest.date} that the radiologist compares with"
-    )
-    if earliest == latest.date:
-        head = (
-            f"Only the films of {latest.date} are on hand at {here}; the radiologist "
-            f"compares with {years} years of earlier films"
-        )
-    elsewhere = films_elsewhere(films, cutoffs, latest.date)
-    if not elsewhere:
-        return Flag(
-            "short-comparison-history",
-            f"{head}. No earlier films are on record: ask the patient where she had earlier "
-            "mammograms and request them.",
-            f"{head}. No earlier films are on record: if you had mammograms elsewhere, ask "
-            f"that facility to send them to {here}.",
-        )
-    return Flag(
-        "short-comparison-history",
-        f"{head}. Older films are at {places(elsewhere)}: bring or request them, then record "
-        "the transfer with `followup films transfer`.",
-        f"{head}. Older films are at {places(elsewhere)}: ask "
-        f"{_names(elsewhere)} to send your films to {here}, or bring them to your next visit.",
-    )
-
-
-def _facility_switch(
-    films: Sequence[Exam], latest: Exam, previous: Exam, cutoffs: dict[str, date]
-) -> Flag:
-    there = previous.facility
-    missing = [
-        e.date
-        for e in films
-        if e.facility_key == previous.facility_key
-        and e.date <= latest.date
-        and not on_hand(e, cutoffs)
-    ]
-    seen = f"the one before at {there} ({dates(missing)})"
-    return Flag(
-        "facility-switch",
-        f"The exam of {latest.date} was at {latest.facility}, {seen}: bring or request "
-        f"the films from {there} so the radiologist can compare, then record the transfer "
-        "with `followup films transfer`.",
-        f"Your exam of {latest.date} was at {latest.facility}, {seen}: ask {there} to "
-        f"send your films to {latest.facility}, or bring them, so the radiologist can compare.",
-    )
-
-
-def prior_films_flag(
-    waiting: Sequence[Course],
-    films: Sequence[Exam],
-    transfers: Sequence[FilmTransfer],
-    policy: Policy,
-) -> Flag:
-    """§6: a breast's latest exam is ``incomplete-priors``; name where earlier films are (the
-    facilities, and dates, of films not on hand at that exam's facility)."""
-    exam = _latest_exam(waiting)
-    cutoffs = film_cutoffs(exam.facility_key, transfers)
-    elsewhere = films_elsewhere([e for e in films if e.date < exam.date], cutoffs, exam.date)
-    days, here = policy.prior_films_days, exam.facility
-    head = (
-        f"The exam of {exam.date} at {here} stays incomplete until the radiologist can compare "
-        "it with prior mammograms"
-    )
-    you = f"Your exam of {exam.date} at {here} cannot be finished without your earlier mammograms"
-    if not elsewhere:
-        return Flag(
-            "prior-films-needed",
-            f"{head}, and no earlier films are on record elsewhere: ask the patient where she "
-            f"had mammograms before and request those films within {days} days.",
-            f"{you}, and none are on record: ask the places where you had mammograms before "
-            f"to send them to {here} within {days} days.",
-        )
-    return Flag(
-        "prior-films-needed",
-        f"{head}: earlier films are at {places(elsewhere)}; request them to be sent to {here} "
-        f"within {days} days, then record the transfer with `followup films transfer`.",
-        f"{you}: they are at {places(elsewhere)}; ask {_names(elsewhere)} to send your films "
-        f"to {here} within {days} days.",
-    )
-
-
-def _latest_exam(courses: Sequence[Course]) -> Exam:
-    """The latest of the courses' latest exams (the one a flag about them names)."""
-    return max((c.exam for c in courses if c.exam is not None), key=_date)
-
-
-def _names(elsewhere: list[tuple[str, list[date]]]) -> str:
-    names = [name for name, _ in elsewhere]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # --- what the breasts' courses raise ----------------------------------------------------
@@ -248,7 +112,7 @@ def breast_flags(
             if course.opened.follow_up_months is not None:
                 intervals.append(course.opened)
         if course.biopsy_governs:
-            if _needs_surgeon(course):
+            if needs_surgeon(course):
                 surgeon.append(course)
         elif exam is not None and finding is not None:
             category = finding.category
@@ -275,7 +139,7 @@ def breast_flags(
             flags.append(biopsy_outstanding_flag(late))
     if surgeon:
         flags.extend(biopsy_result_flags(surgeon, plans))
-    intervals = [e for e in intervals if _contradictory_interval(e)]
+    intervals = [e for e in intervals if contradictory_interval(e)]
     if intervals:
         flags.append(interval_review_flag(max(intervals, key=_date)))
     if incomplete:
@@ -308,157 +172,12 @@ def _date(exam: Exam) -> date:
     return exam.date
 
 
-# --- biopsy: biopsy-recommended, biopsy-outstanding, discordant, high-risk, interval --------
-
-
-def _breasts_text(courses: Sequence[Course], render: Callable[[Course], str]) -> tuple[str, str]:
-    """The courses' parts of a message, staff and patient voice: ``render`` words one course
-    with ``_BREAST`` where its breast is named; two alike become one about both breasts."""
-    texts = [(render(c), BREASTS[c.breast]) for c in courses]
-    if len(texts) == 2 and texts[0][0] == texts[1][0]:
-        both = texts[0][0].replace(_BREAST, "both breasts")
-        return both, both
-    staff = "; ".join(text.replace(_BREAST, breast(side)) for text, side in texts)
-    yours = "; ".join(text.replace(_BREAST, your_breast(side)) for text, side in texts)
-    return staff, yours
-
-
-_BREAST = "\x00breast\x00"
-
-
-def biopsy_recommended_flag(opened: Sequence[Course], plans: Sequence[BreastPlan]) -> Flag:
-    """§6: a breast has an open biopsy recommendation; a second opinion is her right."""
-    due = {p.side: p.due for p in plans}
-
-    def advised(course: Course) -> str:
-        exam, finding = course.opened, course.opened_finding
-        assert exam is not None and finding is not None
-        when = due.get(BREASTS[course.breast])
-        by = f", to be done by {when}" if when else ""
-        where = f"{exam.date} at {exam.facility} ({finding.label})"
-        return f"a biopsy of {_BREAST} was advised on {where}{by}"
-
-    staff, yours = _breasts_text(opened, advised)
-    return Flag(
-        "biopsy-recommended",
-        f"{_sentence(staff)}: book it promptly and record the result with `followup biopsy add`. "
-        "A second opinion (another radiologist reading the images) is always the patient's "
-        "right.",
-        f"{_sentence(yours)}: please book it promptly. A second opinion (another radiologist "
-        "reading your images) is always your right: you may ask for one.",
-    )
-
-
-def biopsy_outstanding_flag(late: Sequence[Course]) -> Flag:
-    """§6: a recommendation is still open although a later screening exam (or one whose kind
-    is not recorded) was recorded: say when and where the biopsy was advised."""
-    parts, yours = [], []
-    for course in late:
-        exam, later, side = course.opened, course.outstanding, BREASTS[course.breast]
-        assert exam is not None and later is not None
-        what = "screening exam" if later.kind is ExamKind.SCREENING else "exam (kind not recorded)"
-        parts.append(
-            f"the biopsy of {breast(side)} advised on {exam.date} at {exam.facility} has "
-            f"no result on record, although a later {what} of {later.date} at "
-            f"{later.facility} was recorded"
-        )
-        yours.append(
-            f"no result is on record for the biopsy of {your_breast(side)} advised on "
-            f"{exam.date} at {exam.facility}, although you had a mammogram on "
-            f"{later.date}"
-        )
-    places_ = " or ".join(dict.fromkeys(c.opened.facility for c in late if c.opened))
-    return Flag(
-        "biopsy-outstanding",
-        f"{_sentence('; '.join(parts))}: a screening does not replace the biopsy. Book the "
-        "biopsy or record its result with `followup biopsy add`; if the later exam was a "
-        "diagnostic work-up, record its kind as diagnostic.",
-        f"{_sentence('; '.join(yours))}. A screening mammogram does not replace the biopsy: "
-        f"ask {places_} to book it, or send us the result if it was done.",
-    )
-
-
-def _needs_surgeon(course: Course) -> bool:
-    """§4: a high-risk lesion, or a benign result discordant with the imaging (or without its
-    concordance), calls for a surgical consultation."""
-    biopsy = course.biopsy
-    assert biopsy is not None
-    return biopsy.result is _HIGH_RISK or (biopsy.result is _BENIGN and not biopsy.concordant)
-
-
-def biopsy_result_flags(surgeon: Sequence[Course], plans: Sequence[BreastPlan]) -> list[Flag]:
-    """§6: ``discordant-biopsy`` and ``high-risk-lesion`` (one of each at most, naming every
-    breast concerned), while that biopsy decides the breast's step (no later exam of it)."""
-    due = {p.side: p.due for p in plans}
-
-    def result(course: Course, high_risk: bool) -> str:
-        biopsy = course.biopsy
-        assert biopsy is not None
-        when = due.get(BREASTS[course.breast])
-        found = f" ({biopsy.pathology})" if biopsy.pathology else ""
-        what = f"found a high-risk lesion{found}" if high_risk else f"was benign{found}"
-        return f"the biopsy of {_BREAST} on {biopsy_where(biopsy)} {what}" + (
-            f", to be seen by {when}" if when else ""
-        )
-
-    flags = []
-    high = [c for c in surgeon if c.biopsy is not None and c.biopsy.result is _HIGH_RISK]
-    discordant = [c for c in surgeon if c not in high]
-    if discordant:
-        staff, yours = _breasts_text(discordant, lambda c: result(c, False))
-        flags.append(
-            Flag(
-                "discordant-biopsy",
-                f"{_sentence(staff)}, but discordant with the imaging (or its concordance is "
-                "not recorded): book a surgical consultation (repeat biopsy or excision).",
-                f"{_sentence(yours)}, but this result does not match what the images showed: "
-                "ask for an appointment with a breast surgeon to talk about a repeat biopsy or "
-                "removing the area.",
-            )
-        )
-    if high:
-        staff, yours = _breasts_text(high, lambda c: result(c, True))
-        flags.append(
-            Flag(
-                "high-risk-lesion",
-                f"{_sentence(staff)}: book a surgical consultation (repeat biopsy or excision).",
-                f"{_sentence(yours)}: it is not cancer, but a breast surgeon should see it; ask "
-                "for an appointment.",
-            )
-        )
-    return flags
-
-
-def _contradictory_interval(exam: Exam) -> bool:
-    """§4: a follow-up interval on an exam assessed suspicious, highly suspicious or known
-    malignancy (its most worrisome finding)."""
-    top = exam.governing
-    return top is not None and top.category.action in ("biopsy", "treatment")
-
-
-def interval_review_flag(exam: Exam) -> Flag:
-    """§6 ``interval-needs-review``: a contradictory report; the plan stays biopsy or
-    treatment."""
-    top = exam.governing
-    assert top is not None and top.category.action is not None
-    months, keeps = exam.follow_up_months, ACTION_WORDS[top.category.action]
-    return Flag(
-        "interval-needs-review",
-        f"The exam of {exam.date} at {exam.facility} is assessed {top.label} but also "
-        f"records a follow-up interval of {months} months, a contradictory report: ask the "
-        f"radiologist to confirm; the plan stays {keeps}.",
-        f"Your exam of {exam.date} at {exam.facility} calls for {keeps} and also for a "
-        f"follow-up in {months} months: ask {exam.facility} or your doctor to confirm which is "
-        f"meant. Until then the {keeps} stays on your plan.",
-    )
-
-
 # --- assessments: additional imaging, category increased, stable, needs review -------------
 
 
 def additional_imaging_flag(incomplete: Sequence[Course], policy: Policy) -> Flag:
     """§6: a breast's latest category is ``incomplete`` (additional imaging)."""
-    exam = _latest_exam(incomplete)
+    exam = latest_exam(incomplete)
     days, side = policy.incomplete_days, _sides(incomplete)
     return Flag(
         "additional-imaging-needed",
@@ -487,9 +206,9 @@ def category_increased_flag(risen: Sequence[Course]) -> Flag:
     def rise(course: Course) -> str:
         before, now, then, latest = course.before, course.finding, course.before_exam, course.exam
         assert before is not None and now is not None and then is not None and latest is not None
-        return f"of {_BREAST} rose from {before.label} ({then.date}) to {now.label} ({latest.date})"
+        return f"of {BREAST} rose from {before.label} ({then.date}) to {now.label} ({latest.date})"
 
-    staff, yours = _breasts_text(risen, rise)
+    staff, yours = breasts_text(risen, rise)
     return Flag(
         "category-increased",
         f"The assessment {staff}: changes in calcifications need the radiologist's attention; "
@@ -577,7 +296,3 @@ def dated_flags(plan: Plan, as_of: date, policy: Policy) -> tuple[Flag, ...]:
             )
         )
     return tuple(flags)
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]

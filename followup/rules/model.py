@@ -10,6 +10,8 @@ from typing import NamedTuple
 from followup.rules.categories import WORRY_OF, Category, Subdivision
 from followup.rules.vocabulary import BiopsyResult, Density, ExamKind, Imaged, Laterality
 
+_Date = date  # the type, for Exam.__init__, whose parameter ``date`` hides it
+
 # The two breasts, in the order every per-breast tuple uses (index 0 is the left breast).
 BREASTS = (Laterality.LEFT, Laterality.RIGHT)
 # Members as plain names for the hot paths (an enum class attribute is slow on Python 3.11).
@@ -108,7 +110,7 @@ class Exam:
 
     def __init__(
         self,
-        date: date,
+        date: _Date,
         facility: str,
         findings: tuple[Finding, ...],
         kind: ExamKind | None = None,
@@ -121,6 +123,7 @@ class Exam:
         # One dict update instead of the frozen dataclass's object.__setattr__ per field:
         # a third of the cost of planning a bulk load was building these. Fields left at their
         # default are not stored: the class attribute answers for them.
+        governing: Finding | None
         if len(findings) == 1 and imaged is _BOTH:  # nearly every exam
             governing = findings[0]
             assessed = _one_finding_both_breasts(governing)

@@ -3,9 +3,11 @@ a biopsy or a breast the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 
-from followup.rules.model import Biopsy, Exam
+from followup.rules.breasts import Course
+from followup.rules.model import BREASTS, Biopsy, Exam
 from followup.rules.vocabulary import Laterality
 
 ACTION_WORDS = {
@@ -72,3 +74,27 @@ def dates(values: list[date]) -> str:
 def places(elsewhere: list[tuple[str, list[date]]]) -> str:
     """ "Eastside Clinic (2018-03-02, 2020-04-07); Westgate Hospital (2021-05-05)"."""
     return "; ".join(f"{name} ({dates(days)})" for name, days in elsewhere)
+
+
+def breasts_text(courses: Sequence[Course], render: Callable[[Course], str]) -> tuple[str, str]:
+    """The courses' parts of a message, staff and patient voice: ``render`` words one course
+    with ``BREAST`` where its breast is named; two alike become one about both breasts."""
+    texts = [(render(c), BREASTS[c.breast]) for c in courses]
+    if len(texts) == 2 and texts[0][0] == texts[1][0]:
+        both = texts[0][0].replace(BREAST, "both breasts")
+        return both, both
+    staff = "; ".join(text.replace(BREAST, breast(side)) for text, side in texts)
+    yours = "; ".join(text.replace(BREAST, your_breast(side)) for text, side in texts)
+    return staff, yours
+
+
+BREAST = "\x00breast\x00"
+
+
+def names(elsewhere: list[tuple[str, list[date]]]) -> str:
+    names = [name for name, _ in elsewhere]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
