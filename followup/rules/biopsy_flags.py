@@ -15,6 +15,7 @@ from followup.rules.wording import (
     biopsy_where,
     breast,
     breasts_text,
+    day,
     sentence,
     your_breast,
 )
@@ -30,8 +31,8 @@ def biopsy_recommended_flag(opened: Sequence[Course], plans: Sequence[BreastPlan
         exam, finding = course.opened, course.opened_finding
         assert exam is not None and finding is not None
         when = due.get(BREASTS[course.breast])
-        by = f", to be done by {when}" if when else ""
-        where = f"{exam.date} at {exam.facility} ({finding.label})"
+        by = f", to be done by {day(when)}" if when else ""
+        where = f"{day(exam.date)} at {exam.facility} ({finding.label})"
         return f"a biopsy of {BREAST} was advised on {where}{by}"
 
     staff, yours = breasts_text(opened, advised)
@@ -54,14 +55,14 @@ def biopsy_outstanding_flag(late: Sequence[Course]) -> Flag:
         assert exam is not None and later is not None
         what = "screening exam" if later.kind is ExamKind.SCREENING else "exam (kind not recorded)"
         parts.append(
-            f"the biopsy of {breast(side)} advised on {exam.date} at {exam.facility} has "
-            f"no result on record, although a later {what} of {later.date} at "
+            f"the biopsy of {breast(side)} advised on {day(exam.date)} at {exam.facility} has "
+            f"no result on record, although a later {what} of {day(later.date)} at "
             f"{later.facility} was recorded"
         )
         yours.append(
             f"no result is on record for the biopsy of {your_breast(side)} advised on "
-            f"{exam.date} at {exam.facility}, although you had a mammogram on "
-            f"{later.date}"
+            f"{day(exam.date)} at {exam.facility}, although you had a mammogram on "
+            f"{day(later.date)}"
         )
     places_ = " or ".join(dict.fromkeys(c.opened.facility for c in late if c.opened))
     return Flag(
@@ -94,7 +95,7 @@ def biopsy_result_flags(surgeon: Sequence[Course], plans: Sequence[BreastPlan]) 
         found = f" ({biopsy.pathology})" if biopsy.pathology else ""
         what = f"found a high-risk lesion{found}" if high_risk else f"was benign{found}"
         return f"the biopsy of {BREAST} on {biopsy_where(biopsy)} {what}" + (
-            f", to be seen by {when}" if when else ""
+            f", to be seen by {day(when)}" if when else ""
         )
 
     flags = []
@@ -140,10 +141,10 @@ def interval_review_flag(exam: Exam) -> Flag:
     months, keeps = exam.follow_up_months, ACTION_WORDS[top.category.action]
     return Flag(
         "interval-needs-review",
-        f"The exam of {exam.date} at {exam.facility} is assessed {top.label} but also "
+        f"The exam of {day(exam.date)} at {exam.facility} is assessed {top.label} but also "
         f"records a follow-up interval of {months} months, a contradictory report: ask the "
         f"radiologist to confirm; the plan stays {keeps}.",
-        f"Your exam of {exam.date} at {exam.facility} calls for {keeps} and also for a "
+        f"Your exam of {day(exam.date)} at {exam.facility} calls for {keeps} and also for a "
         f"follow-up in {months} months: ask {exam.facility} or your doctor to confirm which is "
         f"meant. Until then the {keeps} stays on your plan.",
     )

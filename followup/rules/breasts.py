@@ -12,8 +12,9 @@ answers it, §4), and an exam "dated after the biopsy" resumes the ordinary rule
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import NamedTuple
 
 from followup.rules.categories import WORRY_OF, Category
@@ -77,6 +78,10 @@ class Course(NamedTuple):
         )
 
 
+# Builds a Course from a tuple of all its fields (two are made for every patient planned).
+_make_course: Callable[[tuple[object, ...]], Course] = partial(tuple.__new__, Course)
+
+
 def follow(breast: int, history: Sequence[Exam], biopsies: Sequence[Biopsy]) -> Course | None:
     """The course of breast ``breast`` (0 left, 1 right) from the patient's exams in
     chronological order and her biopsies of that breast in date order; None when nothing
@@ -136,19 +141,21 @@ def follow(breast: int, history: Sequence[Exam], biopsies: Sequence[Biopsy]) -> 
         episode_length = 0
     if exam is None and biopsy is None:
         return None
-    return Course(
-        breast,
-        exam,
-        finding,
-        before,
-        before_exam,
-        episode_first,
-        episode_length,
-        opened,
-        opened_finding,
-        outstanding,
-        biopsy,
-        governs,
+    return _make_course(  # every Course field, in order
+        (
+            breast,
+            exam,
+            finding,
+            before,
+            before_exam,
+            episode_first,
+            episode_length,
+            opened,
+            opened_finding,
+            outstanding,
+            biopsy,
+            governs,
+        )
     )
 
 
@@ -157,9 +164,17 @@ def courses(
 ) -> tuple[Course | None, Course | None]:
     """Both breasts' courses (left, right); ``biopsies`` in date order.
 
-    When every exam found the same on both breasts (a history of bilateral negatives, say)
-    and there are no biopsies, both courses are the same walk, made once."""
+    Most histories hold no biopsy and no finding that could open a biopsy recommendation:
+    then only a breast's latest exams matter, read back from the end (:func:`follow_recent`).
+    Otherwise :func:`follow` walks every record; when every exam found the same on both
+    breasts, that walk is made once."""
     if not biopsies:
+        for exam in history:
+            governing = exam.governing
+            if governing is not None and WORRY_OF[governing.category] >= _SUSPICIOUS:
+                break
+        else:
+            return follow_recent(0, history), follow_recent(1, history)
         left = follow(0, history, ())
         if left is None:
             return left, follow(1, history, ())
@@ -167,10 +182,45 @@ def courses(
             both = exam.assessed
             if both[0] is not both[1]:
                 return left, follow(1, history, ())
-        return left, Course(1, *left[1:])
+        return left, _make_course((1, *left[1:]))
     of_left = [b for b in biopsies if b.side is BREASTS[0]]
     of_right = [b for b in biopsies if b.side is BREASTS[1]]
     return follow(0, history, of_left), follow(1, history, of_right)
+
+
+def follow_recent(breast: int, history: Sequence[Exam]) -> Course | None:
+    """:func:`follow` for a history without biopsies, none of whose exams is suspicious or
+    worse (so no recommendation is ever open): the breast's latest exam (§2), the latest of
+    an earlier day before it, and its probably-benign episode counted back (§3)."""
+    index = len(history) - 1
+    while index >= 0 and history[index].assessed[breast] is None:
+        index -= 1
+    if index < 0:
+        return None
+    exam = history[index]
+    finding = exam.assessed[breast]
+    before = before_exam = episode_first = None
+    episode_length = 0
+    counting = finding is not None and finding.category is _PROBABLY_BENIGN
+    while index >= 0:
+        current = history[index]
+        found = current.assessed[breast]
+        index -= 1
+        if found is None:
+            continue
+        if counting:
+            if found.category is _PROBABLY_BENIGN:
+                episode_first, episode_length = current, episode_length + 1
+            else:
+                counting = False
+        if before_exam is None and current.date < exam.date:
+            before, before_exam = found, current
+        if not counting and before_exam is not None:
+            break
+    nothing_open = (None, None, None, None, False)  # opened ... biopsy_governs
+    return _make_course(
+        (breast, exam, finding, before, before_exam, episode_first, episode_length, *nothing_open)
+    )
 
 
 def latest_exam(courses: Sequence[Course]) -> Exam:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from followup.rules.categories import URGENCY, WORRY_OF
-from followup.rules.model import BreastPlan
+from followup.rules.model import BreastPlan, make_breast_plan
 from followup.rules.vocabulary import Laterality
 
 _LEFT, _RIGHT, _BILATERAL = Laterality.LEFT, Laterality.RIGHT, Laterality.BILATERAL
@@ -27,6 +27,8 @@ def next_step(plans: Sequence[BreastPlan]) -> tuple[BreastPlan, tuple[BreastPlan
     if len(plans) == 1:
         return plans[0], ()
     first, other = plans
+    if first[1:] == other[1:]:  # one state, one step (see Course.same_state): one bilateral
+        return first, ()
     if _comes_first(other, first):
         first, other = other, first
     if first.action == other.action and first.due == other.due:
@@ -68,13 +70,14 @@ def _merged(first: BreastPlan, other: BreastPlan) -> BreastPlan:
     ):
         reason = f"{first.side.value}: {first.reason}; {other.side.value}: {other.reason}"
     laterality = None if first.action == "treatment" else _BILATERAL  # treatment: no side
-    if first.biopsy_open or not other.biopsy_open:
-        return first._replace(laterality=laterality, reason=reason)
-    return first._replace(laterality=laterality, reason=reason, biopsy_open=True)
+    opened = first.biopsy_open or other.biopsy_open
+    if laterality is first.laterality and reason is first.reason and opened is first.biopsy_open:
+        return first  # a routine screening already is bilateral
+    return make_breast_plan((*first[:3], laterality, reason, *first[5:12], opened, *first[13:]))
 
 
 def mirrored(plan: BreastPlan) -> BreastPlan:
     """The same step for the right breast as ``plan`` is for the left (both breasts in the
     same state, see :meth:`followup.rules.breasts.Course.same_state`)."""
     laterality = _RIGHT if plan.laterality is _LEFT else plan.laterality
-    return BreastPlan(_RIGHT, plan.action, plan.due, laterality, *plan[4:])
+    return make_breast_plan((_RIGHT, plan[1], plan[2], laterality, *plan[4:]))

@@ -12,7 +12,7 @@ from followup.rules.dates import add_years
 from followup.rules.films import earliest_on_hand, film_cutoffs, films_elsewhere, on_hand
 from followup.rules.model import Exam, FilmTransfer, Flag
 from followup.rules.policy import Policy
-from followup.rules.wording import dates, names, places
+from followup.rules.wording import dates, day, names, places
 
 
 def comparison_flags(
@@ -51,9 +51,15 @@ def comparison_flags(
 
 def _latest_two(films: Sequence[Exam]) -> tuple[Exam | None, Exam | None]:
     """The latest assessed exam and the one before it (post-procedure exams never govern)."""
-    found = [exam for exam in films[-2:] if exam.assesses]
-    if len(found) < 2 and len(films) > 2:
-        found = [exam for exam in films if exam.assesses][-2:]
+    if not films:
+        return None, None
+    last = films[-1]
+    if last.assesses:  # nearly always: the latest exam assessed a breast
+        if len(films) == 1:
+            return last, None
+        if films[-2].assesses:
+            return last, films[-2]
+    found = [exam for exam in films if exam.assesses][-2:]
     if not found:
         return None, None
     return (found[-1], found[0]) if len(found) == 2 else (found[0], None)
@@ -64,12 +70,12 @@ def _short_history(
 ) -> Flag:
     years, here = policy.comparison_years, latest.facility
     head = (
-        f"The films on hand at {here} go back only to {earliest}, less than the {years} "
-        f"years before the exam of {latest.date} that the radiologist compares with"
+        f"The films on hand at {here} go back only to {day(earliest)}, less than the {years} "
+        f"years before the exam of {day(latest.date)} that the radiologist compares with"
     )
     if earliest == latest.date:
         head = (
-            f"Only the films of {latest.date} are on hand at {here}; the radiologist "
+            f"Only the films of {day(latest.date)} are on hand at {here}; the radiologist "
             f"compares with {years} years of earlier films"
         )
     elsewhere = films_elsewhere(films, cutoffs, latest.date)
@@ -104,10 +110,10 @@ def _facility_switch(
     seen = f"the one before at {there} ({dates(missing)})"
     return Flag(
         "facility-switch",
-        f"The exam of {latest.date} was at {latest.facility}, {seen}: bring or request "
+        f"The exam of {day(latest.date)} was at {latest.facility}, {seen}: bring or request "
         f"the films from {there} so the radiologist can compare, then record the transfer "
         "with `followup films transfer`.",
-        f"Your exam of {latest.date} was at {latest.facility}, {seen}: ask {there} to "
+        f"Your exam of {day(latest.date)} was at {latest.facility}, {seen}: ask {there} to "
         f"send your films to {latest.facility}, or bring them, so the radiologist can compare.",
     )
 
@@ -124,11 +130,12 @@ def prior_films_flag(
     cutoffs = film_cutoffs(exam.facility_key, transfers)
     elsewhere = films_elsewhere([e for e in films if e.date < exam.date], cutoffs, exam.date)
     days, here = policy.prior_films_days, exam.facility
+    when = day(exam.date)
     head = (
-        f"The exam of {exam.date} at {here} stays incomplete until the radiologist can compare "
-        "it with prior mammograms"
+        f"The exam of {when} at {here} stays incomplete until the radiologist can compare it "
+        "with prior mammograms"
     )
-    you = f"Your exam of {exam.date} at {here} cannot be finished without your earlier mammograms"
+    you = f"Your exam of {when} at {here} cannot be finished without your earlier mammograms"
     if not elsewhere:
         return Flag(
             "prior-films-needed",

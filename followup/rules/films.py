@@ -61,7 +61,8 @@ def films_elsewhere(
     not on hand, each with those films' dates, oldest first (``exams`` are in date order)."""
     places: dict[str, tuple[str, list[date]]] = {}
     for exam in exams:
-        if exam.date <= before and not on_hand(exam, cutoffs):
+        cutoff = cutoffs.get(exam.facility_key)
+        if exam.date <= before and (cutoff is None or exam.date > cutoff):
             days = places.setdefault(exam.facility_key, (exam.facility, []))[1]
             if not days or days[-1] != exam.date:  # a screening and a diagnostic on one day
                 days.append(exam.date)

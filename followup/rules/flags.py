@@ -39,6 +39,7 @@ from followup.rules.wording import (
     OVERDUE_STEP,
     breast,
     breasts_text,
+    day,
     your_breast,
 )
 
@@ -147,7 +148,7 @@ def breast_flags(
     if risen:
         flags.append(category_increased_flag(risen))
     if stable:
-        flags.append(stable_flag(stable[0], policy))
+        flags.append(stable_flag(stable, policy))
     if review:
         flags.append(needs_review_flag(review[0]))
     return flags
@@ -181,9 +182,9 @@ def additional_imaging_flag(incomplete: Sequence[Course], policy: Policy) -> Fla
     days, side = policy.incomplete_days, _sides(incomplete)
     return Flag(
         "additional-imaging-needed",
-        f"The exam of {exam.date} at {exam.facility} is incomplete for {breast(side)}: "
+        f"The exam of {day(exam.date)} at {exam.facility} is incomplete for {breast(side)}: "
         f"book the additional imaging within {days} days.",
-        f"Your exam of {exam.date} at {exam.facility} needs more pictures of "
+        f"Your exam of {day(exam.date)} at {exam.facility} needs more pictures of "
         f"{your_breast(side)} before it can be read: ask {exam.facility} to book the additional "
         f"imaging within {days} days.",
     )
@@ -206,7 +207,8 @@ def category_increased_flag(risen: Sequence[Course]) -> Flag:
     def rise(course: Course) -> str:
         before, now, then, latest = course.before, course.finding, course.before_exam, course.exam
         assert before is not None and now is not None and then is not None and latest is not None
-        return f"of {BREAST} rose from {before.label} ({then.date}) to {now.label} ({latest.date})"
+        earlier, later = day(then.date), day(latest.date)
+        return f"of {BREAST} rose from {before.label} ({earlier}) to {now.label} ({later})"
 
     staff, yours = breasts_text(risen, rise)
     return Flag(
@@ -226,22 +228,24 @@ def _stable(course: Course, policy: Policy) -> bool:
     return add_months(first.date, policy.stable_after_months) <= last.date
 
 
-def stable_flag(course: Course, policy: Policy) -> Flag:
-    """§3 ``stable-probably-benign``: a radiologist may now downgrade the finding to benign."""
-    first = course.episode_first
-    assert first is not None
-    side = BREASTS[course.breast]
-    span = (
-        f"stable since {first.date} ({course.episode_length} exams over at least "
-        f"{policy.stable_after_months} months)"
-    )
+def stable_flag(stable: Sequence[Course], policy: Policy) -> Flag:
+    """§3 ``stable-probably-benign``: a radiologist may now downgrade the findings to benign."""
+
+    def span(course: Course) -> str:
+        first = course.episode_first
+        assert first is not None
+        return (
+            f"of {BREAST} stable since {day(first.date)} ({course.episode_length} exams over at "
+            f"least {policy.stable_after_months} months)"
+        )
+
+    staff, yours = breasts_text(stable, span)
     return Flag(
         "stable-probably-benign",
-        f"Probably benign findings of {breast(side)} {span}: the radiologist may now "
-        "downgrade them to benign and return to routine screening; ask for the review.",
-        f"The probably benign findings of {your_breast(side)} have been {span}: ask your "
-        "radiologist whether they can now be called benign, so you can return to routine "
-        "screening.",
+        f"Probably benign findings {staff}: the radiologist may now downgrade them to benign "
+        "and return to routine screening; ask for the review.",
+        f"The probably benign findings {yours}: ask your radiologist whether they can now be "
+        "called benign, so you can return to routine screening.",
     )
 
 
@@ -251,10 +255,10 @@ def needs_review_flag(course: Course) -> Flag:
     assert exam is not None
     return Flag(
         "category-needs-review",
-        f"Probably benign was recorded on a screening exam ({exam.date}): this "
+        f"Probably benign was recorded on a screening exam ({day(exam.date)}): this "
         "assessment belongs to a diagnostic work-up; ask the radiologist to confirm it, or "
         "correct the exam kind.",
-        f"Your screening mammogram of {exam.date} was read as probably benign, which "
+        f"Your screening mammogram of {day(exam.date)} was read as probably benign, which "
         f"usually follows a diagnostic exam: ask {exam.facility} whether a diagnostic exam is "
         "needed.",
     )
@@ -276,7 +280,7 @@ def dated_flags(plan: Plan, as_of: date, policy: Policy) -> tuple[Flag, ...]:
     if plan.due is None or not late:
         return ()
     step = OVERDUE_STEP.get(plan.action or "", "the mammogram")
-    due = plan.due.isoformat()
+    due = day(plan.due)
     flags = [
         Flag(
             "overdue",

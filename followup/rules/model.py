@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from followup.rules.categories import WORRY_OF, Category, Subdivision
@@ -106,7 +107,6 @@ class Exam:
     # applies to it, IMPLICIT_NEGATIVE when it imaged the breast without one, None when it
     # did not assess the breast (not imaged, or only a post-procedure finding applies).
     assessed: tuple[Finding | None, Finding | None] = field(init=False, repr=False, compare=False)
-    assesses: bool = field(init=False, repr=False, compare=False)  # either breast
 
     def __init__(
         self,
@@ -126,7 +126,12 @@ class Exam:
         governing: Finding | None
         if len(findings) == 1 and imaged is _BOTH:  # nearly every exam
             governing = findings[0]
-            assessed = _one_finding_both_breasts(governing)
+            # Kept on the finding once worked out: findings are shared (bulk loads build each
+            # distinct one once), and this is a pure function of the finding.
+            assessed = governing.__dict__.get("_both_breasts")
+            if assessed is None:
+                assessed = _one_finding_both_breasts(governing)
+                governing.__dict__["_both_breasts"] = assessed
         else:
             governing = _most_worrisome(findings)
             assessed = _per_breast(findings, imaged)
@@ -136,19 +141,25 @@ class Exam:
             facility=facility,
             findings=findings,
             kind=kind,
-            follow_up_months=follow_up_months,
             id=id,
             facility_key=facility_key(facility),
             governing=governing,
             assessed=assessed,
-            assesses=assessed is not _UNASSESSED,
         )
+        # Kept small (at most 10 entries, one hash table size): millions are alive in a load.
+        if follow_up_months is not None:
+            values["follow_up_months"] = follow_up_months
         if imaged is not _BOTH:
             values["imaged"] = imaged
         if density is not None:
             values["density"] = density
         if radiologist is not None:
             values["radiologist"] = radiologist
+
+    @property
+    def assesses(self) -> bool:
+        """Whether the exam assessed either breast (not a post-procedure exam alone)."""
+        return self.assessed is not _UNASSESSED
 
 
 def applies_to(finding: Finding, breast: Laterality, imaged: Imaged) -> bool:
@@ -310,6 +321,11 @@ class BreastPlan(NamedTuple):
         return None if number is None else str(number)
 
 
+# Builds a BreastPlan from a tuple of all its fields, in order, without the named tuple's
+# Python-level __new__ (two are made for every patient planned; a quarter of the time).
+make_breast_plan: Callable[[tuple[object, ...]], BreastPlan] = partial(tuple.__new__, BreastPlan)
+
+
 @dataclass(frozen=True, init=False)
 class Plan:
     """The next step for one patient, independent of the as-of date (so it can be stored).
@@ -356,24 +372,31 @@ class Plan:
         subdivision: Subdivision | None = None,
         biopsy_id: int | None = None,
     ) -> None:
-        # As for Exam: one dict update, not object.__setattr__ per field (a plan per patient).
-        self.__dict__.update(
+        # As for Exam: one dict update, not object.__setattr__ per field (a plan per patient),
+        # and fields at their default left to the class attribute (a smaller dict).
+        values = self.__dict__
+        values.update(
             action=action,
             due=due,
             laterality=laterality,
             reason=reason,
-            flags=flags,
             exam_id=exam_id,
             exam_date=exam_date,
             facility=facility,
             category=category,
-            episode_start=episode_start,
-            episode_step=episode_step,
-            also=also,
             breasts=breasts,
-            subdivision=subdivision,
-            biopsy_id=biopsy_id,
         )
+        if flags:
+            values["flags"] = flags
+        if episode_step is not None or episode_start is not None:
+            values["episode_start"] = episode_start
+            values["episode_step"] = episode_step
+        if also:
+            values["also"] = also
+        if subdivision is not None:
+            values["subdivision"] = subdivision
+        if biopsy_id is not None:
+            values["biopsy_id"] = biopsy_id
 
     def breast(self, side: Laterality) -> BreastPlan | None:
         """The plan of the ``left`` or ``right`` breast, None when it has no course yet."""

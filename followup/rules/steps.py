@@ -13,7 +13,7 @@ from followup.rules import biopsy as biopsy_rules
 from followup.rules.breasts import Course
 from followup.rules.categories import ACTION_OF, URGENCY, Category
 from followup.rules.dates import add_months
-from followup.rules.model import BREASTS, BreastPlan, Exam, Finding, applies_to
+from followup.rules.model import BREASTS, BreastPlan, Exam, Finding, applies_to, make_breast_plan
 from followup.rules.policy import Policy
 from followup.rules.vocabulary import Laterality
 from followup.rules.wording import where
@@ -90,20 +90,24 @@ def exam_step(course: Course, exam: Exam, finding: Finding, policy: Policy) -> B
             f"(instead of the default for {finding.label})"
         )
     first = course.episode_first
-    return BreastPlan(
-        side,
-        action,
-        due,
-        laterality,
-        reason,
-        category,
-        finding.subdivision,
-        exam.id,
-        exam.date,
-        exam.facility,
-        first.date if first is not None else None,
-        course.episode_length or None,
-        course.opened is not None,
+    return make_breast_plan(  # every BreastPlan field, in order
+        (
+            side,
+            action,
+            due,
+            laterality,
+            reason,
+            category,
+            finding.subdivision,
+            exam.id,
+            exam.date,
+            exam.facility,
+            first.date if first is not None else None,
+            course.episode_length or None,
+            course.opened is not None,
+            None,
+            None,
+        )
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 
 from followup.rules.breasts import Course
 from followup.rules.model import BREASTS, Biopsy, Exam
@@ -31,8 +32,9 @@ OVERDUE_STEP = {
 }
 
 
-def day(value: date) -> str:
-    return value.isoformat()
+# Formatting a date costs more than most of a plan (isoformat, ~10x a dict lookup); a programme
+# has a few thousand distinct dates, each formatted over and over.
+day: Callable[[date], str] = lru_cache(maxsize=1 << 16)(date.isoformat)
 
 
 def where(exam: Exam) -> str:
@@ -41,7 +43,7 @@ def where(exam: Exam) -> str:
     Kept on the exam once made: both breasts' reasons usually name the same exam."""
     text: str | None = exam.__dict__.get("_where")
     if text is None:
-        text = exam.__dict__["_where"] = f"{exam.date.isoformat()} ({exam_label(exam)})"
+        text = exam.__dict__["_where"] = f"{day(exam.date)} ({exam_label(exam)})"
     return text
 
 
