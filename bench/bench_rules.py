@@ -8,7 +8,10 @@ results, facility switches and film transfers), read into plain values first. Th
 then does, per patient, what a bulk load's planner does (``followup.store.plan_rows``): build
 the rules' ``Exam`` and ``FilmTransfer`` values from those plain values (findings built once
 and shared, as its ``Finder`` does) and call ``make_plan``. It prints the best of ``--repeat``
-runs, for the building and planning together and for ``make_plan`` alone.
+runs, for the building and planning together (what a load, a recompute or ``status`` pays per
+patient) and for ``make_plan`` alone (on values built earlier, so colder in the CPU caches).
+Times are CPU time of this process (``time.process_time``), so that other work on a shared
+machine inflates them less than wall-clock time; compare runs made back to back.
 
 Only the constructor arguments the old engine also has are used, so the same script times the
 engine before and after a change, back to back:
@@ -183,6 +186,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    print(f"engine: {rules.__file__}")
     patients = histories(args.patients, args.seed, extended=False)
     measure("programme mix (old API)", patients, args.repeat, extended=False)
     if hasattr(rules, "Biopsy"):

@@ -91,36 +91,40 @@ def biopsy_result_flags(surgeon: Sequence[Course], plans: Sequence[BreastPlan]) 
     def result(course: Course, high_risk: bool) -> str:
         biopsy = course.biopsy
         assert biopsy is not None
-        when = due.get(BREASTS[course.breast])
         found = f" ({biopsy.pathology})" if biopsy.pathology else ""
         what = f"found a high-risk lesion{found}" if high_risk else f"was benign{found}"
-        return f"the biopsy of {BREAST} on {biopsy_where(biopsy)} {what}" + (
-            f", to be seen by {day(when)}" if when else ""
-        )
+        return f"the biopsy of {BREAST} on {biopsy_where(biopsy)} {what}"
+
+    def by(courses: list[Course]) -> str:
+        dues = [when for c in courses if (when := due.get(BREASTS[c.breast])) is not None]
+        return f" by {day(min(dues))}" if dues else ""
 
     flags = []
     high = [c for c in surgeon if c.biopsy is not None and c.biopsy.result is _HIGH_RISK]
     discordant = [c for c in surgeon if c not in high]
     if discordant:
         staff, yours = breasts_text(discordant, lambda c: result(c, False))
+        when = by(discordant)
         flags.append(
             Flag(
                 "discordant-biopsy",
                 f"{sentence(staff)}, but discordant with the imaging (or its concordance is "
-                "not recorded): book a surgical consultation (repeat biopsy or excision).",
+                f"not recorded): book a surgical consultation (repeat biopsy or excision){when}.",
                 f"{sentence(yours)}, but this result does not match what the images showed: "
-                "ask for an appointment with a breast surgeon to talk about a repeat biopsy or "
-                "removing the area.",
+                f"ask for an appointment with a breast surgeon{when} to talk about a repeat "
+                "biopsy or removing the area.",
             )
         )
     if high:
         staff, yours = breasts_text(high, lambda c: result(c, True))
+        when = by(high)
         flags.append(
             Flag(
                 "high-risk-lesion",
-                f"{sentence(staff)}: book a surgical consultation (repeat biopsy or excision).",
+                f"{sentence(staff)}: book a surgical consultation (repeat biopsy or "
+                f"excision){when}.",
                 f"{sentence(yours)}: it is not cancer, but a breast surgeon should see it; ask "
-                "for an appointment.",
+                f"for an appointment{when}.",
             )
         )
     return flags
@@ -139,12 +143,13 @@ def interval_review_flag(exam: Exam) -> Flag:
     top = exam.governing
     assert top is not None and top.category.action is not None
     months, keeps = exam.follow_up_months, ACTION_WORDS[top.category.action]
+    a_step = "a biopsy" if keeps == "biopsy" else keeps
     return Flag(
         "interval-needs-review",
         f"The exam of {day(exam.date)} at {exam.facility} is assessed {top.label} but also "
         f"records a follow-up interval of {months} months, a contradictory report: ask the "
         f"radiologist to confirm; the plan stays {keeps}.",
-        f"Your exam of {day(exam.date)} at {exam.facility} calls for {keeps} and also for a "
+        f"Your exam of {day(exam.date)} at {exam.facility} calls for {a_step} and also for a "
         f"follow-up in {months} months: ask {exam.facility} or your doctor to confirm which is "
         f"meant. Until then the {keeps} stays on your plan.",
     )

@@ -235,15 +235,15 @@ def stable_flag(stable: Sequence[Course], policy: Policy) -> Flag:
         first = course.episode_first
         assert first is not None
         return (
-            f"of {BREAST} stable since {day(first.date)} ({course.episode_length} exams over at "
-            f"least {policy.stable_after_months} months)"
+            f"of {BREAST} have been stable since {day(first.date)} ({course.episode_length} "
+            f"exams over at least {policy.stable_after_months} months)"
         )
 
     staff, yours = breasts_text(stable, span)
     return Flag(
         "stable-probably-benign",
-        f"Probably benign findings {staff}: the radiologist may now downgrade them to benign "
-        "and return to routine screening; ask for the review.",
+        f"The probably benign findings {staff}: the radiologist may now downgrade them to "
+        "benign and return to routine screening; ask for the review.",
         f"The probably benign findings {yours}: ask your radiologist whether they can now be "
         "called benign, so you can return to routine screening.",
     )

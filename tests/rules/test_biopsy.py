@@ -235,9 +235,10 @@ def test_biopsy_results_table(result, concordant, action, due, raised):
     [
         (R.PENDING, None, "2025-02-11"),
         (R.BENIGN, True, "2025-08-01"),
+        (R.BENIGN, False, "2025-03-03"),
         (R.HIGH_RISK, None, "2025-03-03"),
     ],
-    ids=["pending-10-days", "benign-6-months", "high-risk-30-days"],
+    ids=["pending-10-days", "benign-6-months", "discordant-30-days", "high-risk-30-days"],
 )
 @pytest.mark.parametrize(
     ("offset", "late"), [(-1, 0), (0, 0), (1, 1)], ids=["day-before", "on", "day-after"]

@@ -291,3 +291,40 @@ def test_plan_exam_fields_describe_the_next_step():
         C.NEGATIVE,
     )
     assert made.breast(S.RIGHT).exam_id == 2
+
+
+# --- the API stays backward compatible ------------------------------------------------------
+
+
+def test_plans_and_flags_build_as_before():
+    # the store reads stored plans back with the old keyword arguments only
+    stored = rules.Plan(
+        action="routine-screening",
+        due=d("2026-01-10"),
+        laterality=S.BILATERAL,
+        reason="negative: routine screening",
+        flags=(rules.Flag("short-comparison-history", "Only the films ..."),),
+        exam_id=1,
+        exam_date=d("2025-01-10"),
+        category=C.NEGATIVE,
+    )
+    assert stored.also == () and stored.breasts == () and stored.subdivision is None
+    assert stored.breast(S.LEFT) is None
+    assert stored.flags[0].for_patient == "Only the films ..."  # no patient voice stored
+    policy = rules.DEFAULT_POLICY
+    old_style = rules.make_plan(
+        [exam("2025-01-10", C.NEGATIVE)], [rules.FilmTransfer("A", "B")], policy
+    )
+    assert old_style.action == "routine-screening"
+
+
+def test_also_is_left_out_when_the_next_step_covers_the_other_breast():
+    made = plan(exam("2024-01-10", C.NEGATIVE), exam("2024-06-10", C.BENIGN, imaged=I.LEFT))
+    # next: the right's routine screening 2025-01-10, bilateral: it re-images the left too
+    assert (made.action, made.due, made.laterality) == (
+        "routine-screening",
+        d("2025-01-10"),
+        S.BILATERAL,
+    )
+    assert made.also == ()
+    assert made.breast(S.LEFT).due == d("2025-06-10")

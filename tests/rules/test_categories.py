@@ -5,6 +5,8 @@ Expected values come from the spec's table, not from followup's code.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from followup import rules
@@ -414,3 +416,17 @@ def test_post_procedure_films_count_as_on_hand():
     # The only film from 3+ years back is a post-procedure one, at the current facility.
     made = plan(exam("2021-01-10", C.POST_PROCEDURE), exam("2025-01-10", C.BENIGN))
     assert "short-comparison-history" not in [f.code for f in made.flags]
+
+
+@pytest.mark.parametrize(
+    ("offset", "late"), [(-1, 0), (0, 0), (1, 1)], ids=["day-before", "on", "day-after"]
+)
+def test_prior_films_due_boundaries(offset, late):
+    history = [exam("2025-01-10", C.INCOMPLETE_PRIORS, kind=K.SCREENING)]
+    as_of = d("2025-02-09") + timedelta(days=offset)  # exam + 30 days
+    assessed = rules.assess(history, [], rules.DEFAULT_POLICY, as_of)
+    assert rules.days_overdue(assessed.plan, as_of) == late
+    assert ("overdue" in [f.code for f in assessed.flags]) is bool(late)
+    if late:
+        overdue = next(f for f in assessed.flags if f.code == "overdue")
+        assert "prior films" in overdue.message and "your" in overdue.patient_message.lower()

@@ -307,6 +307,8 @@ def exam_step(e, finding, breast, episode):  # type: ignore[no-untyped-def]
 def combine(plans):  # type: ignore[no-untyped-def]
     """§2: treatment; else due first, then the more urgent; same action same day: bilateral."""
     present = [p for p in plans if p is not None]
+    if not present:
+        return None, None, None, 0
     treated = [p for p in present if p["action"] == "treatment"]
     if treated:
         return "treatment", None, None, len(present) - len(treated)
@@ -417,8 +419,7 @@ def test_plan_agrees_with_the_spec(history, done, moved):
         )
         if got.action == "short-interval-follow-up" and got.biopsy_id is None:
             assert got.episode_step == expected["episode"]
-    if any(breasts):
-        assert (made.action, made.due, made.laterality, len(made.also)) == (action, due, side, also)
+    assert (made.action, made.due, made.laterality, len(made.also)) == (action, due, side, also)
     assert {f.code for f in made.flags} == flags
 
 
