@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from followup import rules
 from tests.conftest import Cli, probably_benign_exam
 
 AS_OF = "2025-06-01"
@@ -200,7 +201,10 @@ def test_an_older_database_keeps_the_policy_its_plans_were_made_with(clinic: Cli
     shown = clinic("policy", "show").stdout
     assert "lost_after_days = 60  # default 90" in shown
     (record,) = json.loads(clinic("policy", "history", "--format", "json").stdout)
-    assert record["in_force"] and record["values"] == json.loads(OLD_SETTING)
+    # keys the policy gained since (issue 13's biopsy and prior-films intervals) read back
+    # with their defaults, as policy_from_values says
+    defaults = json.loads(rules.policy_json(rules.DEFAULT_POLICY))
+    assert record["in_force"] and record["values"] == {**defaults, **json.loads(OLD_SETTING)}
     assert sql(clinic.url, "SELECT value FROM settings WHERE key = 'plan_policy'") == []
     # and back: the revision below finds the setting it knew
     clinic("db", "downgrade", "0005")

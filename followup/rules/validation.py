@@ -27,9 +27,11 @@ def check_facility(name: str) -> str:
 
 
 def check_radiologist(name: str | None) -> str | None:
-    """The radiologist's name, spaces tidied; an empty name is no name (None)."""
+    """The radiologist's name, spaces tidied; an empty name is no name (None). Like every
+    stored text, without control characters (rules.text)."""
     if name is None:
         return None
+    check_text(name, "radiologist")
     return " ".join(name.split()) or None
 
 
