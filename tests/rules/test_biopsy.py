@@ -394,6 +394,11 @@ INVALID_BIOPSIES = [
     ("before-1900", rules.Biopsy(date(1899, 12, 31), S.LEFT, R.MALIGNANT), "before 1900"),
     ("bilateral", rules.Biopsy(TODAY, S.BILATERAL, R.MALIGNANT), "left or right"),
     ("blank-facility", rules.Biopsy(TODAY, S.LEFT, R.MALIGNANT, facility=" "), "facility"),
+    (
+        "control-in-pathology",
+        rules.Biopsy(TODAY, S.LEFT, R.HIGH_RISK, pathology="ADH\x1b[2J"),
+        "pathology",
+    ),
 ]
 
 

@@ -430,3 +430,11 @@ def test_prior_films_due_boundaries(offset, late):
     if late:
         overdue = next(f for f in assessed.flags if f.code == "overdue")
         assert "prior films" in overdue.message and "your" in overdue.patient_message.lower()
+
+
+def test_a_radiologist_name_with_control_characters_is_refused():
+    bad = rules.Exam(d("2025-01-10"), "A", (rules.Finding(C.BENIGN),), radiologist="Dr\x07 X")
+    with pytest.raises(ValueError, match="radiologist"):
+        rules.validate_exam(bad, d("2025-06-01"))
+    with pytest.raises(ValueError, match="radiologist"):
+        rules.check_radiologist("Dr\x1b X")
