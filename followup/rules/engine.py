@@ -36,7 +36,7 @@ from followup.rules.model import (
     Plan,
 )
 from followup.rules.policy import Policy
-from followup.rules.steps import breast_plan
+from followup.rules.steps import breast_plan, exam_step
 from followup.rules.vocabulary import ExamKind
 
 __all__ = [
@@ -172,6 +172,10 @@ def _breast_plans(
     plan = breast_plan(left, policy)
     if left.same_state(right):
         return plan, mirrored(plan)
+    exam, finding = right.exam, right.finding
+    plain = right.biopsy is None and right.opened is None  # breast_plan's first case, inline
+    if plain and exam is not None and finding is not None:
+        return plan, exam_step(right, exam, finding, policy)
     return plan, breast_plan(right, policy)
 
 

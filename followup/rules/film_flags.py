@@ -10,6 +10,7 @@ from datetime import date
 from followup.rules.breasts import Course, latest_exam
 from followup.rules.dates import add_years
 from followup.rules.films import earliest_on_hand, film_cutoffs, films_elsewhere, on_hand
+from followup.rules.model import UNASSESSED as _UNASSESSED
 from followup.rules.model import Exam, FilmTransfer, Flag
 from followup.rules.policy import Policy
 from followup.rules.wording import dates, day, names, places
@@ -54,10 +55,10 @@ def _latest_two(films: Sequence[Exam]) -> tuple[Exam | None, Exam | None]:
     if not films:
         return None, None
     last = films[-1]
-    if last.assesses:  # nearly always: the latest exam assessed a breast
+    if last.assessed is not _UNASSESSED:  # nearly always: the latest exam assessed a breast
         if len(films) == 1:
             return last, None
-        if films[-2].assesses:
+        if films[-2].assessed is not _UNASSESSED:
             return last, films[-2]
     found = [exam for exam in films if exam.assesses][-2:]
     if not found:

@@ -18,7 +18,8 @@ BREASTS = (Laterality.LEFT, Laterality.RIGHT)
 # Members as plain names for the hot paths (an enum class attribute is slow on Python 3.11).
 _LEFT, _BILATERAL, _BOTH = Laterality.LEFT, Laterality.BILATERAL, Imaged.BOTH
 _POST_PROCEDURE = Category.POST_PROCEDURE
-_UNASSESSED: tuple[None, None] = (None, None)  # the one value for "assessed neither breast"
+UNASSESSED: tuple[None, None] = (None, None)  # the one value for "assessed neither breast"
+_UNASSESSED = UNASSESSED
 
 
 @lru_cache(maxsize=4096)  # a programme has a few hundred facilities, named millions of times
