@@ -42,7 +42,8 @@ def test_rows_duplicates_and_facility_spellings(database):  # type: ignore[no-un
         PatientRow("P2", reminders=False),
         ExamRow("P1", date(2024, 1, 10), "Northside Imaging", NEGATIVE, kind="screening"),
         ExamRow("P1", date(2025, 1, 10), "  northside   IMAGING ", PB_LEFT, kind="diagnostic"),
-        ExamRow("P1", date(2025, 1, 10), "NORTHSIDE IMAGING", PB_LEFT),  # same exam again
+        # the same exam again (same day, place and kind: clinical-rules.md §5)
+        ExamRow("P1", date(2025, 1, 10), "NORTHSIDE IMAGING", PB_LEFT, kind="diagnostic"),
         ExamRow(
             "P2",
             date(2025, 3, 1),

@@ -170,6 +170,17 @@ def _rows(url: str) -> dict[str, list[tuple]]:
     return {t: sorted(sql(url, f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
+def _upgrade_to(url: str, revision: str) -> None:
+    from followup.store import migrate
+    from followup.store.database import Database, resolve_url
+
+    database = Database(resolve_url(url))
+    try:
+        migrate.upgrade(database, revision)
+    finally:
+        database.close()
+
+
 def test_the_revision_keeps_rows_constraints_and_starts_above_logged_ids(sqlite_cli: Cli):
     cli = sqlite_cli
     cli("patient", "add", "P1")
@@ -183,10 +194,11 @@ def test_the_revision_keeps_rows_constraints_and_starts_above_logged_ids(sqlite_
     sql(cli.url, "INSERT INTO audit_log (at, actor, action, patient_id, exam_id, detail) "
                  "VALUES ('2025-01-11 00:00:00', 'x', 'exam.delete', 1, 3, '{}')")  # fmt: skip
     schema, rows = _schema(cli.url), _rows(cli.url)
-    cli("db", "upgrade")
+    _upgrade_to(cli.url, "0006")  # 0007 changes the exams' unique key on purpose
     assert _rows(cli.url) == rows
     upgraded = _schema(cli.url)
     assert {t: upgraded[t] for t in schema} == schema  # columns, FKs, uniques, CHECKs, indexes
+    cli("db", "upgrade")
     definitions = dict(sql(cli.url, "SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
     for table in ("patients", "exams", "film_transfers", "policies"):
         assert "PRIMARY KEY AUTOINCREMENT" in definitions[table], table

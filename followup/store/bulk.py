@@ -57,13 +57,14 @@ from sqlalchemy.types import TypeEngine
 from followup import rules
 from followup.rules.text import check_text
 from followup.rules.validation import check_descriptors
+from followup.store import same_exam
 from followup.store.clock import now
 from followup.store.errors import InvalidInput
 from followup.store.exams import facility_skeletons, warn_lookalike
 from followup.store.models import (
-    CATEGORIES,
     KINDS,
     SIDES,
+    STORED_CATEGORIES,
     Base,
     Exam,
     Facility,
@@ -88,6 +89,9 @@ FACILITY_CACHE = 10_000
 PLAN_WORKER_AFTER = 3  # batches planned here before a load is big enough to pay for a worker
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
+# An exam's identity is two unique indexes (revision 0007: one for an unknown kind): a row
+# that breaks either is skipped, so the INSERT names no conflict target.
+EVERY_UNIQUE_KEY = "*"
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class PatientRow:
 
 @dataclass(frozen=True)
 class FindingRow:
-    """One finding, canonical text: category in models.CATEGORIES, laterality in SIDES."""
+    """One finding, canonical text: category in models.STORED_CATEGORIES, laterality in SIDES."""
 
     category: str
     laterality: str | None = None
@@ -166,12 +170,15 @@ _touched = Table(
     prefixes=["TEMPORARY"],
 )
 
-_CATEGORIES = frozenset(CATEGORIES)
+_CATEGORIES = frozenset(STORED_CATEGORIES)
 _SIDES = frozenset(SIDES)
 _KINDS = frozenset(KINDS)
 # Canonical text as plain str (the rules' StrEnums map to it): tuples holding only plain
 # values are untracked by the garbage collector, so buffered rows cost it nothing.
-_PLAIN: dict[str | None, str | None] = {None: None, **{v: v for v in (*CATEGORIES, *SIDES, *KINDS)}}
+_PLAIN: dict[str | None, str | None] = {
+    None: None,
+    **{v: v for v in (*STORED_CATEGORIES, *SIDES, *KINDS)},
+}
 
 
 # A buffered exam: its _Statements.exam parameters (the patient by external id until the flush
@@ -221,7 +228,8 @@ class RowBuffer:
         self._patients: list[tuple[Any, ...]] = []
         self._patient_ids: set[str] = set()
         self._exams: list[tuple[Any, ...]] = []
-        self._exam_keys: dict[tuple[str, date, str], tuple[tuple[str | None, ...], ...]] = {}
+        # (patient, date, facility key, kind) -> (findings, months, note): same_exam's identity
+        self._exam_keys: dict[tuple[str, date, str, str | None], tuple[Any, ...]] = {}
         self._transfers: list[tuple[str, str, str]] = []
         self._repeated_patients = self._repeated_exams = 0
         self._rows = 0
@@ -277,23 +285,28 @@ class RowBuffer:
                 for f in row.findings
             ]
         )
-        key = (row.patient, row.date, self._keys.get(row.facility) or self.key(row.facility))
-        if key in self._exam_keys:
-            self._repeated(row, findings, self._exam_keys[key])
-            return
-        self._exam_keys[key] = findings
-        self._rows += 1
         kind, months = plain[row.kind], row.follow_up_months
+        facility = self._keys.get(row.facility) or self.key(row.facility)
+        key = (row.patient, row.date, facility, kind)
+        if key in self._exam_keys:
+            self._repeated(row, (findings, months, row.note), self._exam_keys[key])
+            return
+        self._exam_keys[key] = (findings, months, row.note)
+        self._rows += 1
         self._exams.append((row.patient, row.date, row.facility, kind, months, row.note, findings))
 
-    def _repeated(self, row: ExamRow, findings: Any, first: Any) -> None:
-        """An exam given twice: a duplicate if it says the same, else one of the two is wrong
-        (as :meth:`BulkLoader.write` decides for an exam already stored)."""
-        if not _same_findings(findings, first):
+    def _repeated(self, row: ExamRow, given: tuple[Any, ...], first: tuple[Any, ...]) -> None:
+        """An exam given twice: a duplicate if it says the same (same_exam.same_content),
+        else one of the two is wrong (as :meth:`BulkLoader.write` decides for an exam already
+        stored)."""
+        mine, theirs = same_exam.content(*given), same_exam.content(*first)
+        if not same_exam.same_content(theirs, mine):
+            kind = f"{row.kind} " if row.kind else ""
             raise InvalidInput(
-                f"patient {row.patient} has two exams on {row.date.isoformat()} at "
-                f"{row.facility} with different findings; this is not a duplicate: put the "
-                "rows of one exam together, or correct the one that is wrong"
+                f"patient {row.patient} has two {kind}exams on {row.date.isoformat()} at "
+                f"{row.facility} with different {same_exam.differences(theirs, mine)}; this is "
+                "not a duplicate: put the rows of one exam together, or correct the one that "
+                "is wrong"
             )
         self._repeated_exams += 1
 
@@ -543,34 +556,40 @@ class BulkLoader:
     def _refuse_different(
         self, patients: dict[str, tuple[int, bool]], skipped: list[_Exam]
     ) -> None:
-        """Only *exact* duplicates are skipped: a stored exam on the same day at the same place
-        with other findings means one of the two is wrong, which a person must decide.
+        """Only *exact* duplicates are skipped (same_exam.same_content): a stored record of
+        the same exam that says something else means one of the two is wrong, which a person
+        must decide.
 
         One query for the batch (a re-import skips every exam of it), by patient."""
         if not skipped:
             return
-        stored = self._stored_findings({patients[staged[0]][0] for staged, *_ in skipped})
+        stored = self._stored_exams({patients[staged[0]][0] for staged, *_ in skipped})
         for staged, day, findings in skipped:
-            key = (patients[staged[0]][0], day, staged[2])
-            exam_id, columns = stored[key]
-            if not _same_findings(columns, findings):
+            key = (patients[staged[0]][0], day, staged[2], staged[3])
+            exam_id, months, note, columns = stored[key]
+            theirs = same_exam.content(columns, months, note)
+            mine = same_exam.content(findings, staged[4], staged[5])
+            if not same_exam.same_content(theirs, mine):
+                where = same_exam.described(day, self._stored_names[staged[2]], staged[3])
                 raise InvalidInput(
-                    f"patient {staged[0]} already has exam {exam_id} on {day.isoformat()} at "
-                    f"{self._stored_names[staged[2]]} with other findings; this is not a "
+                    f"patient {staged[0]} already has exam {exam_id} {where} with other "
+                    f"{same_exam.differences(theirs, mine)} than the import's; this is not a "
                     f"duplicate: correct it with `followup exam edit {exam_id}`, or leave the "
                     "row out"
                 )
 
-    def _stored_findings(
-        self, patient_ids: set[int]
-    ) -> dict[tuple[int, date, int], tuple[int, list[tuple[Any, ...]]]]:
-        """(patient id, date, facility id) -> (exam id, findings' columns) of their exams."""
+    def _stored_exams(self, patient_ids: set[int]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """(patient id, date, facility id, kind) -> (exam id, months, note, findings'
+        columns) of their exams."""
         query = (
             select(
                 Exam.patient_id,
                 Exam.date,
                 Exam.facility_id,
+                Exam.kind,
                 Exam.id,
+                Exam.follow_up_months,
+                Exam.note,
                 Finding.category,
                 Finding.laterality,
                 Finding.morphology,
@@ -580,11 +599,9 @@ class BulkLoader:
             .join(Finding, Finding.exam_id == Exam.id)
             .where(Exam.patient_id.in_(sorted(patient_ids)))
         )
-        stored: dict[tuple[int, date, int], tuple[int, list[tuple[Any, ...]]]] = {}
-        for patient_id, day, facility_id, exam_id, *finding in self._conn.execute(query):
-            stored.setdefault((patient_id, day, facility_id), (exam_id, []))[1].append(
-                tuple(finding)
-            )
+        stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for row in self._conn.execute(query):
+            stored.setdefault(tuple(row[:4]), (*row[4:7], []))[3].append(tuple(row[7:]))
         return stored
 
     def _new_exam_ids(self, last: int, exams: list[_Exam]) -> Sequence[int | None]:
@@ -602,8 +619,8 @@ class BulkLoader:
             if count == len(exams) and top == last + count:
                 return range(last + 1, top + 1)
         self._cursor.execute(self._sql.new_exams, (last,))
-        new = {row[:3]: row[3] for row in self._cursor}
-        return [new.get(exam[0][:3]) for exam in exams]
+        new = {row[:4]: row[4] for row in self._cursor}
+        return [new.get(exam[0][:4]) for exam in exams]
 
     def _flush_transfers(
         self, patients: dict[str, tuple[int, bool]], staged: list[tuple[str, int, int]]
@@ -789,7 +806,7 @@ class _Statements:
             conflict="external_id",
         )
         exam = ("patient_id", "date", "facility_id", "kind", "follow_up_months", "note")
-        self.exam = insert_many("exams", (*exam, "created_at"), conflict=", ".join(exam[:3]))
+        self.exam = insert_many("exams", (*exam, "created_at"), conflict=EVERY_UNIQUE_KEY)
         self.finding = insert_many(
             "findings",
             ("exam_id", "category", "laterality", "morphology", "distribution", "size_class"),
@@ -811,7 +828,7 @@ class _Statements:
             else "SELECT coalesce(max(id), 0) FROM exams"
         )
         self.new_exams = (
-            "SELECT p.external_id, e.date, e.facility_id, e.id FROM exams e"
+            "SELECT p.external_id, e.date, e.facility_id, e.kind, e.id FROM exams e"
             f" JOIN patients p ON p.id = e.patient_id WHERE e.id > {mark}"
         )
         # One parameter for the batch's external ids: a JSON array on SQLite, an array on
@@ -846,7 +863,8 @@ class InsertMany:
             values = f"SELECT * FROM unnest({arrays})"
         self.sql = f"INSERT INTO {table.name} ({names}) {values}"
         if conflict:
-            self.sql += f" ON CONFLICT ({conflict}) DO NOTHING"
+            target = "" if conflict == EVERY_UNIQUE_KEY else f" ({conflict})"
+            self.sql += f" ON CONFLICT{target} DO NOTHING"
 
     def __call__(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> int:
         if self._sqlite:
@@ -869,11 +887,6 @@ def _bind(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
     return type_.dialect_impl(dialect).bind_processor(dialect) or _same
 
 
-def _same_findings(these: Iterable[tuple[Any, ...]], those: Iterable[tuple[Any, ...]]) -> bool:
-    """The same findings in any order (sorted by repr: a side may be None or text)."""
-    return sorted(these, key=repr) == sorted(those, key=repr)
-
-
 def _check_exam(row: ExamRow, today: date | None) -> None:
     """Cheap checks that turn what the database would refuse into a clear InvalidInput."""
     problem = _exam_problem(row, today)
@@ -886,7 +899,9 @@ def _exam_problem(row: ExamRow, today: date | None) -> str | None:
         return "no finding; give its category"
     for finding in row.findings:
         if finding.category not in _CATEGORIES:
-            return f"unknown category {finding.category!r}; use one of {', '.join(CATEGORIES)}"
+            return (
+                f"unknown category {finding.category!r}; use one of {', '.join(STORED_CATEGORIES)}"
+            )
         if finding.laterality is not None and finding.laterality not in _SIDES:
             return f"unknown side {finding.laterality!r}; use one of {', '.join(SIDES)}"
     if row.kind is not None and row.kind not in _KINDS:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup import rules
+from followup.store import same_exam
 from followup.store.clock import actor, now
 from followup.store.errors import Conflict, InvalidInput, NotFound, notify
 from followup.store.models import AuditEntry, Exam, Facility, FilmTransfer, Finding, Patient
@@ -131,19 +132,47 @@ def _findings_rows(findings: Sequence[rules.Finding]) -> list[Finding]:
     ]
 
 
-def _refuse_duplicate(
-    session: Session, patient: Patient, day: date, facility: Facility, exam_id: int | None = None
-) -> None:
-    clash = session.scalars(
+def same_exam_stored(
+    session: Session, patient: Patient, day: date, facility: Facility, kind: str | None
+) -> Exam | None:
+    """The stored record of this exam (same_exam's identity: patient, day, facility, kind)."""
+    kind_is = Exam.kind.is_(None) if kind is None else Exam.kind == kind
+    return session.scalars(
         select(Exam).where(
-            Exam.patient_id == patient.id, Exam.date == day, Exam.facility_id == facility.id
+            Exam.patient_id == patient.id,
+            Exam.date == day,
+            Exam.facility_id == facility.id,
+            kind_is,
         )
     ).one_or_none()
-    if clash is not None and clash.id != exam_id:
-        raise Conflict(
-            f"patient {patient.external_id} already has exam {clash.id} on {day.isoformat()} "
-            f"at {facility.name}; change it with `followup exam edit {clash.id}` instead"
-        )
+
+
+def _refuse_duplicate(
+    session: Session,
+    patient: Patient,
+    exam: rules.Exam,
+    facility: Facility,
+    note: str | None,
+    exam_id: int | None = None,
+) -> None:
+    """A person records an exam once: a second record of it (same_exam's identity) is
+    refused, saying whether it says the same as the stored one."""
+    kind = exam.kind.value if exam.kind else None
+    clash = same_exam_stored(session, patient, exam.date, facility, kind)
+    if clash is None or clash.id == exam_id:
+        return
+    where = same_exam.described(exam.date, facility.name, kind)
+    theirs = same_exam.stored_content(clash)
+    mine = same_exam.rules_content(exam, note)
+    said = (
+        "which says the same"
+        if same_exam.same_content(theirs, mine)
+        else f"with other {same_exam.differences(theirs, mine)}"
+    )
+    raise Conflict(
+        f"patient {patient.external_id} already has exam {clash.id} {where}, {said}; "
+        f"change it with `followup exam edit {clash.id}` instead"
+    )
 
 
 def add_exam(
@@ -164,7 +193,7 @@ def add_exam(
     patient = get_patient(session, external_id)
     exam = _validated(exam, today, note)
     facility = get_or_create_facility(session, exam.facility)
-    _refuse_duplicate(session, patient, exam.date, facility)
+    _refuse_duplicate(session, patient, exam, facility, note)
     row = Exam(
         patient_id=patient.id,
         date=exam.date,
@@ -306,7 +335,7 @@ def edit_exam(
     }
     if after == before:
         return None
-    _refuse_duplicate(session, row.patient, wanted.date, facility, exam_id=row.id)
+    _refuse_duplicate(session, row.patient, wanted, facility, note, exam_id=row.id)
     row.date = wanted.date
     row.facility = facility
     row.kind = after["kind"]

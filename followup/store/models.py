@@ -21,8 +21,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from followup import rules
 
 # Named constraints from the first revision, so later migrations can drop them by name on
 # SQLite (batch mode) and PostgreSQL alike.
@@ -34,17 +37,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-CATEGORIES = (
-    "incomplete",
-    "negative",
-    "benign",
-    "probably-benign",
-    "suspicious",
-    "highly-suspicious",
-    "known-malignancy",
-)
-SIDES = ("left", "right", "bilateral")
-KINDS = ("screening", "diagnostic")
+# The canonical values come from the rules; the CHECK constraints hold these (revision 0004).
+# The rules' categories of the revised clinical-rules.md §1 are not storable yet: the revision
+# that widens the findings CHECK constraint for them adds them here.
+NOT_YET_STORED = (rules.Category.INCOMPLETE_PRIORS.value, rules.Category.POST_PROCEDURE.value)
+STORED_CATEGORIES = tuple(c for c in rules.CATEGORIES if c not in NOT_YET_STORED)
+SIDES = rules.SIDES
+KINDS = rules.KINDS
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -97,7 +96,18 @@ class Exam(Base):
 
     __tablename__ = "exams"
     __table_args__ = (
-        UniqueConstraint("patient_id", "date", "facility_id"),
+        # One exam per patient, day, facility and kind (clinical-rules.md §5; revision 0007):
+        # NULLs differ in a unique constraint, so an unknown kind has an index of its own.
+        UniqueConstraint("patient_id", "date", "facility_id", "kind"),
+        Index(
+            "uq_exams_unknown_kind",
+            "patient_id",
+            "date",
+            "facility_id",
+            unique=True,
+            sqlite_where=text("kind IS NULL"),
+            postgresql_where=text("kind IS NULL"),
+        ),
         CheckConstraint(_one_of("kind", KINDS), name="kind"),
         CheckConstraint(
             "follow_up_months IS NULL OR follow_up_months BETWEEN 1 AND 36",
@@ -131,7 +141,7 @@ class Finding(Base):
 
     __tablename__ = "findings"
     __table_args__ = (
-        CheckConstraint(_one_of("category", CATEGORIES), name="category"),
+        CheckConstraint(_one_of("category", STORED_CATEGORIES), name="category"),
         CheckConstraint(_one_of("laterality", SIDES), name="laterality"),
     )
 
