@@ -239,11 +239,11 @@ def test_mapping_usage_errors(sqlite_cli: Cli, tmp_path: Path) -> None:
 
 
 def test_conflicting_exam_fields_and_empty_file(sqlite_cli: Cli, tmp_path: Path) -> None:
-    text = (
-        "mrn,date,site,category,kind\nP1,2025-01-01,N,2,screening\nP1,2025-01-01,N,3,diagnostic\n"
-    )
+    # (A screening and a diagnostic row of one day are two exams now, clinical-rules.md §5:
+    # the exam-level value that conflicts within one exam is the interval.)
+    text = "mrn,date,site,category,interval\nP1,2025-01-01,N,2,6\nP1,2025-01-01,N,3,12\n"
     result = sqlite_cli("import", "exams", _write(tmp_path, text), *AS_OF, code=1)
-    assert "line 3: kind diagnostic differs from screening on line 2 of the same exam" in (
+    assert "line 3: follow_up_months 12 differs from 6 on line 2 of the same exam" in (
         result.stderr
     )
     empty = sqlite_cli("import", "exams", _write(tmp_path, "", name="e.csv"), code=1)

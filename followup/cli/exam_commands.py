@@ -59,7 +59,8 @@ def _finding_options(required: bool):  # type: ignore[no-untyped-def]
                 "morphologies",
                 multiple=True,
                 metavar="TERM",
-                help="Calcification morphology, e.g. punctate, amorphous.",
+                help="Calcification morphology, e.g. punctate, amorphous (other systems' "
+                "spellings such as PLEOMORPHIC are read as the BI-RADS term).",
             ),
             click.option(
                 "--distribution",
@@ -72,7 +73,7 @@ def _finding_options(required: bool):  # type: ignore[no-untyped-def]
                 "--size-class",
                 "size_classes",
                 multiple=True,
-                type=click.Choice(["macro", "micro"], case_sensitive=False),
+                metavar="macro|micro",
                 help="Calcification size class.",
             ),
         ]
@@ -110,7 +111,7 @@ def build_findings(
         _per_finding(sides, count, "--laterality"),
         _per_finding(morphologies, count, "--morphology"),
         _per_finding(distributions, count, "--distribution"),
-        _per_finding([s.lower() for s in size_classes], count, "--size-class"),
+        _per_finding(size_classes, count, "--size-class"),
         strict=True,
     )
     return tuple(

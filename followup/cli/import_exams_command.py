@@ -81,12 +81,15 @@ def import_exams(
     category/birads/assessment, laterality/side, kind, morphology/calc type,
     distribution/calc distribution, follow_up_months, finding_id/abnormality id, note, name,
     email, phone, birth_date); --map names the others. Every row is checked as `exam add`
-    checks its options; unknown patients and facilities are created; exams already stored
-    (same patient, date, facility and findings) are skipped and counted as duplicates, while
-    a stored exam of the same day and place with other findings stops the import.
+    checks its options; unknown patients and facilities are created. An exam is one patient's
+    exam of one day, facility and kind: one already stored that says the same (findings,
+    interval, note) is skipped and counted as a duplicate, while one that says otherwise stops
+    the import. Cells an export prefixed with a quote against spreadsheet formulas ('=1+1)
+    are read as they were (=1+1), so an export imports back as it is.
 
-    Rows with the same patient, date and facility make one exam with several findings; they
-    must be adjacent, as exports write them. Identical findings, and rows with the same
+    Rows with the same patient, date and facility make one exam with several findings (a row
+    of another kind starts another exam: a screening and a diagnostic exam of one day are
+    two); they must be adjacent, as exports write them. Identical findings, and rows with the same
     finding_id and side (e.g. the CC and MLO views of one finding), count once; when such views
     disagree, the most worrisome reading is kept.
 
@@ -104,7 +107,7 @@ def import_exams(
     """
     if skip_invalid != (rejects is not None):
         raise click.UsageError("--skip-invalid and --rejects FILE go together; give both")
-    from followup.exchange import csv_import
+    from followup.exchange import csv_columns, csv_import
 
     if default_facility is not None and not default_facility.strip():
         raise click.BadParameter("give the facility's name", param_hint="--default-facility")
@@ -119,7 +122,7 @@ def import_exams(
     from followup.cli.output import output_file
     from followup.exchange.import_batches import ReadRequest
 
-    defaults = csv_import.Defaults(date=default_date, facility=default_facility)
+    defaults = csv_columns.Defaults(date=default_date, facility=default_facility)
     if dry_run:
         app.open(create=False)  # a dry run only reads: it never creates a database
     with ExitStack() as stack:
@@ -180,7 +183,7 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: Any) -> Any:
-    from followup.exchange.csv_import import MappingError, map_columns
+    from followup.exchange.csv_columns import MappingError, map_columns
 
     try:
         header = next(reader)
@@ -204,7 +207,9 @@ def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: An
 
 def _rejects_writer(out: IO[str], header: tuple[str, ...]) -> Any:
     """A CSV of the rejected rows (0600: they hold health data), spreadsheet-safe."""
-    writer = csv.writer(out, lineterminator="\n")
+    from followup.exchange.spreadsheet import csv_writer
+
+    writer = csv_writer(out)
     writer.writerow([*header, "line", "reason"])
     return writer
 

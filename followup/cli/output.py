@@ -6,7 +6,6 @@ more memory than one row. The table sizes its columns from the first rows only.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -20,21 +19,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from followup.exchange.spreadsheet import NEEDS_CARE, csv_text, csv_writer, neutralise
+
 if TYPE_CHECKING:
     from followup.files import AtomicFile
 
-# OWASP CSV injection: a cell a spreadsheet would run as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TABLE_SAMPLE = 500
 MAX_CELL = 60
 MIN_WRAP = 20  # a terminal narrower than this for the last column: no wrapping, one line
-
-
-def neutralise(value: Any) -> Any:
-    """Prefix a quote to text a spreadsheet would read as a formula; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _plain(value: Any) -> Any:
@@ -47,7 +39,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each start is one character
 CELL_CACHE = 10_000
 
 
@@ -60,7 +51,7 @@ def _csv_cells() -> Callable[[Any], Any]:
     def cell(value: Any) -> Any:
         kind = value.__class__
         if kind is str:
-            return "'" + value if value[:1] in _FORMULA_FIRST else value
+            return neutralise(value) if value[:1] in NEEDS_CARE else value
         if kind is int or value is None:
             return value
         if kind is bool:
@@ -78,7 +69,7 @@ def _csv_cells() -> Callable[[Any], Any]:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(columns)
     write, cell = writer.writerow, _csv_cells()
     count = 0
@@ -95,14 +86,12 @@ def csv_line(values: Sequence[Any]) -> str:
     cells = [neutralise(_plain(value)) for value in values]
     if cells == [None] or cells == [""]:
         return ""  # the csv module quotes an empty cell alone on its line; as a part it is empty
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)  # the line end decides quoting too
-    return buffer.getvalue()[:-1]
+    return csv_text(cells)
 
 
 # What makes text more than its own CSV cell: the csv module quotes it, or a spreadsheet would
 # run it as a formula (the start of a text follows NUL in plain_cells).
-_CARE = (",", '"', "\r", "\n", *("\0" + start for start in FORMULA_STARTS))
+_CARE = (",", '"', "\r", "\n", *("\0" + start for start in NEEDS_CARE))
 
 
 def plain_cells(texts: Iterable[str | None]) -> bool:

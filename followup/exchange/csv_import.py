@@ -1,9 +1,12 @@
-"""Reading a clinic's CSV export into exams: header mapping, row validation, grouping.
+"""Reading a clinic's CSV export into exams: row validation and grouping (the header mapping
+is :mod:`followup.exchange.csv_columns`).
 
-Each row is one finding; the rows of one exam (same patient, date and facility) are folded into
-one exam with several findings, and rows describing the same finding (identical findings, or
-the same ``finding_id`` and side, e.g. the CC and MLO views of one calcification in CBIS-DDSM)
-into one finding. Rows are checked with the very parsers and checks ``exam add`` uses.
+Each row is one finding; the adjacent rows of one exam (same patient, date and facility, and
+the same kind where the rows give one: a screening and a diagnostic exam of one day are two
+exams, clinical-rules.md §5) are folded into one exam with several findings, and rows
+describing the same finding (identical findings, or the same ``finding_id`` and side, e.g.
+the CC and MLO views of one calcification in CBIS-DDSM) into one finding. Rows are checked
+with the very parsers and checks ``exam add`` uses.
 
 The file is streamed: only the rows of the exam being read are held, so memory does not grow
 with the file. That is why the rows of one exam must be adjacent (as every RIS export writes
@@ -17,196 +20,20 @@ and each rejected row.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import date
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 from followup import rules
+from followup.exchange.csv_columns import ColumnMap, Defaults
+from followup.exchange.spreadsheet import restore
 from followup.rules.text import check_text
 from followup.store.bulk import ExamRow, FindingRow, PatientRow
 from followup.store.errors import StoreError
 from followup.store.patients import check_external_id
 
-# Every field a column can fill, in the order --help lists them.
-FIELDS = (
-    "patient_id",
-    "date",
-    "facility",
-    "category",
-    "laterality",
-    "kind",
-    "morphology",
-    "distribution",
-    "size_class",
-    "follow_up_months",
-    "finding_id",
-    "note",
-    "name",
-    "email",
-    "phone",
-    "birth_date",
-)
-IGNORE = "ignore"
-DESCRIPTOR_MAX = 64  # findings.morphology / distribution are VARCHAR(64)
-
-# Header names people and exports use, folded (lower case, runs of space/_/- as one space).
-HEADER_ALIASES: dict[str, str] = {
-    **{h: "patient_id" for h in ("patient id", "patient", "mrn", "id", "patient number")},
-    **{h: "date" for h in ("date", "exam date", "study date")},
-    **{h: "facility" for h in ("facility", "site", "location")},
-    **{h: "category" for h in ("category", "birads", "bi rads", "assessment")},
-    **{h: "laterality" for h in ("laterality", "side", "left or right", "left or right breast")},
-    **{h: "kind" for h in ("kind", "type", "exam type")},
-    **{h: "morphology" for h in ("morphology", "calc type")},
-    **{h: "distribution" for h in ("distribution", "calc distribution")},
-    **{h: "size_class" for h in ("size class", "size")},
-    **{h: "follow_up_months" for h in ("follow up months", "follow up", "interval")},
-    **{h: "finding_id" for h in ("finding id", "abnormality id")},
-    **{h: "note" for h in ("note", "notes", "comment", "comments")},
-    "name": "name",
-    "email": "email",
-    "phone": "phone",
-    **{h: "birth_date" for h in ("birth date", "date of birth", "dob")},
-}
-
-# Calcification descriptor spellings of other systems (CBIS-DDSM/DDSM write PLEOMORPHIC,
-# LUCENT_CENTER, CLUSTERED...) onto the terms of clinical-rules.md §1 (BI-RADS 5th edition:
-# lucent-centred and eggshell are now "rim", clustered is now "grouped").
-MORPHOLOGY_TERMS = {
-    "pleomorphic": "fine pleomorphic",
-    "fine pleomorphic": "fine pleomorphic",
-    "fine linear branching": "fine linear branching",
-    "fine linear": "fine linear branching",
-    "amorphous": "amorphous",
-    "coarse heterogeneous": "coarse heterogeneous",
-    "punctate": "punctate",
-    "round and regular": "round",
-    "round": "round",
-    "lucent center": "rim",
-    "lucent centered": "rim",
-    "lucent centred": "rim",
-    "eggshell": "rim",
-    "rim": "rim",
-    "coarse": "coarse",
-    "popcorn": "coarse",
-    "vascular": "vascular",
-    "dystrophic": "dystrophic",
-    "milk of calcium": "milk of calcium",
-    "skin": "skin",
-    "large rodlike": "large rod-like",
-    "large rod like": "large rod-like",
-    "suture": "suture",
-}
-DISTRIBUTION_TERMS = {
-    "clustered": "grouped",
-    "grouped": "grouped",
-    "diffusely scattered": "diffuse",
-    "diffuse": "diffuse",
-    "scattered": "diffuse",
-    "regional": "regional",
-    "linear": "linear",
-    "segmental": "segmental",
-}
-NOT_GIVEN = {"", "n/a", "na", "none", "-", "null"}
 CACHE_LIMIT = 100_000
-
-
-def fold_header(text: str) -> str:
-    """``Patient_ID``, ``patient-id`` and ``Patient  ID`` all read as ``patient id``."""
-    return re.sub(r"[\s_\-]+", " ", text.strip().lower()).strip()
-
-
-class MappingError(ValueError):
-    """The header cannot be mapped onto our fields: a usage error, before any row is read."""
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Values for fields the file lacks (CBIS-DDSM has no dates and no facility)."""
-
-    date: date | None = None
-    facility: str | None = None
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Which column (by index) fills which field; ``ignored`` lists the unused headers."""
-
-    header: tuple[str, ...]
-    columns: dict[str, int]
-    ignored: tuple[str, ...]
-
-
-def _find_column(header: Sequence[str], column: str) -> int:
-    if column in header:
-        return header.index(column)
-    folded = [fold_header(h) for h in header]
-    if fold_header(column) in folded:
-        return folded.index(fold_header(column))
-    raise MappingError(
-        f"--map {column}=...: the file has no column {column!r}; its columns are "
-        + ", ".join(repr(h) for h in header)
-    )
-
-
-def _parse_override(text: str) -> tuple[str, str]:
-    column, sep, name = text.rpartition("=")
-    name = name.strip().lower().replace("-", "_")
-    if not sep or not column.strip():
-        raise MappingError(f"--map {text!r} is not COLUMN=FIELD, e.g. --map 'MRN=patient_id'")
-    if name not in (*FIELDS, IGNORE):
-        raise MappingError(
-            f"--map {text!r}: unknown field {name!r}; use one of {', '.join(FIELDS)} "
-            f"(or {IGNORE} to leave the column out)"
-        )
-    return column.strip(), name
-
-
-def map_columns(header: Sequence[str], overrides: Sequence[str], defaults: Defaults) -> ColumnMap:
-    """Map the header onto our fields: common names by default, ``--map`` over them.
-
-    Two columns that both look like one field are refused rather than guessed between: a wrong
-    patient id column would file exams under the wrong people.
-    """
-    header = [h.strip() for h in header]
-    forced: dict[int, str] = {}
-    for text in overrides:
-        column, name = _parse_override(text)
-        forced[_find_column(header, column)] = name
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        name = forced.get(index) or HEADER_ALIASES.get(fold_header(title))
-        if name is None or name == IGNORE:
-            continue
-        if name in columns:
-            raise MappingError(
-                f"columns {header[columns[name]]!r} and {title!r} both look like {name}; "
-                f"choose one with --map, e.g. --map '{title}=ignore'"
-            )
-        columns[name] = index
-    _check_required(header, columns, defaults)
-    ignored = tuple(h for i, h in enumerate(header) if i not in columns.values())
-    return ColumnMap(tuple(header), columns, ignored)
-
-
-def _check_required(header: Sequence[str], columns: dict[str, int], defaults: Defaults) -> None:
-    missing = [f for f in ("patient_id", "category") if f not in columns]
-    if "date" not in columns and defaults.date is None:
-        missing.append("date")
-    if "facility" not in columns and defaults.facility is None:
-        missing.append("facility")
-    if missing:
-        hints = {"date": " (or --default-date)", "facility": " (or --default-facility)"}
-        raise MappingError(
-            "no column for "
-            + ", ".join(f"{m}{hints.get(m, '')}" for m in missing)
-            + "; the header is "
-            + ", ".join(repr(h) for h in header)
-            + f"; name the column with --map COLUMN={missing[0]}"
-        )
 
 
 class RowError(ValueError):
@@ -216,15 +43,20 @@ class RowError(ValueError):
 class _Memo:
     """Parse each distinct cell text once: exports repeat a few values millions of times.
 
-    Blank cells are None. Bounded, so a column of all-distinct values (ids, notes) cannot grow
-    memory with the file. A refusal is not cached: bad rows are rare, and cheap to recheck.
+    A cell our exports neutralised for spreadsheets (``'=1+1``) reads as the text it was
+    (``=1+1``). Blank cells are None; other cells are parsed stripped of surrounding spaces,
+    except free text (``keep_spaces``: names, notes), which is kept as written so that an
+    export imports back to the same records. Bounded, so a column of all-distinct values
+    (ids, notes) cannot grow memory with the file. A refusal is not cached: bad rows are
+    rare, and cheap to recheck.
     """
 
-    __slots__ = ("name", "parse", "values")
+    __slots__ = ("keep_spaces", "name", "parse", "values")
 
-    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+    def __init__(self, name: str, parse: Callable[[str], Any], keep_spaces: bool = False) -> None:
         self.name = name
         self.parse = parse
+        self.keep_spaces = keep_spaces
         self.values: dict[str, Any] = {}
 
     def __call__(self, text: str) -> Any:
@@ -232,9 +64,10 @@ class _Memo:
             return self.values[text]
         except KeyError:
             pass
-        stripped = text.strip()
+        cell = restore(text)
+        stripped = cell.strip()
         try:
-            value = self.parse(stripped) if stripped else None
+            value = self.parse(cell if self.keep_spaces else stripped) if stripped else None
         except (ValueError, StoreError) as exc:
             raise RowError(f"{self.name}: {exc}") from None
         if len(self.values) >= CACHE_LIMIT:
@@ -243,40 +76,12 @@ class _Memo:
         return value
 
 
-def _descriptor(terms: dict[str, str], what: str) -> Callable[[str], str | None]:
-    """Normalise a descriptor: known spellings to §1 terms, combinations (``A-B``) term by term,
-    unknown text kept as written (descriptors are free text in ``exam add`` too)."""
-
-    def parse(text: str) -> str | None:
-        check_text(text, what)
-        cleaned = " ".join(text.split())
-        if cleaned.lower() in NOT_GIVEN:
-            return None
-        folded = fold_header(cleaned)
-        if folded in terms:
-            return terms[folded]
-        parts = [fold_header(p) for p in cleaned.split("-")]
-        if len(parts) > 1 and all(p in terms for p in parts):
-            cleaned = ", ".join(dict.fromkeys(terms[p] for p in parts))
-        if len(cleaned) > DESCRIPTOR_MAX:
-            raise ValueError(f"the {what} is longer than {DESCRIPTOR_MAX} characters; shorten it")
-        return cleaned
-
-    return parse
-
-
 def _months(text: str) -> int:
     try:
         months = int(text)
     except ValueError:
         raise ValueError(f"follow-up months {text!r} is not a whole number, e.g. 6") from None
     return rules.check_follow_up_months(months)  # type: ignore[return-value]
-
-
-def _size_class(text: str) -> str:
-    if text.lower() not in ("macro", "micro"):
-        raise ValueError(f"unknown size class {text!r}; use macro or micro")
-    return text.lower()
 
 
 def _text(what: str, note: bool = False) -> Callable[[str], str | None]:
@@ -370,14 +175,14 @@ class ExamReader:
         self._place = memo("facility", _facility)
         self._category = memo("category", rules.parse_category)
         self._side = memo("laterality", rules.parse_laterality)
-        self._morphology = memo("morphology", _descriptor(MORPHOLOGY_TERMS, "morphology"))
-        self._distribution = memo("distribution", _descriptor(DISTRIBUTION_TERMS, "distribution"))
-        self._size = memo("size_class", _size_class)
+        self._morphology = memo("morphology", rules.parse_morphology)
+        self._distribution = memo("distribution", rules.parse_distribution)
+        self._size = memo("size_class", rules.parse_size_class)
         self._kind = memo("kind", rules.parse_kind)
         self._months = memo("follow_up_months", _months)
-        self._note = memo("note", _text("note", note=True))
-        self._name = memo("name", _text("name"))
-        self._phone = memo("phone", _text("phone"))
+        self._note = memo("note", _text("note", note=True), keep_spaces=True)
+        self._name = memo("name", _text("name"), keep_spaces=True)
+        self._phone = memo("phone", _text("phone"), keep_spaces=True)
         self._email = memo("email", _email)
         self._birth_date = memo("birth_date", rules.parse_date)
         self._findings: dict[tuple[str, ...], FindingRow] = {}
@@ -472,13 +277,14 @@ class ExamReader:
                 finding = findings.get(fraw) or self._finding(fraw)
                 xraw = extra_cells(row)
                 extra = extras.get(xraw) or self._extra(xraw)
-                if group is None or key != group.key:
+                if group is None or key != group.key or group.other_kind(extra[0]):
                     patient = self._patient(row)
+                    exam = (key, extra[0])
                     if key[0] != patient_id:
                         patient_id, started = key[0], {}
-                    elif key in started:
-                        raise RowError(_scattered(key, started[key]))
-                    started[key] = line
+                    elif exam in started:
+                        raise RowError(_scattered(key, extra[0], started[exam]))
+                    started[exam] = line
                     if group is not None:
                         yield group.record()
                     group = _Group(line, key, place, patient, extra)
@@ -493,11 +299,12 @@ class ExamReader:
             yield group.record()
 
 
-def _scattered(key: tuple[str, date, str], first: int) -> str:
+def _scattered(key: tuple[str, date, str], kind: str | None, first: int) -> str:
     patient, day, _ = key
+    exam = f"{kind} exam" if kind else "exam"
     return (
-        f"patient {patient}'s exam of {day.isoformat()} at this facility started on line {first}"
-        " and other rows came in between; put the rows of one exam together"
+        f"patient {patient}'s {exam} of {day.isoformat()} at this facility started on line "
+        f"{first} and other rows came in between; put the rows of one exam together"
     )
 
 
@@ -539,16 +346,23 @@ class _Group:
             self.findings[index] = finding
         return None
 
+    def other_kind(self, kind: str | None) -> bool:
+        """Whether a row of this patient, day and facility is of another exam: one of another
+        kind (a screening and a diagnostic exam of one day are two exams). A row without a
+        kind belongs to the exam being read."""
+        return kind is not None and self.extra[0] is not None and kind != self.extra[0]
+
     def _merge(self, line: int, extra: tuple[Any, ...]) -> str | None:
-        """Exam-level values (kind, interval, note) may be given on any one row of the exam."""
+        """Exam-level values (kind, interval, note) may be given on any one row of the exam
+        (a row of another kind is another exam: :meth:`other_kind`)."""
         merged = list(self.extra)
         for position, name in enumerate(_EXAM_FIELDS):
             mine, theirs = extra[position], merged[position]
             if mine is not None and theirs is not None and mine != theirs:
                 return (
                     f"{name} {mine} differs from {theirs} on line "
-                    f"{self.lines.get(name, self.line)} of the same exam (same patient, date "
-                    "and facility); make them agree"
+                    f"{self.lines.get(name, self.line)} of the same exam (same patient, date, "
+                    "facility and kind); make them agree"
                 )
             if mine is not None and theirs is None:
                 merged[position] = mine

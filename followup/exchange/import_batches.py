@@ -20,7 +20,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import IO, Any, NamedTuple
 
-from followup.exchange.csv_import import ColumnMap, Defaults, ExamReader, Rejected, open_csv
+from followup.exchange.csv_columns import ColumnMap, Defaults
+from followup.exchange.csv_import import ExamReader, Rejected, open_csv
 from followup.store.bulk import DEFAULT_BATCH, RowBuffer, Staged
 from followup.store.errors import HelperStopped
 from followup.store.helper_process import become_helper, interrupts_ignored

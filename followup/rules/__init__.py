@@ -74,10 +74,14 @@ concordance ("... record it as concordant or discordant"), no concordance while 
 Parsers: ``parse_assessment`` (category and subdivision: "4b", "0-priors", "need priors"),
 ``parse_category``, ``parse_subdivision``, ``parse_laterality``, ``parse_kind``,
 ``parse_imaged``, ``parse_density``, ``parse_biopsy_result``, ``parse_biopsy_side``,
-``parse_date``; checks ``check_exam_date``, ``check_biopsy_date``, ``check_facility``,
-``check_follow_up_months``, ``check_finding``, ``check_radiologist``. The canonical values for
-the store's CHECK constraints: ``CATEGORIES``, ``SUBDIVISIONS``, ``SIDES``, ``BIOPSY_SIDES``,
-``KINDS``, ``IMAGED``, ``DENSITIES``, ``BIOPSY_RESULTS``.
+``parse_date``; the descriptors' ``parse_morphology``, ``parse_distribution`` (other
+systems' spellings onto §1's terms, free text kept) and ``parse_size_class``, applied to an
+exam's findings by ``with_terms(exam)``. Checks ``check_exam_date``, ``check_biopsy_date``,
+``check_facility``, ``check_follow_up_months``, ``check_finding``, ``check_radiologist``,
+``check_descriptors`` (what the store checks in a finding's descriptors whatever door it came
+by). The canonical values for the store's CHECK constraints: ``CATEGORIES``,
+``SUBDIVISIONS``, ``SIDES``, ``BIOPSY_SIDES``,
+``KINDS``, ``IMAGED``, ``DENSITIES``, ``BIOPSY_RESULTS``, ``SIZE_CLASSES``.
 
 Readings chosen where the spec leaves room (each keeps a finding that needs care in sight)
 --------------------------------------------------------------------------------------
@@ -116,6 +120,14 @@ from followup.rules.dates import (
     check_exam_date,
     parse_date,
     with_day,
+)
+from followup.rules.descriptors import (
+    SIZE_CLASSES,
+    check_descriptors,
+    parse_distribution,
+    parse_morphology,
+    parse_size_class,
+    with_terms,
 )
 from followup.rules.engine import (
     ACTIONS,
@@ -190,6 +202,7 @@ __all__ = [
     "IMPLICIT_NEGATIVE",
     "KINDS",
     "SIDES",
+    "SIZE_CLASSES",
     "SUBDIVISIONS",
     "URGENCY_ORDER",
     "Assessment",
@@ -212,6 +225,7 @@ __all__ = [
     "add_years",
     "assess",
     "check_biopsy_date",
+    "check_descriptors",
     "check_exam_date",
     "check_facility",
     "check_finding",
@@ -230,10 +244,13 @@ __all__ = [
     "parse_category",
     "parse_date",
     "parse_density",
+    "parse_distribution",
     "parse_imaged",
     "parse_kind",
     "parse_laterality",
+    "parse_morphology",
     "parse_policy",
+    "parse_size_class",
     "parse_subdivision",
     "policy_changes",
     "policy_from_mapping",
@@ -243,4 +260,5 @@ __all__ = [
     "validate_biopsy",
     "validate_exam",
     "with_day",
+    "with_terms",
 ]

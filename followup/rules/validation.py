@@ -8,6 +8,7 @@ from datetime import date
 
 from followup.rules.categories import Category
 from followup.rules.dates import check_biopsy_date, check_exam_date
+from followup.rules.descriptors import check_descriptors
 from followup.rules.model import BREASTS, Biopsy, Exam, Finding
 from followup.rules.text import check_text
 from followup.rules.vocabulary import BiopsyResult, Imaged, Laterality
@@ -82,16 +83,10 @@ def validate_exam(exam: Exam, today: date) -> Exam:
     if not exam.findings:
         raise ValueError("the exam has no assessment; give its category")
     for finding in exam.findings:
-        check_descriptors(finding.morphology, finding.distribution)
+        check_descriptors(finding.morphology, finding.distribution, finding.size_class)
         check_finding(finding, exam.imaged)
     check_text(exam.radiologist, "radiologist")
     return exam
-
-
-def check_descriptors(morphology: str | None, distribution: str | None) -> None:
-    """Descriptors are free text; like every stored text, without control characters."""
-    check_text(morphology, "morphology")
-    check_text(distribution, "distribution")
 
 
 def validate_biopsy(biopsy: Biopsy, today: date) -> Biopsy:

@@ -55,8 +55,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from followup import rules
+from followup.rules.descriptors import check_descriptors
 from followup.rules.text import check_text
-from followup.rules.validation import check_descriptors
 from followup.store import same_exam
 from followup.store.clock import now
 from followup.store.errors import InvalidInput
@@ -909,7 +909,7 @@ def _exam_problem(row: ExamRow, today: date | None) -> str | None:
     try:
         check_text(row.note, "note", note=True)
         for finding in row.findings:
-            check_descriptors(finding.morphology, finding.distribution)
+            check_descriptors(finding.morphology, finding.distribution, finding.size_class)
         rules.check_follow_up_months(row.follow_up_months)
         if today is not None:
             rules.check_exam_date(row.date, today)

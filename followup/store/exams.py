@@ -109,12 +109,13 @@ def known_facility(session: Session, name: str) -> Facility:
 
 
 def _validated(exam: rules.Exam, today: date, note: str | None = None) -> rules.Exam:
-    """The exam as the rules check it, and its note (tabs and line breaks allowed)."""
+    """The exam as the rules check it, its descriptors read as every door reads them
+    (rules.with_terms), and its note (tabs and line breaks allowed)."""
     from followup.rules.text import check_text
 
     try:
         check_text(note, "note", note=True)
-        return rules.validate_exam(exam, today)
+        return rules.validate_exam(rules.with_terms(exam), today)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
 
@@ -323,7 +324,7 @@ def edit_exam(
     note = row.note if changes.note is None else (changes.note or None)
     wanted = _validated(_merged(row, changes), today, note)
     facility = get_or_create_facility(session, wanted.facility)
-    findings = _findings_rows(changes.findings) if changes.findings else row.findings
+    findings = _findings_rows(wanted.findings) if changes.findings else row.findings
     after = {
         **before,
         "date": wanted.date.isoformat(),
