@@ -9,7 +9,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from followup import rules
-from followup.exchange import fhir
+from followup.exchange import fhir_codes as fhir
 from tests.conftest import SHARED_DATA, Cli
 
 AS_OF = "2025-06-01"

@@ -85,7 +85,7 @@ def fhir(app: AppContext, patient_id: str, output: str | None, force: bool) -> N
       followup --db other.db import fhir P1.fhir.json
     """
     from followup.cli.output import dump_json, output_stream
-    from followup.exchange.fhir import export_bundle
+    from followup.exchange.fhir_write import export_bundle
 
     with app.transaction(write=False, plans=True) as session:
         bundle = export_bundle(session, patient_id)

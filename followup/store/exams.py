@@ -108,7 +108,7 @@ def known_facility(session: Session, name: str) -> Facility:
     raise NotFound(f"no facility is named {name!r}; {hint}")
 
 
-def _validated(exam: rules.Exam, today: date, note: str | None = None) -> rules.Exam:
+def validated_exam(exam: rules.Exam, today: date, note: str | None = None) -> rules.Exam:
     """The exam as the rules check it, its descriptors read as every door reads them
     (rules.with_terms), and its note (tabs and line breaks allowed)."""
     from followup.rules.text import check_text
@@ -192,25 +192,35 @@ def add_exam(
     :func:`followup.store.plans.refresh_plan` once after her last exam, in the same transaction.
     """
     patient = get_patient(session, external_id)
-    exam = _validated(exam, today, note)
+    exam = validated_exam(exam, today, note)
     facility = get_or_create_facility(session, exam.facility)
     _refuse_duplicate(session, patient, exam, facility, note)
-    row = Exam(
+    row = new_exam_row(patient, exam, facility, note)
+    session.add(row)
+    session.flush()
+    audit_added(session, row)
+    if refresh:
+        refresh_plan(session, patient.id, policy)
+    return row
+
+
+def new_exam_row(patient: Patient, exam: rules.Exam, facility: Facility, note: str | None) -> Exam:
+    """The row of a validated exam (:func:`validated_exam`), not yet added to the session."""
+    return Exam(
         patient_id=patient.id,
         date=exam.date,
-        facility_id=facility.id,
+        facility=facility,
         kind=exam.kind.value if exam.kind else None,
         follow_up_months=exam.follow_up_months,
         note=note,
         created_at=now(),
         findings=_findings_rows(exam.findings),
     )
-    session.add(row)
-    session.flush()
-    _audit(session, "exam.add", patient.id, row.id, {"after": exam_snapshot(row)})
-    if refresh:
-        refresh_plan(session, patient.id, policy)
-    return row
+
+
+def audit_added(session: Session, row: Exam) -> None:
+    """Log the addition of an exam (flushed: it has its id)."""
+    _audit(session, "exam.add", row.patient_id, row.id, {"after": exam_snapshot(row)})
 
 
 def get_exam(session: Session, exam_id: int) -> Exam:
@@ -322,7 +332,7 @@ def edit_exam(
     row = get_exam(session, exam_id)
     before = exam_snapshot(row)
     note = row.note if changes.note is None else (changes.note or None)
-    wanted = _validated(_merged(row, changes), today, note)
+    wanted = validated_exam(_merged(row, changes), today, note)
     facility = get_or_create_facility(session, wanted.facility)
     findings = _findings_rows(wanted.findings) if changes.findings else row.findings
     after = {
@@ -377,8 +387,10 @@ def transfer_films(
     to_name: str,
     *,
     policy: rules.Policy | None = None,
+    refresh: bool = True,
 ) -> FilmTransfer:
-    """Record that one facility's films are now on hand at another; refresh the plan."""
+    """Record that one facility's films are now on hand at another; refresh the plan (an
+    import recording several passes ``refresh=False`` and refreshes it once)."""
     patient = get_patient(session, external_id)
     source = find_facility(session, from_name)
     if source is None:
@@ -417,5 +429,6 @@ def transfer_films(
     session.flush()
     moved = {"id": transfer.id, "from": source.name, "to": target.name}
     _audit(session, "films.transfer", patient.id, None, {"after": moved})
-    refresh_plan(session, patient.id, policy)
+    if refresh:
+        refresh_plan(session, patient.id, policy)
     return transfer
