@@ -8,13 +8,14 @@ says the same is skipped; one that says otherwise is refused. Film transfers not
 are added. Each patient's plan is recomputed once, under this database's policy.
 
 Time is linear in the bundle's resources: it is read in one pass
-(:mod:`followup.exchange.fhir_read`), each patient's stored exams are read once and her new
-ones written together (:mod:`followup.store.exam_batch`).
+(:mod:`followup.exchange.fhir_read`); CHUNK patients at a time, their stored records are read
+in one query and their new exams written together (:mod:`followup.store.exam_batch`), their
+plans refreshed together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -24,11 +25,20 @@ from sqlalchemy.orm import Session
 from followup import rules
 from followup.exchange.fhir_read import ParsedPatient, ReadOptions, parse_bundle
 from followup.store.errors import Conflict
-from followup.store.exam_batch import Facilities, add_exams
+from followup.store.exam_batch import Facilities, PatientExams, add_exams
 from followup.store.exams import transfer_films
-from followup.store.models import FilmTransfer, Patient
-from followup.store.patients import PatientDetails, add_patient, find_patient
-from followup.store.plans import refresh_plan
+from followup.store.models import AuditEntry, Exam, FilmTransfer, Patient, PlanRecord
+from followup.store.patients import (
+    PatientDetails,
+    check_external_id,
+    find_patients,
+    new_patient,
+)
+from followup.store.plans import refresh_plans
+
+CHUNK = 500  # patients written per round of statements
+WRITTEN = (Patient, Exam, AuditEntry, FilmTransfer, PlanRecord)  # what a chunk writes
+DETAILS = ("name", "birth_date", "email", "phone", "reminders")  # compared, never merged
 
 
 @dataclass(frozen=True)
@@ -59,43 +69,90 @@ def import_bundle(
     policy: rules.Policy,
     options: ReadOptions | None = None,
 ) -> ImportSummary:
-    """Store the bundle's patients, their new exams and film transfers, then their plans."""
+    """Store the bundle's patients, their new exams and film transfers, then their plans,
+    CHUNK patients at a time (a few statements per chunk, not per patient)."""
     parsed = parse_bundle(bundle, options)
     facilities = Facilities(session)
     summary = ImportSummary(not_read=parsed.skipped)
-    for patient in parsed.patients:
-        summary.patients.append(_import_patient(session, patient, today, policy, facilities))
+    patients = _one_per_id(parsed.patients)
+    for start in range(0, len(patients), CHUNK):
+        chunk = patients[start : start + CHUNK]
+        summary.patients.extend(_import_chunk(session, chunk, today, policy, facilities))
+        _forget_chunk(session)
     return summary
 
 
-def _import_patient(
+def _forget_chunk(session: Session) -> None:
+    """Let the session forget the chunk's records once written (they are not read again), so
+    that memory and the collector's work stay flat. The facilities, which later exams use,
+    are kept."""
+    for record in list(session.identity_map.values()):
+        if isinstance(record, WRITTEN) and record in session:
+            session.expunge(record)  # with its findings or flags (cascade)
+
+
+def _one_per_id(patients: list[ParsedPatient]) -> list[ParsedPatient]:
+    """The bundle's patients by id as stored (a Patient given twice with the same details is
+    one patient; with other details, a Conflict)."""
+    by_id: dict[str, ParsedPatient] = {}
+    for parsed in patients:
+        external_id = check_external_id(parsed.external_id)
+        first = by_id.get(external_id)
+        if first is None:
+            by_id[external_id] = replace(parsed, exams=list(parsed.exams))
+            continue
+        differ = _differences(first.details, parsed.details)
+        if differ:
+            raise Conflict(
+                f"the bundle holds patient {external_id} twice, with a different "
+                f"{', '.join(differ)}; nothing was imported. Make the two Patients agree"
+            )
+        first.exams.extend(parsed.exams)
+        first.transfers.extend(parsed.transfers)
+    return list(by_id.values())
+
+
+def _import_chunk(
     session: Session,
-    parsed: ParsedPatient,
+    chunk: list[ParsedPatient],
     today: date,
     policy: rules.Policy,
     facilities: Facilities,
-) -> PatientSummary:
-    patient = find_patient(session, parsed.external_id)
-    created = patient is None
-    if patient is None:
-        patient = add_patient(session, parsed.external_id, parsed.details, today=today)
-    else:
-        _same_patient(patient, parsed.details)
-    added, skipped = add_exams(
-        session, patient, parsed.exams, today=today, facilities=facilities, known_new=created
-    )
-    moved = _import_transfers(session, patient, parsed.transfers, policy, created)
-    if added or moved:
-        refresh_plan(session, patient.id, policy)
-    return PatientSummary(patient.external_id, created, added, skipped, moved)
+) -> list[PatientSummary]:
+    stored = find_patients(session, [parsed.external_id for parsed in chunk])
+    patients: list[tuple[Patient, bool]] = []
+    for parsed in chunk:
+        patient = stored.get(parsed.external_id)
+        if patient is None:
+            patients.append((new_patient(parsed.external_id, parsed.details, today=today), True))
+        else:
+            _same_patient(patient, parsed.details)
+            patients.append((patient, False))
+    session.add_all(patient for patient, created in patients if created)
+    session.flush()
+    batch = [
+        PatientExams(patient, parsed.exams, new=created)
+        for (patient, created), parsed in zip(patients, chunk, strict=True)
+    ]
+    counts = add_exams(session, batch, today=today, facilities=facilities)
+    summaries = []
+    for (patient, created), parsed, (added, skipped) in zip(patients, chunk, counts, strict=True):
+        moved = _import_transfers(session, patient, parsed.transfers, policy, created)
+        summaries.append(PatientSummary(patient.external_id, created, added, skipped, moved))
+    changed = [
+        p.id for (p, _), s in zip(patients, summaries, strict=True) if s.added or s.transfers
+    ]
+    if changed:
+        refresh_plans(session, changed, policy)
+    return summaries
+
+
+def _differences(first: PatientDetails, second: PatientDetails) -> list[str]:
+    return [name for name in DETAILS if getattr(first, name) != getattr(second, name)]
 
 
 def _same_patient(patient: Patient, details: PatientDetails) -> None:
-    differ = [
-        name
-        for name in ("name", "birth_date", "email", "phone", "reminders")
-        if getattr(patient, name) != getattr(details, name)
-    ]
+    differ = [name for name in DETAILS if getattr(patient, name) != getattr(details, name)]
     if differ:
         raise Conflict(
             f"patient {patient.external_id} exists with a different {', '.join(differ)} than "

@@ -4,13 +4,14 @@ with what is stored (:mod:`followup.store.same_exam`) and audited exactly as
 
 ``add_exam`` in a loop was quadratic: each call looked the patient up again, queried for a
 duplicate and flushed, and its caller reloaded her exams to compare. Here her stored exams
-are read once, by identity; the new rows are flushed together and audited together; the
-plan is refreshed once, by the caller, after her film transfers.
+of a whole batch of patients are read in one query, by identity; the new rows are flushed
+together and audited together; the plans are refreshed once per patient, by the caller,
+after the film transfers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,13 +21,7 @@ from sqlalchemy.orm import Session
 from followup import rules
 from followup.store import same_exam
 from followup.store.errors import Conflict, InvalidInput
-from followup.store.exams import (
-    audit_added,
-    find_facility,
-    get_or_create_facility,
-    new_exam_row,
-    validated_exam,
-)
+from followup.store.exams import audit_added, get_or_create_facility, new_exam_row, validated_exam
 from followup.store.models import Exam, Facility, Patient
 
 
@@ -58,59 +53,65 @@ class Facilities:
             facility = self._by_key[key] = get_or_create_facility(self.session, name)
         return facility
 
-    def find(self, name: str) -> Facility | None:
-        """The facility ``name`` names, if one is stored."""
-        return find_facility(self.session, name)
+
+@dataclass(frozen=True)
+class PatientExams:
+    """One patient's exams to add; ``new``: she was created by this import (nothing of hers
+    is stored, so nothing is read back)."""
+
+    patient: Patient
+    exams: Sequence[Incoming]
+    new: bool = False
+
+
+Identity = tuple[int, date, int, str | None]  # patient id, date, facility id, kind
 
 
 def add_exams(
-    session: Session,
-    patient: Patient,
-    incoming: Iterable[Incoming],
-    *,
-    today: date,
-    facilities: Facilities,
-    known_new: bool = False,
-) -> tuple[int, int]:
-    """Add the exams not yet recorded; returns (added, skipped as duplicates).
+    session: Session, batch: Sequence[PatientExams], *, today: date, facilities: Facilities
+) -> list[tuple[int, int]]:
+    """Add the exams not yet recorded; returns (added, skipped as duplicates) per patient.
 
     An exam already stored (or given twice) that says the same is skipped; one that says
-    otherwise is a Conflict naming both, and the caller's transaction rolls back. The plan is
-    not refreshed: the caller does it once. ``known_new``: the patient was just created, so
-    nothing of hers is stored (no query).
+    otherwise is a Conflict naming both, and the caller's transaction rolls back. Plans are
+    not refreshed: the caller does it once per patient (followup.store.plans.refresh_plans).
     """
-    seen: dict[tuple[date, int, str | None], tuple[Exam, str | None]] = (
-        {} if known_new else _stored(session, patient)
-    )
+    seen = _stored(session, [item.patient.id for item in batch if not item.new])
     rows: list[Exam] = []
-    skipped = 0
-    for item in incoming:
-        exam = validated_exam(item.exam, today, item.note)
-        facility = facilities.get(exam.facility)
-        key = (exam.date, facility.id, exam.kind.value if exam.kind else None)
-        twin = seen.get(key)
-        if twin is None:
-            row = new_exam_row(patient, exam, facility, item.note)
-            seen[key] = (row, item.where)
-            rows.append(row)
-            continue
-        theirs, mine = same_exam.stored_content(twin[0]), same_exam.rules_content(exam, item.note)
-        if not same_exam.same_content(theirs, mine):
-            raise _differs(patient, item.where, twin, same_exam.differences(theirs, mine))
-        skipped += 1
+    counts = []
+    for item in batch:
+        added, skipped = len(rows), 0
+        for incoming in item.exams:
+            exam = validated_exam(incoming.exam, today, incoming.note)
+            facility = facilities.get(exam.facility)
+            kind = exam.kind.value if exam.kind else None
+            key = (item.patient.id, exam.date, facility.id, kind)
+            twin = seen.get(key)
+            if twin is None:
+                row = new_exam_row(item.patient, exam, facility, incoming.note)
+                seen[key] = (row, incoming.where)
+                rows.append(row)
+                continue
+            theirs = same_exam.stored_content(twin[0])
+            mine = same_exam.rules_content(exam, incoming.note)
+            if not same_exam.same_content(theirs, mine):
+                differ = same_exam.differences(theirs, mine)
+                raise _differs(item.patient, incoming.where, twin, differ)
+            skipped += 1
+        counts.append((len(rows) - added, skipped))
     session.add_all(rows)
     session.flush()
     for row in rows:
         audit_added(session, row)
-    return len(rows), skipped
+    return counts
 
 
-def _stored(
-    session: Session, patient: Patient
-) -> dict[tuple[date, int, str | None], tuple[Exam, str | None]]:
-    """Her stored exams by identity (date, facility, kind), read once."""
-    exams = session.scalars(select(Exam).where(Exam.patient_id == patient.id))
-    return {(e.date, e.facility_id, e.kind): (e, None) for e in exams}
+def _stored(session: Session, patient_ids: list[int]) -> dict[Identity, tuple[Exam, str | None]]:
+    """The stored exams of these patients by identity, read in one query."""
+    if not patient_ids:
+        return {}
+    exams = session.scalars(select(Exam).where(Exam.patient_id.in_(patient_ids)))
+    return {(e.patient_id, e.date, e.facility_id, e.kind): (e, None) for e in exams}
 
 
 def _differs(patient: Patient, where: str, twin: tuple[Exam, str | None], differ: str) -> Conflict:

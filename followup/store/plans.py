@@ -6,7 +6,7 @@ so the due and flag reports can read it with an index range scan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import delete, select
@@ -42,24 +42,28 @@ def rules_inputs(
     session: Session, patient_id: int
 ) -> tuple[list[rules.Exam], list[rules.FilmTransfer]]:
     """Everything the rules read about one patient."""
+    return rules_inputs_of(session, [patient_id])[patient_id]
+
+
+def rules_inputs_of(
+    session: Session, patient_ids: Iterable[int]
+) -> dict[int, tuple[list[rules.Exam], list[rules.FilmTransfer]]]:
+    """Everything the rules read about each of these patients, in two queries whatever
+    their number (an import refreshes many plans at once)."""
+    inputs: dict[int, tuple[list[rules.Exam], list[rules.FilmTransfer]]] = {
+        patient_id: ([], []) for patient_id in patient_ids
+    }
     exams = session.scalars(
-        select(Exam).where(Exam.patient_id == patient_id).order_by(Exam.date, Exam.id)
-    ).all()
-    transfers = session.scalars(
-        select(FilmTransfer).where(FilmTransfer.patient_id == patient_id)
-    ).all()
-    return (
-        [rules_exam(e) for e in exams],
-        [rules.FilmTransfer(t.from_facility.name, t.to_facility.name) for t in transfers],
+        select(Exam)
+        .where(Exam.patient_id.in_(inputs))
+        .order_by(Exam.patient_id, Exam.date, Exam.id)
     )
-
-
-def facility_id_by_key(session: Session, name: str | None) -> int | None:
-    if name is None:
-        return None
-    return session.scalars(
-        select(Facility.id).where(Facility.key == rules.facility_key(name))
-    ).one_or_none()
+    for exam in exams:
+        inputs[exam.patient_id][0].append(rules_exam(exam))
+    transfers = session.scalars(select(FilmTransfer).where(FilmTransfer.patient_id.in_(inputs)))
+    for t in transfers:
+        inputs[t.patient_id][1].append(rules.FilmTransfer(t.from_facility.name, t.to_facility.name))
+    return inputs
 
 
 def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
@@ -81,20 +85,37 @@ def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
 
 def store_plan(session: Session, patient_id: int, plan: rules.Plan) -> None:
     """Replace the patient's stored plan and flags with ``plan``."""
-    values = plan_values(plan, facility_id_by_key(session, plan.facility))
-    record = session.get(PlanRecord, patient_id)
-    if record is None:
-        session.add(PlanRecord(patient_id=patient_id, **values))
-    else:
-        for column, value in values.items():
-            setattr(record, column, value)
+    store_plans(session, {patient_id: plan})
+
+
+def store_plans(session: Session, plans: dict[int, rules.Plan]) -> None:
+    """Replace these patients' stored plans and flags (patient id -> plan), in a few
+    statements whatever their number."""
+    keys = {rules.facility_key(p.facility) for p in plans.values() if p.facility is not None}
+    found = session.execute(select(Facility.key, Facility.id).where(Facility.key.in_(keys)))
+    facility_ids: dict[str, int] = {key: facility_id for key, facility_id in found}
+    records = {
+        record.patient_id: record
+        for record in session.scalars(select(PlanRecord).where(PlanRecord.patient_id.in_(plans)))
+    }
+    for patient_id, plan in plans.items():
+        key = None if plan.facility is None else rules.facility_key(plan.facility)
+        values = plan_values(plan, None if key is None else facility_ids.get(key))
+        record = records.get(patient_id)
+        if record is None:
+            session.add(PlanRecord(patient_id=patient_id, **values))
+        else:
+            for column, value in values.items():
+                setattr(record, column, value)
     session.flush()
-    session.execute(delete(PlanFlag).where(PlanFlag.patient_id == patient_id))
+    session.execute(delete(PlanFlag).where(PlanFlag.patient_id.in_(plans)))
     session.add_all(
-        PlanFlag(patient_id=patient_id, code=f.code, message=f.message) for f in plan.flags
+        PlanFlag(patient_id=patient_id, code=f.code, message=f.message)
+        for patient_id, plan in plans.items()
+        for f in plan.flags
     )
     session.flush()
-    if record is not None:  # its loaded flag list is stale now
+    for record in records.values():  # their loaded flag lists are stale now
         session.expire(record, ["flags"])
 
 
@@ -103,12 +124,23 @@ def refresh_plan(
 ) -> rules.Plan:
     """Recompute and store one patient's plan from her exams and film transfers, under the
     policy in force unless told (the caller read it already, in this transaction)."""
+    return refresh_plans(session, [patient_id], policy)[patient_id]
+
+
+def refresh_plans(
+    session: Session, patient_ids: Iterable[int], policy: rules.Policy | None = None
+) -> dict[int, rules.Plan]:
+    """:func:`refresh_plan` for many patients at once (an import): the same inputs and
+    plans, in a few statements instead of a few per patient."""
     from followup.store.policies import policy_in_force
 
-    exams, transfers = rules_inputs(session, patient_id)
-    plan = rules.make_plan(exams, transfers, policy or policy_in_force(session))
-    store_plan(session, patient_id, plan)
-    return plan
+    policy = policy or policy_in_force(session)
+    plans = {
+        patient_id: rules.make_plan(exams, transfers, policy)
+        for patient_id, (exams, transfers) in rules_inputs_of(session, patient_ids).items()
+    }
+    store_plans(session, plans)
+    return plans
 
 
 def assess_patient(
