@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -164,3 +165,50 @@ def test_sqlite_checks_findings_without_an_ephemeral_table_per_row(sqlite_url):
             ).all()
             assert not [op for op in program if op[1] == "OpenEphemeral"], table
     database.close()
+
+
+def _sql(db_url: str, statement: str) -> list[tuple[object, ...]]:
+    database = Database(resolve_url(db_url))
+    try:
+        with database.engine.begin() as conn:
+            result = conn.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        database.close()
+
+
+def test_exam_identity_revision_both_ways(db_url):
+    """0007: an exam is one of a patient, day, facility and kind. Up: the rows kept, a
+    screening and a diagnostic exam of one day both fit, an exam of unknown kind is still
+    unique; down: refused while two exams share a day and place, then the old key back, and
+    on SQLite the AUTOINCREMENT counter where it was (ids never reused)."""
+    cli = Cli(db_url)
+    cli("patient", "add", "P1")
+    day = ("--date", "2025-01-31", "--facility", "N")
+    cli("exam", "add", "P1", "--date", "2024-01-31", "--facility", "N", "--category", "1")
+    cli("exam", "add", "P1", *day, "--category", "0", "--kind", "screening")
+    cli("exam", "delete", "2", "--yes")
+    cli("db", "downgrade", "0006")
+    exams = _sql(db_url, "SELECT id, date, kind FROM exams ORDER BY id")
+    cli("db", "upgrade")
+    assert _sql(db_url, "SELECT id, date, kind FROM exams ORDER BY id") == exams
+    added = cli("exam", "add", "P1", *day, "--category", "0", "--kind", "screening").stdout
+    assert added.startswith("Recorded exam 3 ")  # exam 2's id is not handed out again
+    cli(
+        "exam", "add", "P1", *day, "--category", "3", "--laterality", "left", "--kind", "diagnostic"
+    )
+    with pytest.raises(IntegrityError):  # the index of unknown kinds: no second such exam
+        _sql(
+            db_url,
+            "INSERT INTO exams (patient_id, date, facility_id, created_at) SELECT patient_id, "
+            "date, facility_id, created_at FROM exams WHERE id = 1",
+        )
+    refused = cli("db", "downgrade", "0006", code=1).stderr
+    assert "exams 3 and 4 are of one patient, day and facility" in refused
+    assert "0007" in cli("db", "current").stdout  # nothing was changed
+    cli("exam", "delete", "4", "--yes")
+    cli("db", "downgrade", "0006")
+    assert "0006" in cli("db", "current").stdout
+    cli("db", "upgrade")
+    later = cli("exam", "add", "P1", *day, "--category", "3", "--kind", "diagnostic").stdout
+    assert int(later.split()[2]) > 4  # (PostgreSQL's failed insert above took 5 for good)

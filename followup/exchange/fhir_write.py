@@ -70,6 +70,9 @@ from followup.store.models import Exam, Facility, FilmTransfer, Patient, PlanRec
 from followup.store.patients import get_patient
 
 Json = dict[str, Any]
+# Exams of one day and place in the order of clinical-rules.md §5 (a screening before its
+# diagnostic work-up), so the same records always give the same bundle.
+KIND_ORDER = {None: 0, **{kind: rank for rank, kind in enumerate(rules.KINDS, 1)}}
 
 
 def _id(*parts: object) -> str:
@@ -240,7 +243,7 @@ def service_request_resource(
 def export_bundle(session: Session, external_id: str) -> Json:
     """The patient's FHIR R4 Bundle (type collection) as plain JSON-able data."""
     patient = get_patient(session, external_id)
-    exams = sorted(patient.exams, key=lambda e: (e.date, e.facility.key))
+    exams = sorted(patient.exams, key=lambda e: (e.date, e.facility.key, KIND_ORDER[e.kind]))
     transfers = session.scalars(
         select(FilmTransfer).where(FilmTransfer.patient_id == patient.id)
     ).all()

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from followup.store.errors import Conflict
+
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
@@ -69,8 +71,8 @@ def _refuse_same_day_exams() -> None:
         )
         .first()
     )
-    if clash is not None:
-        raise RuntimeError(
+    if clash is not None:  # a user error (exit 1, one line), rolled back whole
+        raise Conflict(
             f"exams {clash[0]} and {clash[1]} are of one patient, day and facility (exams of "
             "two kinds), which the earlier schema cannot hold; delete or move one "
             "(`followup exam delete`/`exam edit`) before downgrading"
