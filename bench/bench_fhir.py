@@ -131,9 +131,7 @@ def timed_import(url: str, bundle: dict, folder: Path, name: str) -> float:
 
 def report(what: str, exams: int, seconds: float) -> None:
     per_exam = seconds / exams * 1000
-    print(
-        f"{what:<44} {seconds:7.2f} s  {exams / seconds:8,.0f} exams/s  {per_exam:.3f} ms/exam"
-    )
+    print(f"{what:<44} {seconds:7.2f} s  {exams / seconds:8,.0f} exams/s  {per_exam:.3f} ms/exam")
 
 
 def main() -> None:
