@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.errors import printable
 from followup.cli.params import DATE
 from followup.exchange.fhir_codes import PATIENT_ID_SYSTEM
+
+if TYPE_CHECKING:
+    from followup.exchange.fhir_import import ImportSummary
 
 
 def _read_json(path: str) -> Any:
@@ -106,7 +109,7 @@ def import_fhir(
     click.echo(_summary_line(summary))
 
 
-def _summary_line(summary: Any) -> str:
+def _summary_line(summary: ImportSummary) -> str:
     counts = (
         f"{summary.total('added'):,} exams added, {summary.total('skipped'):,} already "
         f"recorded, {summary.total('transfers'):,} film transfers recorded."

@@ -90,7 +90,8 @@ def csv_line(values: Sequence[Any]) -> str:
 
 
 # What makes text more than its own CSV cell: the csv module quotes it, or a spreadsheet would
-# run it as a formula (the start of a text follows NUL in plain_cells).
+# run it as a formula, or it starts with quotes before one (the start of a text follows NUL
+# in plain_cells).
 _CARE = (",", '"', "\r", "\n", *("\0" + start for start in NEEDS_CARE))
 
 

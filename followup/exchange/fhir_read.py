@@ -246,7 +246,9 @@ def _finding(observation: Json) -> rules.Finding:
     return rules.Finding(
         category=_category(observation.get("valueCodeableConcept") or {}),
         laterality=_side(observation.get("bodySite")),
-        **descriptors,
+        morphology=descriptors["morphology"],
+        distribution=descriptors["distribution"],
+        size_class=descriptors["size_class"],
     )
 
 

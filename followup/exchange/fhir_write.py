@@ -72,7 +72,10 @@ from followup.store.patients import get_patient
 Json = dict[str, Any]
 # Exams of one day and place in the order of clinical-rules.md §5 (a screening before its
 # diagnostic work-up), so the same records always give the same bundle.
-KIND_ORDER = {None: 0, **{kind: rank for rank, kind in enumerate(rules.KINDS, 1)}}
+KIND_ORDER: dict[str | None, int] = {
+    None: 0,
+    **{kind: rank for rank, kind in enumerate(rules.KINDS, 1)},
+}
 
 
 def _id(*parts: object) -> str:
@@ -265,9 +268,9 @@ def export_bundle(session: Session, external_id: str) -> Json:
         )
     plan = session.get(PlanRecord, patient.id)
     if plan is not None and plan.due is not None:
-        location = locations.get(plan.facility_id) if plan.facility_id else None
-        procedure = procedures.get(plan.exam_id) if plan.exam_id else None
-        clinical.append(service_request_resource(plan, subject, location, procedure))
+        where = locations.get(plan.facility_id) if plan.facility_id else None
+        follows = procedures.get(plan.exam_id) if plan.exam_id else None
+        clinical.append(service_request_resource(plan, subject, where, follows))
     resources = [subject, *locations.values(), *clinical]
     return {
         "resourceType": "Bundle",

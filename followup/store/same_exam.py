@@ -17,7 +17,7 @@ stored one as a duplicate and refuses one that differs, naming both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,7 +40,7 @@ class ExamContent:
 
 
 def content(
-    findings: Iterable[Sequence[Any]], follow_up_months: int | None, note: str | None
+    findings: Iterable[Iterable[Any]], follow_up_months: int | None, note: str | None
 ) -> ExamContent:
     """The content of an exam from its findings' columns (FINDING_FIELDS order) and its
     exam-level values. The rules' StrEnums equal their text, so either may be given."""
