@@ -274,9 +274,11 @@ def _unreadable(exc: Any) -> click.ClickException:
 
 
 def _write_reject(writer: Any, item: Any) -> None:
-    from followup.cli.output import neutralise
+    from followup.exchange.spreadsheet import neutralise, restore
 
-    writer.writerow([*(neutralise(c) for c in item.cells), item.line, item.reason])
+    # Each cell as the import read it (an export's '=x is =x), made safe again: the rejects
+    # file, once corrected, imports back to the same values.
+    writer.writerow([*(neutralise(restore(c)) for c in item.cells), item.line, item.reason])
 
 
 def _summary(result: Any, rows: int, rejected: int, dry_run: bool, rejects: str | None) -> None:
