@@ -12,17 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.store.models import Exam, Facility, Finding
-from followup.store.plans import rules_finding
+from followup.store.models import Exam, Finding
 from followup.store.reports import STREAM, action_counts, flag_counts
+from followup.store.rules_inputs import exams_by_patient
 
 STEP_COLUMNS = ("step", "due", "on_time", "late", "lost", "open")
 OUTCOMES = STEP_COLUMNS[2:]
@@ -69,41 +67,12 @@ def _histories(session: Session) -> Iterator[list[rules.Exam]]:
         .join(Finding, Finding.exam_id == Exam.id)
         .where(Finding.category == rules.Category.PROBABLY_BENIGN.value)
     )
-    stmt = (
-        select(
-            Exam.patient_id,
-            Exam.id,
-            Exam.date,
-            Exam.kind,
-            Exam.follow_up_months,
-            Facility.name,
-            Finding.category,
-            Finding.laterality,
-            Finding.morphology,
-            Finding.distribution,
-            Finding.size_class,
-        )
-        .join(Facility, Facility.id == Exam.facility_id)
-        .join(Finding, Finding.exam_id == Exam.id)
-        .where(Exam.patient_id.in_(probably_benign))
-        .order_by(Exam.patient_id, Exam.date, Exam.id, Finding.id)
-    )
-    rows = session.connection().execute(stmt, execution_options=STREAM)
-    for _, patient_rows in groupby(rows, key=itemgetter(0)):
-        yield [_exam(list(exam_rows)) for _, exam_rows in groupby(patient_rows, key=itemgetter(1))]
 
+    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+        return query.where(patient.in_(probably_benign))
 
-def _exam(rows: list[Any]) -> rules.Exam:
-    """One exam from its rows (one per finding), as followup.store.plans.rules_exam reads it."""
-    first = rows[0]
-    return rules.Exam(
-        date=first.date,
-        facility=first.name,
-        findings=tuple(rules_finding(row) for row in rows),
-        kind=rules.ExamKind(first.kind) if first.kind else None,
-        follow_up_months=first.follow_up_months,
-        id=first.id,
-    )
+    for _, exams in exams_by_patient(session.connection(), choose, options=STREAM):
+        yield exams
 
 
 def programme_stats(

@@ -29,7 +29,6 @@ with it every row of the load.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
@@ -37,11 +36,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Date,
     DateTime,
     Integer,
     MetaData,
+    Select,
     Table,
     delete,
     func,
@@ -74,15 +75,8 @@ from followup.store.models import (
     PlanRecord,
 )
 from followup.store.patients import check_details, check_external_id
-from followup.store.plan_rows import (
-    PLAN_COLUMNS,
-    Finder,
-    PlanRows,
-    PlanWorker,
-    plan_batch,
-    rows_for,
-    rules_exam,
-)
+from followup.store.plan_rows import PLAN_COLUMNS, PlanRows, PlanWorker, plan_batch, rows_for
+from followup.store.rules_inputs import NOTHING, Choice, FindingCache, read_inputs
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
 FACILITY_CACHE = 10_000
@@ -377,7 +371,7 @@ class BulkLoader:
         self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
         self._skeletons: dict[str, str] | None = None  # what facility names look like -> name
         self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
-        self._finder = Finder()
+        self._findings = FindingCache()
         self._worker: PlanWorker | None = None
         self._batches = 0
         self._finished = False
@@ -697,7 +691,9 @@ class BulkLoader:
             self._worker = PlanWorker(self.policy, self._sqlite)
         if self._worker is None:
             names, policy = self._stored_names, self.policy
-            self._write_plans(plan_batch(exams, transfers, names, policy, self._day, self._finder))
+            self._write_plans(
+                plan_batch(exams, transfers, names, policy, self._day, self._findings)
+            )
             return
         self._worker.submit(exams, transfers, dict(self._stored_names))
         for rows in self._worker.ready():
@@ -729,62 +725,19 @@ class BulkLoader:
 
     def _stored_plans(self, chunk: Sequence[int]) -> list[tuple[int, rules.Plan]]:
         """Plans of touched patients, from what the database holds for them now."""
-        exams = self._chunk_exams(chunk[0], chunk[-1])
-        transfers = self._chunk_transfers(chunk[0], chunk[-1])
-        return [
-            (p, rules.make_plan(exams.get(p, ()), transfers.get(p, ()), self.policy)) for p in chunk
-        ]
+        inputs = read_inputs(self._conn, _touched_between(chunk[0], chunk[-1]), self._findings)
+        return [(p, inputs.get(p, NOTHING).plan(self.policy)) for p in chunk]
 
-    def _chunk_exams(self, first: int, last: int) -> dict[int, list[rules.Exam]]:
-        """The exams of touched patients ``first..last`` as the rules see them (as
-        :func:`followup.store.plans.rules_inputs` reads them: stored facility spelling, ids,
-        findings in id order)."""
-        query = (
-            select(
-                Exam.patient_id,
-                Exam.id,
-                Exam.date,
-                Exam.kind,
-                Exam.follow_up_months,
-                Facility.name.label("facility"),
-                Finding.category,
-                Finding.laterality,
-                Finding.morphology,
-                Finding.distribution,
-                Finding.size_class,
-            )
-            .join(_touched, _touched.c.patient_id == Exam.patient_id)
-            .join(Facility, Facility.id == Exam.facility_id)
-            .join(Finding, Finding.exam_id == Exam.id)
-            .where(Exam.patient_id.between(first, last))
-            .order_by(Exam.patient_id, Exam.date, Exam.id, Finding.id)
-        )
-        grouped: dict[int, list[rules.Exam]] = defaultdict(list)
-        exam: tuple[Any, ...] | None = None
-        findings: list[rules.Finding] = []
-        for patient_id, exam_id, day, kind, months, facility, *finding in self._conn.execute(query):
-            if exam is None or exam[1] != exam_id:
-                if exam is not None:
-                    grouped[exam[0]].append(rules_exam(*exam[1:], findings))
-                exam, findings = (patient_id, exam_id, day, facility, kind, months), []
-            findings.append(self._finder(tuple(finding)))
-        if exam is not None:
-            grouped[exam[0]].append(rules_exam(*exam[1:], findings))
-        return grouped
 
-    def _chunk_transfers(self, first: int, last: int) -> dict[int, list[rules.FilmTransfer]]:
-        source, target = Facility.__table__.alias("source"), Facility.__table__.alias("target")
-        query = (
-            select(FilmTransfer.patient_id, source.c.name, target.c.name.label("to_name"))
-            .join(_touched, _touched.c.patient_id == FilmTransfer.patient_id)
-            .join(source, source.c.id == FilmTransfer.from_facility_id)
-            .join(target, target.c.id == FilmTransfer.to_facility_id)
-            .where(FilmTransfer.patient_id.between(first, last))
+def _touched_between(first: int, last: int) -> Choice:
+    """The touched patients ``first..last`` (primary keys)."""
+
+    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+        return query.join(_touched, _touched.c.patient_id == patient).where(
+            patient.between(first, last)
         )
-        grouped: dict[int, list[rules.FilmTransfer]] = defaultdict(list)
-        for patient_id, from_name, to_name in self._conn.execute(query):
-            grouped[patient_id].append(rules.FilmTransfer(from_name, to_name))
-        return grouped
+
+    return choose
 
 
 class _Statements:

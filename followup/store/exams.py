@@ -296,9 +296,9 @@ class ExamChanges:
 
 def _merged(exam: Exam, changes: ExamChanges) -> rules.Exam:
     """The exam as it would be after the edit, as the rules see it (for validation)."""
-    from followup.store.plans import rules_exam
+    from followup.store.rules_inputs import exam_of_record
 
-    current = rules_exam(exam)
+    current = exam_of_record(exam)
     follow_up = (
         None
         if changes.clear_follow_up

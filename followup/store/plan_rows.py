@@ -6,8 +6,9 @@ while the loader goes on reading and writing: the loader hands over each batch's
 writes the rows that come back, in the same transaction.
 
 The rows equal what :func:`followup.store.plans.store_plan` writes for the same patients (a
-test compares them): the same inputs as :func:`followup.store.plans.rules_inputs` reads back
-(stored facility spelling, exam ids, findings in row order) and the same columns.
+test compares them): the same inputs as :mod:`followup.store.rules_inputs` reads back (stored
+facility spelling, exam ids, findings in row order), made by its converters, and the same
+columns.
 """
 
 from __future__ import annotations
@@ -26,15 +27,14 @@ from followup import rules
 from followup.store.errors import HelperStopped
 from followup.store.helper_process import become_helper, interrupts_ignored
 from followup.store.models import PlanRecord
-from followup.store.plans import plan_values, rules_finding
+from followup.store.plans import plan_values
+from followup.store.rules_inputs import FindingCache, PatientInputs, exam_value
 
 PLAN_COLUMNS = [column.name for column in PlanRecord.__table__.columns]
 _DATE_COLUMNS = [
     i for i, c in enumerate(PlanRecord.__table__.columns) if c.type.python_type is date
 ]
 _plan_row = itemgetter(*PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
-KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
-FINDING_CACHE = 10_000
 
 # One exam of a patient new to the database: patient id, exam id, date, facility id, kind,
 # months, findings' columns (category, laterality, morphology, distribution, size class).
@@ -47,30 +47,6 @@ class PlanRows(NamedTuple):
 
     plans: list[list[Any]]
     flags: list[tuple[int, str, str]]
-
-
-class Finder:
-    """Findings repeat a lot and are immutable: each distinct one is built once (bounded, as
-    descriptors are free text)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str | None, ...], rules.Finding] = {}
-
-    def __call__(self, columns: tuple[str | None, ...]) -> rules.Finding:
-        finding = self._cache.get(columns)
-        if finding is None:
-            if len(self._cache) >= FINDING_CACHE:
-                self._cache.clear()
-            finding = self._cache[columns] = rules_finding(_FindingColumns(*columns))
-        return finding
-
-
-class _FindingColumns(NamedTuple):
-    category: str
-    laterality: str | None
-    morphology: str | None
-    distribution: str | None
-    size_class: str | None
 
 
 def rows_for(
@@ -100,7 +76,7 @@ def plan_batch(
     names: dict[int, str],
     policy: rules.Policy,
     day: Callable[[date], Any],
-    finder: Finder,
+    findings: FindingCache,
 ) -> PlanRows:
     """Plans of the patients of ``exams`` and ``transfers`` (all of each one's records), by
     patient id. Rules objects are built a patient at a time, so few are alive at once."""
@@ -114,32 +90,13 @@ def plan_batch(
     def plans() -> Iterable[tuple[int, rules.Plan]]:
         for patient_id in sorted(by_patient.keys() | films.keys()):
             history = [
-                rules_exam(exam_id, day_, names[facility_id], kind, months, map(finder, findings))
-                for _, exam_id, day_, facility_id, kind, months, findings in by_patient[patient_id]
+                exam_value(exam_id, day_, names[facility_id], kind, months, map(findings, columns))
+                for _, exam_id, day_, facility_id, kind, months, columns in by_patient[patient_id]
             ]
             moved = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_id]]
-            yield patient_id, rules.make_plan(history, moved, policy)
+            yield patient_id, PatientInputs(history, moved).plan(policy)
 
     return rows_for(plans(), {name: id_ for id_, name in names.items()}.__getitem__, day)
-
-
-def rules_exam(
-    exam_id: int,
-    day: date,
-    facility: str,
-    kind: str | None,
-    months: int | None,
-    findings: Iterable[rules.Finding],
-) -> rules.Exam:
-    """A stored exam (stored facility spelling, kind as text) as the rules see it."""
-    return rules.Exam(
-        date=day,
-        facility=facility,
-        findings=tuple(findings),
-        kind=KIND_OF[kind],
-        follow_up_months=months,
-        id=exam_id,
-    )
 
 
 def iso_day(value: date) -> str:
@@ -154,21 +111,21 @@ def same_day(value: date) -> date:
 
 # -- the worker process ----------------------------------------------------------------------
 
-_worker: tuple[rules.Policy, Callable[[date], Any], Finder] | None = None
+_worker: tuple[rules.Policy, Callable[[date], Any], FindingCache] | None = None
 
 
 def _start(policy: rules.Policy, iso: bool) -> None:
     global _worker
     become_helper()
-    _worker = (policy, iso_day if iso else same_day, Finder())
+    _worker = (policy, iso_day if iso else same_day, FindingCache())
 
 
 def _run(
     exams: Sequence[PlanExam], transfers: Sequence[PlanTransfer], names: dict[int, str]
 ) -> PlanRows:
     assert _worker is not None, "the plan worker was not started"
-    policy, day, finder = _worker
-    return plan_batch(exams, transfers, names, policy, day, finder)
+    policy, day, findings = _worker
+    return plan_batch(exams, transfers, names, policy, day, findings)
 
 
 class PlanWorker:

@@ -13,57 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.store.models import Exam, Facility, FilmTransfer, PlanFlag, PlanRecord
-
-
-def rules_finding(row) -> rules.Finding:  # type: ignore[no-untyped-def]
-    """A stored finding as the rules see it (also used for raw rows with the same fields)."""
-    return rules.Finding(
-        category=rules.Category(row.category),
-        laterality=rules.Laterality(row.laterality) if row.laterality else None,
-        morphology=row.morphology,
-        distribution=row.distribution,
-        size_class=row.size_class,
-    )
-
-
-def rules_exam(row: Exam) -> rules.Exam:
-    return rules.Exam(
-        date=row.date,
-        facility=row.facility.name,
-        findings=tuple(rules_finding(f) for f in row.findings),
-        kind=rules.ExamKind(row.kind) if row.kind else None,
-        follow_up_months=row.follow_up_months,
-        id=row.id,
-    )
-
-
-def rules_inputs(
-    session: Session, patient_id: int
-) -> tuple[list[rules.Exam], list[rules.FilmTransfer]]:
-    """Everything the rules read about one patient."""
-    return rules_inputs_of(session, [patient_id])[patient_id]
-
-
-def rules_inputs_of(
-    session: Session, patient_ids: Iterable[int]
-) -> dict[int, tuple[list[rules.Exam], list[rules.FilmTransfer]]]:
-    """Everything the rules read about each of these patients, in two queries whatever
-    their number (an import refreshes many plans at once)."""
-    inputs: dict[int, tuple[list[rules.Exam], list[rules.FilmTransfer]]] = {
-        patient_id: ([], []) for patient_id in patient_ids
-    }
-    exams = session.scalars(
-        select(Exam)
-        .where(Exam.patient_id.in_(inputs))
-        .order_by(Exam.patient_id, Exam.date, Exam.id)
-    )
-    for exam in exams:
-        inputs[exam.patient_id][0].append(rules_exam(exam))
-    transfers = session.scalars(select(FilmTransfer).where(FilmTransfer.patient_id.in_(inputs)))
-    for t in transfers:
-        inputs[t.patient_id][1].append(rules.FilmTransfer(t.from_facility.name, t.to_facility.name))
-    return inputs
+from followup.store.models import Facility, PlanFlag, PlanRecord
+from followup.store.rules_inputs import NOTHING, of_patients, patient_inputs, read_inputs
 
 
 def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
@@ -135,10 +86,9 @@ def refresh_plans(
     from followup.store.policies import policy_in_force
 
     policy = policy or policy_in_force(session)
-    plans = {
-        patient_id: rules.make_plan(exams, transfers, policy)
-        for patient_id, (exams, transfers) in rules_inputs_of(session, patient_ids).items()
-    }
+    patients = list(patient_ids)
+    inputs = read_inputs(session, of_patients(patients))
+    plans = {patient: inputs.get(patient, NOTHING).plan(policy) for patient in patients}
     store_plans(session, plans)
     return plans
 
@@ -147,8 +97,8 @@ def assess_patient(
     session: Session, patient_id: int, policy: rules.Policy, as_of: date
 ) -> tuple[Sequence[rules.Exam], rules.Assessment]:
     """The patient's exams and her plan read on ``as_of``, computed fresh from the records."""
-    exams, transfers = rules_inputs(session, patient_id)
-    return exams, rules.assess(exams, transfers, policy, as_of)
+    inputs = patient_inputs(session, patient_id)
+    return inputs.exams, inputs.assess(policy, as_of)
 
 
 def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:

@@ -1,0 +1,219 @@
+"""What the rules read about patients, from the database: one query per record type, grouped
+per patient, and one converter from stored columns to the rules' values.
+
+Every plan the store computes starts here, whoever asks: :func:`followup.store.plans.refresh_plan`
+and ``status`` (one patient), the bulk loader and ``recompute`` (a chunk of patients),
+``stats`` (every probably-benign patient, streamed). They differ only in the
+:data:`Choice` of patients they pass. The bulk loader plans the patients it has just created
+from the rows it wrote, without reading them back (:mod:`followup.store.plan_rows`), with the
+same converters (:func:`exam_value`, :class:`FindingCache`), so its plans equal
+``refresh_plan``'s.
+
+A new input of the rules (biopsies: ``rules.make_plan(exams, transfers, policy,
+biopsies=())``) is one more query and converter here and one more field of
+:class:`PatientInputs`, which every caller then passes on through :meth:`PatientInputs.plan`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Connection, Select, select
+from sqlalchemy.orm import Session, aliased
+
+from followup import rules
+from followup.store.models import Exam, Facility, FilmTransfer, Finding
+
+FINDING_CACHE = 10_000
+KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
+SIDE_OF = {None: None, **{side.value: side for side in rules.Laterality}}
+CATEGORY_OF = {category.value: category for category in rules.Category}
+
+# Adds to a query of one record type (joined as it needs) the condition that chooses the
+# patients wanted; given the query and that record's patient id column.
+Choice = Callable[[Select[Any], ColumnElement[int]], Select[Any]]
+
+# The columns the rules read, in the order of exam_value's and finding_value's arguments.
+_EXAM_COLUMNS = (Exam.id, Exam.date, Facility.name, Exam.kind, Exam.follow_up_months)
+_FINDING_COLUMNS = (
+    Finding.category,
+    Finding.laterality,
+    Finding.morphology,
+    Finding.distribution,
+    Finding.size_class,
+)
+_EXAM_WIDTH = 1 + len(_EXAM_COLUMNS)  # patient id first
+
+
+class PatientInputs(NamedTuple):
+    """Everything the rules read about one patient."""
+
+    exams: list[rules.Exam]
+    transfers: list[rules.FilmTransfer]
+
+    def plan(self, policy: rules.Policy) -> rules.Plan:
+        return rules.make_plan(self.exams, self.transfers, policy)
+
+    def assess(self, policy: rules.Policy, as_of: date) -> rules.Assessment:
+        return rules.assess(self.exams, self.transfers, policy, as_of)
+
+
+NOTHING = PatientInputs([], [])  # a patient with no records (her plan: record an exam)
+
+
+def finding_value(
+    category: str,
+    laterality: str | None,
+    morphology: str | None,
+    distribution: str | None,
+    size_class: str | None,
+) -> rules.Finding:
+    """A stored finding (canonical text) as the rules see it."""
+    return rules.Finding(
+        category=CATEGORY_OF[category],
+        laterality=SIDE_OF[laterality],
+        morphology=morphology,
+        distribution=distribution,
+        size_class=size_class,
+    )
+
+
+class FindingCache:
+    """Stored findings as the rules see them, each distinct one built once: findings repeat a
+    lot and the rules' values are immutable. Bounded, as descriptors are free text."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[Any, ...], rules.Finding] = {}
+
+    def __call__(self, columns: tuple[Any, ...]) -> rules.Finding:
+        """The finding of ``columns``, in the order of :func:`finding_value`'s arguments."""
+        finding = self._cache.get(columns)
+        if finding is None:
+            if len(self._cache) >= FINDING_CACHE:
+                self._cache.clear()
+            finding = self._cache[columns] = finding_value(*columns)
+        return finding
+
+
+def exam_value(
+    exam_id: int,
+    day: date,
+    facility: str,
+    kind: str | None,
+    months: int | None,
+    findings: Iterable[rules.Finding],
+) -> rules.Exam:
+    """A stored exam (stored facility spelling, kind as text) as the rules see it."""
+    return rules.Exam(
+        date=day,
+        facility=facility,
+        findings=tuple(findings),
+        kind=KIND_OF[kind],
+        follow_up_months=months,
+        id=exam_id,
+    )
+
+
+def exam_of_record(exam: Exam) -> rules.Exam:
+    """An exam already loaded as an ORM object (``exam edit`` checks the edited exam)."""
+    findings = [
+        finding_value(*(getattr(f, c.key) for c in _FINDING_COLUMNS)) for f in exam.findings
+    ]
+    return exam_value(
+        exam.id, exam.date, exam.facility.name, exam.kind, exam.follow_up_months, findings
+    )
+
+
+def of_patient(patient_pk: int) -> Choice:
+    """One patient, by primary key."""
+
+    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+        return query.where(patient == patient_pk)
+
+    return choose
+
+
+def of_patients(patient_pks: Iterable[int]) -> Choice:
+    """These patients, by primary key (an import refreshes many plans at once)."""
+    wanted = sorted(set(patient_pks))
+
+    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+        return query.where(patient.in_(wanted))
+
+    return choose
+
+
+def read_inputs(
+    db: Session | Connection, choose: Choice, findings: FindingCache | None = None
+) -> dict[int, PatientInputs]:
+    """The chosen patients' inputs by primary key; patients with no record are left out (their
+    inputs are :data:`NOTHING`)."""
+    exams = dict(exams_by_patient(db, choose, findings))
+    transfers = transfers_by_patient(db, choose)
+    return {
+        patient: PatientInputs(exams.get(patient, []), transfers.get(patient, []))
+        for patient in sorted(exams.keys() | transfers.keys())
+    }
+
+
+def patient_inputs(db: Session | Connection, patient_pk: int) -> PatientInputs:
+    """Everything the rules read about one patient."""
+    return read_inputs(db, of_patient(patient_pk)).get(patient_pk, NOTHING)
+
+
+def exams_by_patient(
+    db: Session | Connection,
+    choose: Choice,
+    findings: FindingCache | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Iterator[tuple[int, list[rules.Exam]]]:
+    """(patient primary key, her exams in date order) for each chosen patient with exams,
+    ascending, from one ordered query; ``options`` (execution options) may stream it."""
+    query = choose(
+        select(Exam.patient_id, *_EXAM_COLUMNS, *_FINDING_COLUMNS)
+        .join(Facility, Facility.id == Exam.facility_id)
+        .join(Finding, Finding.exam_id == Exam.id),
+        Exam.patient_id,
+    ).order_by(Exam.patient_id, Exam.date, Exam.id, Finding.id)
+    rows = db.execute(query, execution_options=options or {})
+    return _grouped(rows, findings or FindingCache())
+
+
+def _grouped(rows: Iterable[Any], finding: FindingCache) -> Iterator[tuple[int, list[rules.Exam]]]:
+    """Rows of one finding each, ordered by patient and exam, as each patient's exams."""
+    width = _EXAM_WIDTH
+    exam: tuple[Any, ...] | None = None  # patient id, then exam_value's first arguments
+    history: list[rules.Exam] = []
+    columns: list[rules.Finding] = []
+    for row in rows:
+        if exam is None or row[1] != exam[1]:
+            if exam is not None:
+                history.append(exam_value(*exam[1:], columns))
+                if row[0] != exam[0]:
+                    yield exam[0], history
+                    history = []
+            exam, columns = tuple(row[:width]), []
+        columns.append(finding(tuple(row[width:])))
+    if exam is not None:
+        history.append(exam_value(*exam[1:], columns))
+        yield exam[0], history
+
+
+def transfers_by_patient(
+    db: Session | Connection, choose: Choice
+) -> dict[int, list[rules.FilmTransfer]]:
+    """The chosen patients' film transfers by primary key (stored facility spellings)."""
+    source, target = aliased(Facility), aliased(Facility)
+    query = choose(
+        select(FilmTransfer.patient_id, source.name, target.name)
+        .join(source, source.id == FilmTransfer.from_facility_id)
+        .join(target, target.id == FilmTransfer.to_facility_id),
+        FilmTransfer.patient_id,
+    ).order_by(FilmTransfer.patient_id, FilmTransfer.id)
+    grouped: dict[int, list[rules.FilmTransfer]] = defaultdict(list)
+    for patient, from_name, to_name in db.execute(query):
+        grouped[patient].append(rules.FilmTransfer(from_name, to_name))
+    return grouped
