@@ -17,7 +17,7 @@ import click
 from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.params import DATE, force_option
 
-READER_PROCESS_BYTES = 4 << 20  # files from 4 MiB (about 40,000 rows) are read in a process
+GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's: 700)
 SQLITE_CACHE_KIB = 65_536  # 64 MiB, whatever the file's size
 
 
@@ -120,7 +120,7 @@ def import_exams(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--default-date") from None
     from followup.cli.output import output_file
-    from followup.exchange.import_batches import ReadRequest
+    from followup.exchange.import_batches import ReadRequest, chunks_of
 
     defaults = csv_columns.Defaults(date=default_date, facility=default_facility)
     if dry_run:
@@ -136,8 +136,8 @@ def import_exams(
         reader = csv.reader(stream)
         columns = _map_header(reader, file, overrides, defaults)
         reject_writer = _rejects_writer(kept.stream, columns.header) if kept else None
-        request = ReadRequest(file, columns, defaults, day, keep_rejected=rejects is not None)
-        chunks = stack.enter_context(closing(_chunks(request, stream, reader)))
+        request = ReadRequest(columns, defaults, day, keep_rejected=rejects is not None)
+        chunks = stack.enter_context(closing(chunks_of(stream, reader, request)))
         stack.enter_context(_fewer_collections())
         try:
             with app.transaction() as session:
@@ -153,25 +153,12 @@ def import_exams(
     _summary(*counts, dry_run, rejects)
 
 
-def _chunks(request: Any, stream: IO[str], reader: Any) -> Iterator[Any]:
-    """The file's batches: read in a second process when it is a file large enough for that
-    to pay (starting one costs about half a second); here, from ``reader`` past the header,
-    otherwise (a pipe, such as ``<(unzip -p export.zip)``, can only be read once)."""
-    from followup.exchange.import_batches import batches_from_process, chunks_of
-
-    if os.path.isfile(request.path) and os.path.getsize(request.path) >= READER_PROCESS_BYTES:
-        return batches_from_process(request)
-    return chunks_of(stream, reader, request)
-
-
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
     """Millions of short-lived rows would trigger the cyclic GC every 700 allocations, scanning
     every object each time (about a quarter of the import's time). Collect less often, and
     never rescan what was loaded before the import; cycles are still collected, so memory
     stays flat."""
-    from followup.store.helper_process import GC_THRESHOLD
-
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *threshold[1:])

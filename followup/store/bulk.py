@@ -5,7 +5,7 @@ are plain frozen values with canonical text (``"probably-benign"``, ``"left"``; 
 StrEnums are accepted as they are). Memory stays flat whatever the size of the load:
 
 - rows are checked and buffered up to ``batch_size`` as plain tuples by a :class:`RowBuffer`
-  (no database: the CSV import runs it in the process that reads the file), then written with
+  (no database: the CSV import fills one as it reads the file), then written with
   the driver's executemany (SQLAlchemy's per-row parameter processing would cost more than the
   database does): patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key
   (patient, date, facility), their new ids read back by an id range; then their findings and
@@ -16,8 +16,8 @@ StrEnums are accepted as they are). Memory stays flat whatever the size of the l
 - plans are written with the same inputs as :func:`followup.store.plans.refresh_plan`, so they
   are identical to it. A patient whose exams and films are all in the batch being written
   (created by this load, nothing stored for her before: the bulk of a first import) gets her
-  plan from the rows just written, computed by :mod:`followup.store.plan_rows` (in a worker
-  process once the load is past PLAN_WORKER_AFTER batches); any other patient who got an exam
+  plan from the rows just written, computed by :mod:`followup.store.plan_rows`; any other
+  patient who got an exam
   or film transfer is noted in a temporary table and her plan is recomputed at
   :meth:`BulkLoader.finish`, reading her records back from the database a chunk of patients
   at a time.
@@ -75,12 +75,11 @@ from followup.store.models import (
     PlanRecord,
 )
 from followup.store.patients import check_details, check_external_id
-from followup.store.plan_rows import PLAN_COLUMNS, PlanRows, PlanWorker, plan_batch, rows_for
+from followup.store.plan_rows import PLAN_COLUMNS, PlanRows, plan_batch, rows_for
 from followup.store.rules_inputs import NOTHING, Choice, FindingCache, read_inputs
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
 FACILITY_CACHE = 10_000
-PLAN_WORKER_AFTER = 3  # batches planned here before a load is big enough to pay for a worker
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
 # An exam's identity is two unique indexes (revision 0007: one for an unknown kind): a row
@@ -189,7 +188,7 @@ class _Batch(NamedTuple):
 
 
 class Staged(NamedTuple):
-    """A batch of checked rows as plain tuples, which pickle cheaply to another process.
+    """A batch of checked rows as plain tuples (untracked by the garbage collector).
 
     ``patients``: external id, name, birth date, email, phone, reminders.
     ``exams``: external id, date, facility as given, kind, months, note, findings' columns.
@@ -206,8 +205,8 @@ class Staged(NamedTuple):
 class RowBuffer:
     """Checks rows and buffers them as :class:`Staged` tuples until a batch is full.
 
-    No database: the CSV import runs one in the process that reads and checks the file while
-    the :class:`BulkLoader` writes the previous batch. Exams repeated within the batch (same
+    No database: the CSV import fills one as it reads and checks the file, and hands each
+    batch to the :class:`BulkLoader`. Exams repeated within the batch (same
     patient, date and facility, facilities compared by :func:`followup.rules.facility_key`)
     are left out and counted; the loader skips those already stored.
     """
@@ -337,8 +336,8 @@ class BulkLoader:
             result = loader.finish()      # writes what is buffered, then the plans
 
     Rows are checked and buffered by a :class:`RowBuffer`; :meth:`write` also takes batches
-    buffered elsewhere (the CSV import checks its rows in another process). Used as a context
-    manager, a load that fails before :meth:`finish` still stops its plan worker at once.
+    buffered elsewhere (the CSV import's batches). Used as a context manager, a load that fails
+    before :meth:`finish` closes its driver cursor at once.
 
     A patient must be added (now or before) before her exams and transfers are written; an
     exam or transfer for an unknown patient raises InvalidInput naming her.
@@ -372,8 +371,6 @@ class BulkLoader:
         self._skeletons: dict[str, str] | None = None  # what facility names look like -> name
         self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
         self._findings = FindingCache()
-        self._worker: PlanWorker | None = None
-        self._batches = 0
         self._finished = False
         self._sql = _Statements(dialect)
         # Patients created by this load have ids above this (the load holds the write lock on
@@ -390,10 +387,8 @@ class BulkLoader:
         self.close()
 
     def close(self) -> None:
-        """Stop the plan worker, if one was started (:meth:`finish` does it too)."""
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        """Close the driver cursor of the load (:meth:`finish` does it too)."""
+        self._cursor.close()
 
     # -- adding rows -------------------------------------------------------------------
 
@@ -649,13 +644,7 @@ class BulkLoader:
         if self._finished:
             raise RuntimeError("BulkLoader.finish() was already called")
         self._finished = True
-        try:
-            self.flush()
-            if self._worker is not None:
-                for rows in self._worker.drain():
-                    self._write_plans(rows)
-        finally:
-            self.close()
+        self.flush()
         touched = select(_touched.c.patient_id)
         # Plans written from an earlier batch are written again: count each patient once.
         self.result.plans_written -= self._conn.execute(
@@ -671,33 +660,21 @@ class BulkLoader:
         _touched.drop(self._conn)
         if self._cache_size is not None:
             self._cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
-        self._cursor.close()
+        self.close()
         self.session.expire_all()  # ORM objects loaded before the load are stale now
         return self.result
 
     def _plan(self, batch: _Batch, new: set[int]) -> None:
         """Plans of the batch's patients whose exams and films are all in it, from the rows
-        just written. A load past PLAN_WORKER_AFTER batches computes them in a
-        :class:`PlanWorker` (the second core) and writes each batch's rows when they come
-        back."""
+        just written."""
         exams = [
             (patient_id, exam_id, day, staged[2], staged[3], staged[4], findings)
             for patient_id, exam_id, (staged, day, findings) in batch.exams
             if patient_id in new
         ]
         transfers = [t for t in batch.transfers if t[0] in new]
-        self._batches += 1
-        if self._worker is None and self._batches > PLAN_WORKER_AFTER:
-            self._worker = PlanWorker(self.policy, self._sqlite)
-        if self._worker is None:
-            names, policy = self._stored_names, self.policy
-            self._write_plans(
-                plan_batch(exams, transfers, names, policy, self._day, self._findings)
-            )
-            return
-        self._worker.submit(exams, transfers, dict(self._stored_names))
-        for rows in self._worker.ready():
-            self._write_plans(rows)
+        names, policy = self._stored_names, self.policy
+        self._write_plans(plan_batch(exams, transfers, names, policy, self._day, self._findings))
 
     def _write_plans(self, rows: PlanRows) -> None:
         if rows.plans:
