@@ -402,18 +402,6 @@ class BulkLoader:
         self._buffer.add(row)
         self._maybe_flush()
 
-    def add_patient(self, row: PatientRow) -> None:
-        self._buffer.add_patient(row)
-        self._maybe_flush()
-
-    def add_exam(self, row: ExamRow) -> None:
-        self._buffer.add_exam(row)
-        self._maybe_flush()
-
-    def add_transfer(self, row: TransferRow) -> None:
-        self._buffer.add_transfer(row)
-        self._maybe_flush()
-
     def facility_id(self, name: str) -> int:
         """The id of the facility matching ``name`` (created with this spelling if new)."""
         try:
