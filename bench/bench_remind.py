@@ -33,7 +33,8 @@ AS_OF = date(2025, 6, 2)
 
 def load(url: str, patients: int) -> None:
     from followup import rules
-    from followup.store.bulk import ExamRow, FindingRow, PatientRow, load
+    from followup.store.bulk import load
+    from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow
     from followup.store.database import open_database
 
     def rows():  # type: ignore[no-untyped-def]

@@ -70,7 +70,8 @@ def load_database(target: str, patients: int, seed: int, as_of: date) -> tuple[i
     The loader's own time (adding rows, writing plans, committing) is reported apart from
     the generator's, since the CSV importer is compared with the loader alone.
     """
-    from followup.store.bulk import BulkLoader, PatientRow
+    from followup.store.bulk import BulkLoader
+    from followup.store.bulk_rows import PatientRow
     from followup.store.database import open_database
 
     database = open_database(target)

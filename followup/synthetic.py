@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from followup import rules
 
 if TYPE_CHECKING:
-    from followup.store.bulk import Row
+    from followup.store.bulk_rows import Row
 
 C = rules.Category
 L = rules.Laterality
@@ -224,7 +224,7 @@ def _spelling(rng: random.Random, facility: str) -> str:
 
 def rows(patients: int, seed: int, as_of: date) -> Iterator[Row]:
     """The programme as bulk-loader rows: each patient, then her exams, then her transfers."""
-    from followup.store.bulk import ExamRow, FindingRow, PatientRow, TransferRow
+    from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow, TransferRow
 
     for patient in programme(patients, seed, as_of):
         yield PatientRow(

@@ -43,7 +43,8 @@ def load_due_patients(url: str, count: int, *, overdue_every: int = 0) -> None:
 
     Every ``overdue_every``-th one (when set) is 10 days overdue instead.
     """
-    from followup.store.bulk import ExamRow, FindingRow, PatientRow, load
+    from followup.store.bulk import load
+    from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow
     from followup.store.database import open_database
 
     def rows() -> Iterator[Any]:

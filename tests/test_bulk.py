@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from followup import rules, synthetic
-from followup.store.bulk import BulkLoader, ExamRow, FindingRow, PatientRow, TransferRow, load
+from followup.store.bulk import BulkLoader, load
+from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow, TransferRow
 from followup.store.database import open_database
 from followup.store.errors import InvalidInput
 from followup.store.models import Exam, Facility, FilmTransfer, Finding, Patient, PlanRecord

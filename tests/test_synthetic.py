@@ -9,7 +9,7 @@ from datetime import date
 
 from followup import rules, synthetic
 from followup.cli.output import write_csv
-from followup.store.bulk import ExamRow, PatientRow, TransferRow
+from followup.store.bulk_rows import ExamRow, PatientRow, TransferRow
 
 AS_OF = date(2026, 6, 1)
 C = rules.Category

@@ -126,7 +126,8 @@ def _rebuild(app: AppContext, path: Path, patients: int, seed: int, as_of: date)
 
 def _load(app: AppContext, patients: int, seed: int, as_of: date) -> None:
     from followup import synthetic
-    from followup.store.bulk import BulkLoader, PatientRow
+    from followup.store.bulk import BulkLoader
+    from followup.store.bulk_rows import PatientRow
     from followup.store.models import Setting
 
     with (

@@ -29,7 +29,7 @@ from followup import rules
 from followup.exchange.csv_columns import ColumnMap, Defaults
 from followup.exchange.spreadsheet import restore
 from followup.rules.text import check_text
-from followup.store.bulk import ExamRow, FindingRow, PatientRow
+from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow
 from followup.store.errors import StoreError
 from followup.store.patients import check_external_id
 

@@ -13,7 +13,7 @@ from typing import IO, Any, NamedTuple
 
 from followup.exchange.csv_columns import ColumnMap, Defaults
 from followup.exchange.csv_import import ExamReader, Rejected
-from followup.store.bulk import DEFAULT_BATCH, RowBuffer, Staged
+from followup.store.bulk_rows import DEFAULT_BATCH, RowBuffer, Staged
 
 
 class Chunk(NamedTuple):

@@ -1,26 +1,24 @@
 """Bulk loading: many patients, exams and films in the caller's one transaction, then plans.
 
-What the CSV importer, ``followup demo`` and the benchmarks use to write many rows fast. Rows
-are plain frozen values with canonical text (``"probably-benign"``, ``"left"``; the rules'
-StrEnums are accepted as they are). Memory stays flat whatever the size of the load:
+What the CSV importer, ``followup demo`` and the benchmarks use to write many rows fast (the
+rows: :mod:`followup.store.bulk_rows`; the SQL: :mod:`followup.store.bulk_sql`). Memory stays
+flat whatever the size of the load:
 
-- rows are checked and buffered up to ``batch_size`` as plain tuples by a :class:`RowBuffer`
-  (no database: the CSV import fills one as it reads the file), then written with
-  the driver's executemany (SQLAlchemy's per-row parameter processing would cost more than the
-  database does): patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key
-  (patient, date, facility), their new ids read back by an id range; then their findings and
-  film transfers. Patient ids are looked up for the batch only (one query), so no patient-id
-  map is ever held for the whole load (only the facility cache, a few hundred entries);
+- rows are checked and buffered up to ``batch_size`` as plain tuples by a
+  :class:`~followup.store.bulk_rows.RowBuffer`, then written with the driver's executemany:
+  patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key (patient,
+  date, facility), their new ids read back by an id range; then their findings and film
+  transfers. Patient ids are looked up for the batch only (one query), so no patient-id map
+  is ever held for the whole load (only the facility cache, a few hundred entries);
 - exams already stored (same patient, date and facility, facility compared by
   :func:`followup.rules.facility_key`) or repeated in the input are skipped and counted;
 - plans are written with the same inputs as :func:`followup.store.plans.refresh_plan`, so they
   are identical to it. A patient whose exams and films are all in the batch being written
   (created by this load, nothing stored for her before: the bulk of a first import) gets her
   plan from the rows just written, computed by :mod:`followup.store.plan_rows`; any other
-  patient who got an exam
-  or film transfer is noted in a temporary table and her plan is recomputed at
-  :meth:`BulkLoader.finish`, reading her records back from the database a chunk of patients
-  at a time.
+  patient who got an exam or film transfer is noted in a temporary table and her plan is
+  recomputed at :meth:`BulkLoader.finish`, reading her records back from the database
+  (:mod:`followup.store.rules_inputs`) a chunk of patients at a time.
 
 Nothing is committed here: an error anywhere leaves the caller's transaction to roll back, and
 with it every row of the load.
@@ -28,111 +26,44 @@ with it every row of the load.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Connection,
     Date,
     DateTime,
-    Integer,
-    MetaData,
     Select,
-    Table,
     delete,
     func,
     insert,
     select,
     text,
-    union,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from followup import rules
-from followup.rules.descriptors import check_descriptors
-from followup.rules.text import check_text
 from followup.store import same_exam
+from followup.store.bulk_rows import DEFAULT_BATCH, Row, RowBuffer, Staged
+from followup.store.bulk_sql import TOUCHED, Statements, bind
 from followup.store.clock import now
 from followup.store.errors import InvalidInput
 from followup.store.exams import facility_skeletons, warn_lookalike
 from followup.store.models import (
-    KINDS,
-    SIDES,
-    STORED_CATEGORIES,
-    Base,
     Exam,
     Facility,
-    FilmTransfer,
     Finding,
     PlanFlag,
     PlanRecord,
 )
-from followup.store.patients import check_details, check_external_id
-from followup.store.plan_rows import PLAN_COLUMNS, PlanRows, plan_batch, rows_for
+from followup.store.plan_rows import PlanRows, plan_batch, rows_for
 from followup.store.rules_inputs import NOTHING, Choice, FindingCache, read_inputs
 
-DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
-FACILITY_CACHE = 10_000
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
-# An exam's identity is two unique indexes (revision 0007: one for an unknown kind): a row
-# that breaks either is skipped, so the INSERT names no conflict target.
-EVERY_UNIQUE_KEY = "*"
-
-
-@dataclass(frozen=True)
-class PatientRow:
-    """A patient to add; a patient whose ``external_id`` is already stored is left as she is."""
-
-    external_id: str
-    name: str | None = None
-    birth_date: date | None = None
-    email: str | None = None
-    phone: str | None = None
-    reminders: bool = True
-
-
-@dataclass(frozen=True)
-class FindingRow:
-    """One finding, canonical text: category in models.STORED_CATEGORIES, laterality in SIDES."""
-
-    category: str
-    laterality: str | None = None
-    morphology: str | None = None
-    distribution: str | None = None
-    size_class: str | None = None
-
-
-@dataclass(frozen=True)
-class ExamRow:
-    """One exam of a patient (by external id) with at least one finding."""
-
-    patient: str
-    date: date
-    facility: str
-    findings: tuple[FindingRow, ...]
-    kind: str | None = None
-    follow_up_months: int | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class TransferRow:
-    """The films of ``from_facility`` are on hand at ``to_facility`` for this patient."""
-
-    patient: str
-    from_facility: str
-    to_facility: str
-
-
-Row = PatientRow | ExamRow | TransferRow
 
 
 @dataclass
@@ -153,27 +84,6 @@ class LoadResult:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-# Patients whose plan must be recomputed from the database at the end: those who already had
-# exams or films before their rows of this load (temporary, private to the connection).
-_staging = MetaData()
-_touched = Table(
-    "bulk_touched",
-    _staging,
-    Column("patient_id", Integer, primary_key=True, autoincrement=False),
-    prefixes=["TEMPORARY"],
-)
-
-_CATEGORIES = frozenset(STORED_CATEGORIES)
-_SIDES = frozenset(SIDES)
-_KINDS = frozenset(KINDS)
-# Canonical text as plain str (the rules' StrEnums map to it): tuples holding only plain
-# values are untracked by the garbage collector, so buffered rows cost it nothing.
-_PLAIN: dict[str | None, str | None] = {
-    None: None,
-    **{v: v for v in (*STORED_CATEGORIES, *SIDES, *KINDS)},
-}
-
-
 # A buffered exam: its _Statements.exam parameters (the patient by external id until the flush
 # resolves her id), date, and findings' columns. Plain tuples of atoms only, which the garbage
 # collector stops tracking: buffered row objects would make every collection walk the batch.
@@ -185,145 +95,6 @@ class _Batch(NamedTuple):
 
     exams: list[tuple[int, int, _Exam]]  # patient id, exam id, exam
     transfers: list[tuple[int, int, int]]  # patient id, from facility id, to facility id
-
-
-class Staged(NamedTuple):
-    """A batch of checked rows as plain tuples (untracked by the garbage collector).
-
-    ``patients``: external id, name, birth date, email, phone, reminders.
-    ``exams``: external id, date, facility as given, kind, months, note, findings' columns.
-    ``transfers``: external id, from and to facility as given.
-    ``repeats``: patients and exams left out as repeated within the batch.
-    """
-
-    patients: list[tuple[Any, ...]]
-    exams: list[tuple[Any, ...]]
-    transfers: list[tuple[str, str, str]]
-    repeats: tuple[int, int]
-
-
-class RowBuffer:
-    """Checks rows and buffers them as :class:`Staged` tuples until a batch is full.
-
-    No database: the CSV import fills one as it reads and checks the file, and hands each
-    batch to the :class:`BulkLoader`. Exams repeated within the batch (same
-    patient, date and facility, facilities compared by :func:`followup.rules.facility_key`)
-    are left out and counted; the loader skips those already stored.
-    """
-
-    def __init__(self, batch_size: int = DEFAULT_BATCH, today: date | None = None) -> None:
-        self.batch_size = batch_size
-        self.today = today
-        self._keys: dict[str, str] = {}  # facility as given -> key
-        self._start()
-
-    def _start(self) -> None:
-        self._patients: list[tuple[Any, ...]] = []
-        self._patient_ids: set[str] = set()
-        self._exams: list[tuple[Any, ...]] = []
-        # (patient, date, facility key, kind) -> (findings, months, note): same_exam's identity
-        self._exam_keys: dict[tuple[str, date, str, str | None], tuple[Any, ...]] = {}
-        self._transfers: list[tuple[str, str, str]] = []
-        self._repeated_patients = self._repeated_exams = 0
-        self._rows = 0
-
-    def __len__(self) -> int:
-        return self._rows
-
-    @property
-    def full(self) -> bool:
-        return self._rows >= self.batch_size
-
-    def take(self) -> Staged:
-        """The rows buffered so far, as one batch; the buffer starts again empty."""
-        repeats = (self._repeated_patients, self._repeated_exams)
-        staged = Staged(self._patients, self._exams, self._transfers, repeats)
-        self._start()
-        return staged
-
-    def add(self, row: Row) -> None:
-        if isinstance(row, ExamRow):
-            self.add_exam(row)
-        elif isinstance(row, PatientRow):
-            self.add_patient(row)
-        elif isinstance(row, TransferRow):
-            self.add_transfer(row)
-        else:
-            raise TypeError(f"not a bulk row: {type(row).__name__}")
-
-    def add_patient(self, row: PatientRow) -> None:
-        external_id = check_external_id(row.external_id)
-        check_details(
-            name=row.name,
-            email=row.email,
-            phone=row.phone,
-            birth_date=row.birth_date,
-            today=self.today,
-        )
-        if external_id in self._patient_ids:
-            self._repeated_patients += 1
-            return
-        self._patient_ids.add(external_id)
-        self._rows += 1
-        self._patients.append(
-            (external_id, row.name, row.birth_date, row.email, row.phone, bool(row.reminders))
-        )
-
-    def add_exam(self, row: ExamRow) -> None:
-        _check_exam(row, self.today)
-        plain = _PLAIN
-        findings = tuple(
-            [
-                (plain[f.category], plain[f.laterality], f.morphology, f.distribution, f.size_class)
-                for f in row.findings
-            ]
-        )
-        kind, months = plain[row.kind], row.follow_up_months
-        facility = self._keys.get(row.facility) or self.key(row.facility)
-        key = (row.patient, row.date, facility, kind)
-        if key in self._exam_keys:
-            self._repeated(row, (findings, months, row.note), self._exam_keys[key])
-            return
-        self._exam_keys[key] = (findings, months, row.note)
-        self._rows += 1
-        self._exams.append((row.patient, row.date, row.facility, kind, months, row.note, findings))
-
-    def _repeated(self, row: ExamRow, given: tuple[Any, ...], first: tuple[Any, ...]) -> None:
-        """An exam given twice: a duplicate if it says the same (same_exam.same_content),
-        else one of the two is wrong (as :meth:`BulkLoader.write` decides for an exam already
-        stored)."""
-        mine, theirs = same_exam.content(*given), same_exam.content(*first)
-        if not same_exam.same_content(theirs, mine):
-            kind = f"{row.kind} " if row.kind else ""
-            raise InvalidInput(
-                f"patient {row.patient} has two {kind}exams on {row.date.isoformat()} at "
-                f"{row.facility} with different {same_exam.differences(theirs, mine)}; this is "
-                "not a duplicate: put the rows of one exam together, or correct the one that "
-                "is wrong"
-            )
-        self._repeated_exams += 1
-
-    def add_transfer(self, row: TransferRow) -> None:
-        if self.key(row.from_facility) == self.key(row.to_facility):
-            raise InvalidInput(
-                f"film transfer of patient {row.patient}: from and to name the same facility "
-                f"({row.to_facility!r}); give two different ones"
-            )
-        self._rows += 1
-        self._transfers.append((row.patient, row.from_facility, row.to_facility))
-
-    def key(self, facility: str) -> str:
-        """The facility's key, once its name is checked (InvalidInput if it is not a name)."""
-        key = self._keys.get(facility)
-        if key is None:
-            try:
-                display = rules.check_facility(facility)
-            except ValueError as exc:
-                raise InvalidInput(str(exc)) from None
-            if len(self._keys) >= FACILITY_CACHE:  # spellings are free text: stay bounded
-                self._keys.clear()
-            key = self._keys[facility] = rules.facility_key(display)
-        return key
 
 
 class BulkLoader:
@@ -363,8 +134,8 @@ class BulkLoader:
         # Rows go straight to the driver's executemany as tuples, converted as SQLAlchemy
         # would store them: its per-row parameter processing would cost more than the database.
         self._cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._day = _bind(Date(), dialect)
-        self.created_at = _bind(DateTime(), dialect)(now())
+        self._day = bind(Date(), dialect)
+        self.created_at = bind(DateTime(), dialect)(now())
         self._facilities: dict[str, int] = {}  # key -> id
         self._facility_names: dict[str, int] = {}  # spelling as given (or stored) -> id
         self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
@@ -372,13 +143,13 @@ class BulkLoader:
         self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
         self._findings = FindingCache()
         self._finished = False
-        self._sql = _Statements(dialect)
+        self._sql = Statements(dialect)
         # Patients created by this load have ids above this (the load holds the write lock on
         # SQLite; ids come from an ever-growing sequence on PostgreSQL).
         self._last_patient = self._scalar("SELECT coalesce(max(id), 0) FROM patients")
         self._cache_size = self._bigger_cache() if self._sqlite else None
-        self._conn.execute(text(f"DROP TABLE IF EXISTS {_touched.name}"))
-        _touched.create(self._conn)
+        self._conn.execute(text(f"DROP TABLE IF EXISTS {TOUCHED.name}"))
+        TOUCHED.create(self._conn)
 
     def __enter__(self) -> BulkLoader:
         return self
@@ -626,6 +397,11 @@ class BulkLoader:
 
     # -- plans -------------------------------------------------------------------------
 
+    def replan(self, patients: Select[tuple[int]]) -> None:
+        """Have :meth:`finish` recompute the plans of ``patients`` (a query of primary keys)
+        from what the database holds for them then."""
+        self._conn.execute(insert(TOUCHED).from_select(["patient_id"], patients))
+
     def finish(self) -> LoadResult:
         """Write the last batch, then the plans of patients who had records before this load
         (or in earlier batches of it); drop the staging table."""
@@ -633,7 +409,7 @@ class BulkLoader:
             raise RuntimeError("BulkLoader.finish() was already called")
         self._finished = True
         self.flush()
-        touched = select(_touched.c.patient_id)
+        touched = select(TOUCHED.c.patient_id)
         # Plans written from an earlier batch are written again: count each patient once.
         self.result.plans_written -= self._conn.execute(
             select(func.count())
@@ -642,10 +418,10 @@ class BulkLoader:
         ).scalar_one()
         self._conn.execute(delete(PlanFlag).where(PlanFlag.patient_id.in_(touched)))
         self._conn.execute(delete(PlanRecord).where(PlanRecord.patient_id.in_(touched)))
-        for chunk in self._touched_chunks():
+        for chunk in self.TOUCHED_chunks():
             plans = self._stored_plans(chunk)
             self._write_plans(rows_for(plans, self._facility, self._day))
-        _touched.drop(self._conn)
+        TOUCHED.drop(self._conn)
         if self._cache_size is not None:
             self._cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
         self.close()
@@ -671,15 +447,15 @@ class BulkLoader:
             self._sql.flag(self._cursor, rows.flags)
         self.result.plans_written += len(rows.plans)
 
-    def _touched_chunks(self) -> Iterator[list[int]]:
+    def TOUCHED_chunks(self) -> Iterator[list[int]]:
         """Touched patient ids in ascending chunks (keyset paging: no id list in memory)."""
         last = 0
         while True:
             chunk = list(
                 self._conn.execute(
-                    select(_touched.c.patient_id)
-                    .where(_touched.c.patient_id > last)
-                    .order_by(_touched.c.patient_id)
+                    select(TOUCHED.c.patient_id)
+                    .where(TOUCHED.c.patient_id > last)
+                    .order_by(TOUCHED.c.patient_id)
                     .limit(PLAN_CHUNK)
                 ).scalars()
             )
@@ -690,150 +466,19 @@ class BulkLoader:
 
     def _stored_plans(self, chunk: Sequence[int]) -> list[tuple[int, rules.Plan]]:
         """Plans of touched patients, from what the database holds for them now."""
-        inputs = read_inputs(self._conn, _touched_between(chunk[0], chunk[-1]), self._findings)
+        inputs = read_inputs(self._conn, TOUCHED_between(chunk[0], chunk[-1]), self._findings)
         return [(p, inputs.get(p, NOTHING).plan(self.policy)) for p in chunk]
 
 
-def _touched_between(first: int, last: int) -> Choice:
+def TOUCHED_between(first: int, last: int) -> Choice:
     """The touched patients ``first..last`` (primary keys)."""
 
     def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
-        return query.join(_touched, _touched.c.patient_id == patient).where(
+        return query.join(TOUCHED, TOUCHED.c.patient_id == patient).where(
             patient.between(first, last)
         )
 
     return choose
-
-
-class _Statements:
-    """The loader's SQL, in the driver's parameter style (shared by SQLite and PostgreSQL)."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        sqlite = dialect.name == "sqlite"
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-
-        def insert_many(table: str, columns: Sequence[str], conflict: str = "") -> InsertMany:
-            found = _staging.tables.get(table)
-            return InsertMany(
-                Base.metadata.tables[table] if found is None else found, columns, dialect, conflict
-            )
-
-        self.patient = insert_many(
-            "patients",
-            ("external_id", "name", "birth_date", "email", "phone", "reminders", "created_at"),
-            conflict="external_id",
-        )
-        exam = ("patient_id", "date", "facility_id", "kind", "follow_up_months", "note")
-        self.exam = insert_many("exams", (*exam, "created_at"), conflict=EVERY_UNIQUE_KEY)
-        self.finding = insert_many(
-            "findings",
-            ("exam_id", "category", "laterality", "morphology", "distribution", "size_class"),
-        )
-        transfer = ("patient_id", "from_facility_id", "to_facility_id")
-        self.transfer = insert_many(
-            "film_transfers", (*transfer, "recorded_at"), conflict=", ".join(transfer)
-        )
-        self.plan = insert_many("plans", PLAN_COLUMNS)
-        self.flag = insert_many("plan_flags", ("patient_id", "code", "message"))
-        self.touch = insert_many(_touched.name, ("patient_id",), conflict="patient_id")
-        self.exams_above = f"SELECT count(*), coalesce(max(id), 0) FROM exams WHERE id > {mark}"
-        # New ids are above this; on SQLite (AUTOINCREMENT, revision 0005) the next one is the
-        # largest ever given plus one, which a deleted exam may have held.
-        self.last_exam_id = (
-            "SELECT max(coalesce((SELECT max(id) FROM exams), 0),"
-            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exams'), 0))"
-            if sqlite
-            else "SELECT coalesce(max(id), 0) FROM exams"
-        )
-        self.new_exams = (
-            "SELECT p.external_id, e.date, e.facility_id, e.kind, e.id FROM exams e"
-            f" JOIN patients p ON p.id = e.patient_id WHERE e.id > {mark}"
-        )
-        # One parameter for the batch's external ids: a JSON array on SQLite, an array on
-        # PostgreSQL (no limit on the number of ids, one statement to prepare).
-        among = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(%s)"
-        self.in_list: Callable[[Iterable[str]], Any] = _json_list if sqlite else list
-        self.patients_by_external_id = (
-            f"SELECT p.id, p.external_id, p.id > {mark}"
-            " AND NOT EXISTS (SELECT 1 FROM exams e WHERE e.patient_id = p.id)"
-            " AND NOT EXISTS (SELECT 1 FROM film_transfers t WHERE t.patient_id = p.id)"
-            f" FROM patients p WHERE p.external_id {among}"
-        )
-
-
-class InsertMany:
-    """One INSERT of many rows (tuples in ``columns`` order), as fast as the driver allows.
-
-    SQLite: the driver's executemany, a prepared statement stepped per row in C. PostgreSQL:
-    one statement over an array per column (``INSERT ... SELECT * FROM unnest(...)``), since
-    psycopg's executemany costs a protocol exchange and some Python per row (5,000 rows/s).
-    Either way, calling it returns the number of rows inserted (conflicts skipped)."""
-
-    def __init__(
-        self, table: Table, columns: Sequence[str], dialect: Dialect, conflict: str = ""
-    ) -> None:
-        self._sqlite = dialect.name == "sqlite"
-        names = ", ".join(columns)
-        if self._sqlite:
-            values = f"VALUES ({', '.join('?' for _ in columns)})"
-        else:
-            arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
-            values = f"SELECT * FROM unnest({arrays})"
-        self.sql = f"INSERT INTO {table.name} ({names}) {values}"
-        if conflict:
-            target = "" if conflict == EVERY_UNIQUE_KEY else f" ({conflict})"
-            self.sql += f" ON CONFLICT{target} DO NOTHING"
-
-    def __call__(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> int:
-        if self._sqlite:
-            cursor.executemany(self.sql, rows)
-        else:
-            cursor.execute(self.sql, [list(column) for column in zip(*rows, strict=True)])
-        return int(cursor.rowcount)
-
-
-def _json_list(values: Iterable[str]) -> str:
-    return json.dumps(list(values))
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _bind(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
-    """How SQLAlchemy would pass a value of ``type_`` to this driver (SQLite: ISO text)."""
-    return type_.dialect_impl(dialect).bind_processor(dialect) or _same
-
-
-def _check_exam(row: ExamRow, today: date | None) -> None:
-    """Cheap checks that turn what the database would refuse into a clear InvalidInput."""
-    problem = _exam_problem(row, today)
-    if problem:
-        raise InvalidInput(f"exam of patient {row.patient} on {row.date}: {problem}")
-
-
-def _exam_problem(row: ExamRow, today: date | None) -> str | None:
-    if not row.findings:
-        return "no finding; give its category"
-    for finding in row.findings:
-        if finding.category not in _CATEGORIES:
-            return (
-                f"unknown category {finding.category!r}; use one of {', '.join(STORED_CATEGORIES)}"
-            )
-        if finding.laterality is not None and finding.laterality not in _SIDES:
-            return f"unknown side {finding.laterality!r}; use one of {', '.join(SIDES)}"
-    if row.kind is not None and row.kind not in _KINDS:
-        return f"unknown exam kind {row.kind!r}; use one of {', '.join(KINDS)}"
-    try:
-        check_text(row.note, "note", note=True)
-        for finding in row.findings:
-            check_descriptors(finding.morphology, finding.distribution, finding.size_class)
-        rules.check_follow_up_months(row.follow_up_months)
-        if today is not None:
-            rules.check_exam_date(row.date, today)
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
 def load(
@@ -850,26 +495,4 @@ def load(
         return loader.finish()
 
 
-def rewrite_plans(session: Session, policy: rules.Policy, first: int, last: int) -> int:
-    """Recompute the stored plans of patients ``first..last`` (ids) who have exams, film
-    transfers or a stored plan, with the loader's plan writer: ``followup recompute`` rebuilds
-    every plan this way, a range of patients per transaction. Returns the plans written."""
-    loader = BulkLoader(session, policy)
-    in_range = [
-        select(table.patient_id).where(table.patient_id.between(first, last))
-        for table in (Exam, FilmTransfer, PlanRecord)
-    ]
-    session.connection().execute(insert(_touched).from_select(["patient_id"], union(*in_range)))
-    return loader.finish().plans_written
-
-
-__all__ = [
-    "BulkLoader",
-    "ExamRow",
-    "FindingRow",
-    "LoadResult",
-    "PatientRow",
-    "TransferRow",
-    "load",
-    "rewrite_plans",
-]
+__all__ = ["BulkLoader", "LoadResult", "load"]

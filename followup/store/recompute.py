@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
-from followup.store.bulk import rewrite_plans
+from followup import rules
+from followup.store.bulk import BulkLoader
 from followup.store.database import Database
-from followup.store.models import Patient
+from followup.store.models import Exam, FilmTransfer, Patient, PlanRecord
 from followup.store.policies import (
     PolicyState,
     lock_state,
@@ -80,3 +81,16 @@ def recompute_plans(
     with database.transaction() as session:
         mark_recompute(session)
     return finish_recompute(database, progress, batch)
+
+
+def rewrite_plans(session: Session, policy: rules.Policy, first: int, last: int) -> int:
+    """Recompute the stored plans of patients ``first..last`` (ids) who have exams, film
+    transfers or a stored plan, with the loader's plan writer: ``followup recompute`` rebuilds
+    every plan this way, a range of patients per transaction. Returns the plans written."""
+    loader = BulkLoader(session, policy)
+    in_range = [
+        select(table.patient_id).where(table.patient_id.between(first, last))
+        for table in (Exam, FilmTransfer, PlanRecord)
+    ]
+    loader.replan(union(*in_range))
+    return loader.finish().plans_written
