@@ -120,7 +120,7 @@ def import_exams(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--default-date") from None
     from followup.cli.output import output_file
-    from followup.exchange.import_batches import ReadRequest, chunks_of
+    from followup.exchange.csv_pipeline import ReadRequest, chunks_of
 
     defaults = csv_columns.Defaults(date=default_date, facility=default_facility)
     if dry_run:
@@ -177,7 +177,7 @@ def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: An
     except StopIteration:
         raise click.ClickException(f"{file} is empty; a header row is needed") from None
     except (csv.Error, UnicodeDecodeError) as exc:
-        from followup.exchange.import_batches import Unreadable
+        from followup.exchange.csv_pipeline import Unreadable
 
         not_utf8 = isinstance(exc, UnicodeDecodeError)
         raise _unreadable(Unreadable(1, not_utf8, str(exc))) from None
@@ -223,7 +223,7 @@ def _load(
 ) -> tuple[Any, int, int]:
     """Write each batch; the first bad row stops everything unless rejects are being kept.
     Returns what the loader did, the rows read and the rows rejected."""
-    from followup.exchange.import_batches import Unreadable
+    from followup.exchange.csv_pipeline import Unreadable
     from followup.store.bulk import BulkLoader
 
     if app.database.is_sqlite:  # a bigger page cache for this connection: fewer index reads
