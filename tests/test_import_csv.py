@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,28 @@ def test_an_exam_repeated_with_other_findings_stops_the_import(cli: Cli, tmp_pat
     error = cli("import", "exams", _write(tmp_path, text), *AS_OF, code=1).stderr
     assert "P1 has two exams on 2025-01-31 at N with different findings" in error
     assert _patients(cli) == []
+
+
+def test_a_script_imports_without_click(db_url: str, tmp_path: Path) -> None:
+    """The pipeline is a library: a dry run writes nothing, a run writes the exams and plans,
+    and a refused row is an exception carrying its line and reason."""
+    from followup.exchange.csv_pipeline import CsvImport, RowRefused
+    from followup.store.database import open_database
+
+    text = "patient_id,date,facility,category\nP1,2025-01-31,North,3\nP2,2025-02-01,North,1\n"
+    path = _write(tmp_path, text)
+    database = open_database(db_url)
+    try:
+        with CsvImport(path, today=date(2025, 3, 1)) as job:
+            dry = job.run(database, dry_run=True)
+        assert (dry.dry_run, dry.rows, dry.loaded.exams_added) == (True, 2, 2)
+        with CsvImport(path, today=date(2025, 3, 1)) as job:
+            done = job.run(database)
+        assert (done.dry_run, done.loaded.exams_added, done.loaded.plans_written) == (False, 2, 2)
+        bad = _write(tmp_path, text + "P3,2025-02-02,North,maybe\n", name="bad.csv")
+        with CsvImport(bad, today=date(2025, 3, 1)) as job, pytest.raises(RowRefused) as refused:
+            job.run(database)
+        assert refused.value.line == 4 and "category" in refused.value.reason
+    finally:
+        database.close()
+    assert _patients(Cli(db_url)) == ["P1", "P2"]

@@ -1,32 +1,25 @@
 """``followup import exams FILE.csv``: a clinic's CSV export in, all of it or (on request) the
-good rows only, in one transaction through the bulk loader."""
+good rows only, in one transaction (:mod:`followup.exchange.csv_pipeline` does the work)."""
 
 from __future__ import annotations
 
-import csv
-import gc
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import date
-from typing import IO, Any
+from functools import partial
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.params import DATE, force_option
 
-GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's: 700)
-SQLITE_CACHE_KIB = 65_536  # 64 MiB, whatever the file's size
-
-
-class _DryRun(Exception):
-    """Raised inside the transaction to roll a dry run back after counting everything."""
-
-    def __init__(self, result: Any) -> None:
-        super().__init__("dry run")
-        self.result = result
+if TYPE_CHECKING:
+    from followup.exchange.csv_columns import Defaults
+    from followup.exchange.csv_import import Rejected
+    from followup.exchange.csv_pipeline import Chunk, CsvImport, ImportResult, Unreadable
 
 
 @click.command("exams")
@@ -107,7 +100,7 @@ def import_exams(
     """
     if skip_invalid != (rejects is not None):
         raise click.UsageError("--skip-invalid and --rejects FILE go together; give both")
-    from followup.exchange import csv_columns, csv_import
+    from followup.exchange import csv_columns
 
     if default_facility is not None and not default_facility.strip():
         raise click.BadParameter("give the facility's name", param_hint="--default-facility")
@@ -120,7 +113,7 @@ def import_exams(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--default-date") from None
     from followup.cli.output import output_file
-    from followup.exchange.csv_pipeline import ReadRequest, chunks_of
+    from followup.exchange.csv_pipeline import RowRefused, Unreadable
 
     defaults = csv_columns.Defaults(date=default_date, facility=default_facility)
     if dry_run:
@@ -132,81 +125,70 @@ def import_exams(
             if rejects
             else None
         )
-        stream = stack.enter_context(csv_import.open_csv(file))
-        reader = csv.reader(stream)
-        columns = _map_header(reader, file, overrides, defaults)
-        reject_writer = _rejects_writer(kept.stream, columns.header) if kept else None
-        request = ReadRequest(columns, defaults, day, keep_rejected=rejects is not None)
-        chunks = stack.enter_context(closing(chunks_of(stream, reader, request)))
-        stack.enter_context(_fewer_collections())
+        job = stack.enter_context(_opened(file, overrides, defaults, day))
+        rejected = _rejects_writer(kept.stream, job.columns.header) if kept else None
         try:
-            with app.transaction() as session:
-                counts = _load(session, app, _with_progress(file, chunks), day, reject_writer)
-                if dry_run:
-                    raise _DryRun(counts)
-                if kept is not None:
-                    kept.prepare()  # on disk before the import commits: a full disk stops both
-        except _DryRun as done:
-            counts = done.result
-            if kept is not None:
-                kept.discard()
-    _summary(*counts, dry_run, rejects)
+            result = job.run(
+                app,
+                dry_run=dry_run,
+                rejected=rejected,
+                before_commit=kept.prepare if kept else None,  # a full disk stops both
+                progress=partial(_with_progress, file),
+            )
+        except RowRefused as exc:
+            raise click.ClickException(
+                f"line {exc.line}: {exc.reason}; nothing was imported. Fix the row or use "
+                "--skip-invalid --rejects FILE"
+            ) from None
+        except Unreadable as exc:
+            raise _unreadable(exc) from None
+        if dry_run and kept is not None:
+            kept.discard()
+    _summary(result, rejects)
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Millions of short-lived rows would trigger the cyclic GC every 700 allocations, scanning
-    every object each time (about a quarter of the import's time). Collect less often, and
-    never rescan what was loaded before the import; cycles are still collected, so memory
-    stays flat."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
-def _map_header(reader: Any, file: str, overrides: tuple[str, ...], defaults: Any) -> Any:
-    from followup.exchange.csv_columns import MappingError, map_columns
+def _opened(file: str, overrides: tuple[str, ...], defaults: Defaults, day: date) -> CsvImport:
+    """The import of FILE, its header mapped; the columns left out are shown."""
+    from followup.exchange.csv_columns import MappingError
+    from followup.exchange.csv_pipeline import CsvImport, EmptyFile, Unreadable
 
     try:
-        header = next(reader)
-    except StopIteration:
+        job = CsvImport(file, overrides, defaults, today=day)
+    except EmptyFile:
         raise click.ClickException(f"{file} is empty; a header row is needed") from None
-    except (csv.Error, UnicodeDecodeError) as exc:
-        from followup.exchange.csv_pipeline import Unreadable
-
-        not_utf8 = isinstance(exc, UnicodeDecodeError)
-        raise _unreadable(Unreadable(1, not_utf8, str(exc))) from None
-    try:
-        columns = map_columns(header, overrides, defaults)
+    except Unreadable as exc:
+        raise _unreadable(exc) from None
     except MappingError as exc:
         raise click.UsageError(str(exc)) from None
-    if columns.ignored:
+    if job.columns.ignored:
         from followup.cli.errors import printable
 
-        click.echo(f"Columns not imported: {printable(', '.join(columns.ignored))}", err=True)
-    return columns
+        click.echo(f"Columns not imported: {printable(', '.join(job.columns.ignored))}", err=True)
+    return job
 
 
-def _rejects_writer(out: IO[str], header: tuple[str, ...]) -> Any:
-    """A CSV of the rejected rows (0600: they hold health data), spreadsheet-safe."""
-    from followup.exchange.spreadsheet import csv_writer
+def _rejects_writer(out: IO[str], header: tuple[str, ...]) -> Callable[[Rejected], None]:
+    """Writes each rejected row to a CSV (0600: they hold health data), spreadsheet-safe,
+    with its line and reason."""
+    from followup.exchange.spreadsheet import csv_writer, neutralise, restore
 
     writer = csv_writer(out)
     writer.writerow([*header, "line", "reason"])
-    return writer
+
+    def write(item: Rejected) -> None:
+        # Each cell as the import read it (an export's '=x is =x), made safe again: the
+        # rejects file, once corrected, imports back to the same values.
+        writer.writerow([*(neutralise(restore(c)) for c in item.cells), item.line, item.reason])
+
+    return write
 
 
-def _with_progress(file: str, chunks: Iterator[Any]) -> Iterator[Any]:
+def _with_progress(file: str, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     """A progress bar by bytes read, on stderr, when stderr is a terminal and FILE a file."""
     return _advancing(file, chunks) if sys.stderr.isatty() and os.path.isfile(file) else chunks
 
 
-def _advancing(file: str, chunks: Iterator[Any]) -> Iterator[Any]:
+def _advancing(file: str, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     size = os.path.getsize(file)
     with click.progressbar(length=size, label="Importing", file=sys.stderr) as bar:
         done = 0
@@ -218,36 +200,7 @@ def _advancing(file: str, chunks: Iterator[Any]) -> Iterator[Any]:
     click.echo("Writing the plans of the patients imported...", err=True)
 
 
-def _load(
-    session: Any, app: AppContext, chunks: Iterator[Any], day: date, rejects: Any
-) -> tuple[Any, int, int]:
-    """Write each batch; the first bad row stops everything unless rejects are being kept.
-    Returns what the loader did, the rows read and the rows rejected."""
-    from followup.exchange.csv_pipeline import Unreadable
-    from followup.store.bulk import BulkLoader
-
-    if app.database.is_sqlite:  # a bigger page cache for this connection: fewer index reads
-        session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    rejected = rows = 0
-    with BulkLoader(session, app.policy, today=day) as loader:
-        try:
-            for chunk in chunks:
-                for item in chunk.rejected:
-                    if rejects is None:
-                        raise click.ClickException(
-                            f"line {item.line}: {item.reason}; nothing was imported. Fix the "
-                            "row or use --skip-invalid --rejects FILE"
-                        )
-                    _write_reject(rejects, item)
-                    rejected += 1
-                loader.write(chunk.staged)
-                rows = chunk.rows
-        except Unreadable as exc:
-            raise _unreadable(exc) from None
-        return loader.finish(), rows, rejected
-
-
-def _unreadable(exc: Any) -> click.ClickException:
+def _unreadable(exc: Unreadable) -> click.ClickException:
     """The file stops being CSV text; text is decoded in blocks, so the line is approximate."""
     line = exc.line
     if exc.not_utf8:
@@ -260,21 +213,14 @@ def _unreadable(exc: Any) -> click.ClickException:
     )
 
 
-def _write_reject(writer: Any, item: Any) -> None:
-    from followup.exchange.spreadsheet import neutralise, restore
-
-    # Each cell as the import read it (an export's '=x is =x), made safe again: the rejects
-    # file, once corrected, imports back to the same values.
-    writer.writerow([*(neutralise(restore(c)) for c in item.cells), item.line, item.reason])
-
-
-def _summary(result: Any, rows: int, rejected: int, dry_run: bool, rejects: str | None) -> None:
-    verb = "would import" if dry_run else "imported"
+def _summary(result: ImportResult, rejects: str | None) -> None:
+    loaded, rows, rejected = result.loaded, result.rows, result.rejected
+    verb = "would import" if result.dry_run else "imported"
     click.echo(
-        ("Dry run, nothing written: " if dry_run else "")
-        + f"read {rows:,} rows; {verb} {result.exams_added:,} exams with "
-        f"{result.findings_added:,} findings ({result.patients_added:,} new patients, "
-        f"{result.facilities_added:,} new facilities); {result.exams_duplicate:,} duplicate "
+        ("Dry run, nothing written: " if result.dry_run else "")
+        + f"read {rows:,} rows; {verb} {loaded.exams_added:,} exams with "
+        f"{loaded.findings_added:,} findings ({loaded.patients_added:,} new patients, "
+        f"{loaded.facilities_added:,} new facilities); {loaded.exams_duplicate:,} duplicate "
         f"exams skipped; {rejected:,} rows rejected"
         + (f" (written to {rejects})" if rejects and rejected else "")
         + ".",
