@@ -143,7 +143,7 @@ def test_due_table_marks_overdue_rows(programme: Cli):
 
 
 def test_table_cut_to_a_terminal_width():
-    from followup.cli.output import write_table
+    from followup.present.tables import write_table
 
     out = io.StringIO()
     rows = [{"a": "x" * 10, "b": "y" * 50}, {"a": "z", "b": "w"}]

@@ -15,8 +15,9 @@ from followup.cli.params import format_option, output_options
 def _write(
     entries: Iterable[Any], fmt: str, single_exam: bool, output: str | None, force: bool
 ) -> int:
-    from followup.cli.output import output_stream, write_json, write_rows, write_table
+    from followup.cli.output import output_stream, write_json, write_rows
     from followup.present.audit_view import ROW_COLUMNS, columns_for, entry_json, entry_rows
+    from followup.present.tables import write_table
 
     with output_stream(output, force=force) as out:
         if fmt == "json":

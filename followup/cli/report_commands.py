@@ -63,7 +63,8 @@ def due(
       followup due --overdue --format csv -o overdue.csv
       followup due --as-of 2025-07-01 --format json
     """
-    from followup.cli.output import output_stream, write_rows, write_table
+    from followup.cli.output import output_stream, write_rows
+    from followup.present.tables import write_table
     from followup.store.exams import known_facility
     from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
 
@@ -176,7 +177,8 @@ def flags(
       followup flags --code lost-to-follow-up --format csv -o lost.csv
       followup flags --code facility-switch --as-of 2025-07-01
     """
-    from followup.cli.output import output_stream, write_rows, write_table
+    from followup.cli.output import output_stream, write_rows
+    from followup.present.tables import write_table
     from followup.store.reports import FLAG_COLUMNS, flag_rows
 
     with (

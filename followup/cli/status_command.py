@@ -46,7 +46,7 @@ def status(
     """
     from followup.cli.context import read_policy_file
     from followup.cli.output import dump_json, output_stream
-    from followup.cli.status_view import status_json, status_table
+    from followup.present.status_view import status_json, status_table
     from followup.store.patients import get_patient
     from followup.store.plans import assess_patient
     from followup.store.policies import parse_policy_file, read_state

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from followup import rules
-from followup.cli.output import write_table
+from followup.present.tables import write_table
 
 _NEXT_STEP = {
     "routine-screening": "Next routine screening mammogram",
