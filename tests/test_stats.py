@@ -119,3 +119,12 @@ def test_empty_programme(cli: Cli):
 
 def test_reversed_dates_are_a_usage_error(cli: Cli):
     assert "swap them" in cli("stats", "--from", "2025-02-01", "--to", "2025-01-01", code=2).stderr
+
+
+def test_the_stats_table_shows_every_figure_of_a_step() -> None:
+    """present/ names the columns itself (no database there): they must stay the keys of
+    the store's step rows, or a figure would vanish from the table."""
+    from followup.present.report_tables import STATS_COLUMNS
+    from followup.store.adherence import STEP_COLUMNS
+
+    assert STATS_COLUMNS == ("section", *STEP_COLUMNS)

@@ -55,7 +55,7 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
       followup demo --db /tmp/demo.db --patients 1000
       followup --db /tmp/demo.db demo
     """
-    from followup.cli.report_commands import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
+    from followup.present.report_tables import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
     from followup.present.tables import write_table
     from followup.store.reports import DueQuery, due_rows
 

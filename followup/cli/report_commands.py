@@ -13,7 +13,7 @@ import click
 
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import DATE, as_of_option, format_option, output_options
-from followup.rules.engine import ACTIONS, FLAG_CODES
+from followup.rules.engine import FLAG_CODES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,6 +64,7 @@ def due(
       followup due --as-of 2025-07-01 --format json
     """
     from followup.cli.output import output_stream, write_rows
+    from followup.present.report_tables import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
     from followup.present.tables import write_table
     from followup.store.exams import known_facility
     from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
@@ -126,29 +127,6 @@ def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextI
             out.write("".join(lines))
 
 
-# The table, for people: overdue first and marked, short headers, cut to fit a terminal.
-DUE_TABLE = ("overdue", "due", "patient_id", "name", "action", "laterality", "facility", "flags")
-DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "other flags")
-# Columns whose values are known in advance are as wide as the widest, whatever rows come
-# first: a report's first rows must not decide that a later one is cut.
-_ACTION_WIDTH = max(map(len, ACTIONS))
-DUE_WIDTHS = {"due": 10, "action": _ACTION_WIDTH, "laterality": len("bilateral")}
-FLAG_WIDTHS = {"code": max(map(len, FLAG_CODES)), "due": 10, "action": _ACTION_WIDTH}
-DATED = ("overdue", "lost-to-follow-up")
-
-
-def marked(row: dict) -> dict:
-    """`! 20 days` (`! 120 days lost`) in the overdue column instead of a boolean, a number
-    and two flags; the other flags after it."""
-    late = row["days_overdue"]
-    lost = " lost" if "lost-to-follow-up" in row["flags"] else ""
-    return {
-        **row,
-        "overdue": f"! {late} days{lost}" if late else "",
-        "flags": " ".join(code for code in row["flags"] if code not in DATED),
-    }
-
-
 @click.command()
 @as_of_option
 @click.option(
@@ -178,6 +156,7 @@ def flags(
       followup flags --code facility-switch --as-of 2025-07-01
     """
     from followup.cli.output import output_stream, write_rows
+    from followup.present.report_tables import FLAG_WIDTHS
     from followup.present.tables import write_table
     from followup.store.reports import FLAG_COLUMNS, flag_rows
 
@@ -247,30 +226,19 @@ def _write_stats(
     app: AppContext, as_of: date, start: date | None, end: date | None, fmt: str, out: TextIO
 ) -> None:
     from followup.cli.output import dump_json, write_rows
-    from followup.store.adherence import STEP_COLUMNS, programme_stats
+    from followup.present.report_tables import STATS_COLUMNS, STATS_HEADERS, stats_rows
+    from followup.store.adherence import programme_stats
 
     with app.transaction(write=False, plans=True) as session:
         figures = programme_stats(session, app.policy, as_of, start, end)
     if fmt == "json":
         dump_json(figures, out)
         return
-    rows = [
-        *({"section": "probably-benign step", **step} for step in figures["probably_benign"]),
-        *(
-            {"section": "next action", "step": action, "due": count}
-            for action, count in figures["actions"].items()
-        ),
-        *(
-            {"section": "flag", "step": code, "due": count}
-            for code, count in figures["flags"].items()
-        ),
-    ]
-    columns = ["section", *STEP_COLUMNS]
-    headers = ["section", "step", "due / patients", "on time", "late", "lost", "open"]
+    rows = stats_rows(figures)
     if fmt == "csv":
-        write_rows(rows, columns, fmt, out)
+        write_rows(rows, STATS_COLUMNS, fmt, out)
     else:
-        write_rows(rows, columns, fmt, out, headers=headers)
+        write_rows(rows, STATS_COLUMNS, fmt, out, headers=STATS_HEADERS)
 
 
 @click.command()
