@@ -127,4 +127,4 @@ def test_the_stats_table_shows_every_figure_of_a_step() -> None:
     from followup.present.report_tables import STATS_COLUMNS
     from followup.store.adherence import STEP_COLUMNS
 
-    assert STATS_COLUMNS == ("section", *STEP_COLUMNS)
+    assert ("section", *STEP_COLUMNS) == STATS_COLUMNS

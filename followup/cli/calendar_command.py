@@ -45,26 +45,25 @@ def calendar(
     """
     from followup.cli.output import output_stream
     from followup.ics import follow_up_calendar, follow_up_uid
-    from followup.store.models import Facility, PlanRecord
     from followup.store.patients import get_patient
+    from followup.store.plans import stored_plan
 
     with (
         output_stream(output, force=force) as out,
         app.transaction(write=False, plans=True) as session,
     ):
         patient = get_patient(session, patient_id)
-        plan = session.get(PlanRecord, patient.id)
+        plan = stored_plan(session, patient.id)
         if plan is None or plan.due is None:
             reason = plan.reason if plan is not None else "no exam is recorded"
             raise click.ClickException(
                 f"{patient.external_id} has no follow-up date to put in a calendar ({reason}); "
                 f"see `followup status {patient.external_id}`"
             )
-        facility = session.get(Facility, plan.facility_id) if plan.facility_id else None
         ics = follow_up_calendar(
             follow_up_uid(patient.id, plan.due),
             plan.due,
-            location=facility.name if facility else None,
+            location=plan.facility,
             alarm_days_before=alarm_days,
             stamp=plan.exam_date,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import click
 from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.params import as_of_option
 
-DEMO_MARK = "demo"
 EARLIEST_DEMO = date(1910, 1, 1)
 
 
@@ -57,6 +55,7 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
     """
     from followup.present.report_tables import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
     from followup.present.tables import write_table
+    from followup.store.demo import example_patient
     from followup.store.reports import DueQuery, due_rows
 
     as_of = import_day(as_of, earliest=EARLIEST_DEMO)  # its exams go back 8 years, to 1900
@@ -70,7 +69,7 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
             count = write_table(
                 (marked(r) for r in rows), DUE_TABLE, sys.stdout, DUE_HEADERS, widths=DUE_WIDTHS
             )
-            example = _example_patient(session)
+            example = example_patient(session) or "P0000001"
     finally:
         demo_app.close()
     quoted = shlex.quote(str(path))  # the hints are meant to be pasted into a shell
@@ -128,7 +127,7 @@ def _load(app: AppContext, patients: int, seed: int, as_of: date) -> None:
     from followup import synthetic
     from followup.store.bulk import BulkLoader
     from followup.store.bulk_rows import PatientRow
-    from followup.store.models import Setting
+    from followup.store.demo import mark_demo
 
     with (
         app.transaction() as session,
@@ -139,8 +138,7 @@ def _load(app: AppContext, patients: int, seed: int, as_of: date) -> None:
             hidden=not sys.stderr.isatty(),
         ) as bar,
     ):
-        session.add(Setting(key=DEMO_MARK, value=f"seed={seed} patients={patients}"))
-        session.flush()
+        mark_demo(session, f"seed={seed} patients={patients}")
         with BulkLoader(session, app.policy, today=as_of) as loader:
             for row in synthetic.rows(patients, seed, as_of):
                 loader.add(row)
@@ -154,30 +152,10 @@ def _check_old_demo(path: Path) -> bool:
     is refused."""
     if not path.is_file() or path.is_symlink():
         return False  # the writer refuses links and folders with its own message
-    import sqlite3
+    from followup.store.demo import is_demo_file
 
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            marked = conn.execute("SELECT 1 FROM settings WHERE key = ?", (DEMO_MARK,)).fetchone()
-    except sqlite3.Error:
-        marked = None
-    if not marked:
+    if not is_demo_file(path):
         raise click.ClickException(
             f"{path} exists and is not a followup demo database; give another file with --db"
         )
     return True
-
-
-def _example_patient(session) -> str:  # type: ignore[no-untyped-def]
-    """A patient worth looking at: one with a probably-benign follow-up if there is one."""
-    from sqlalchemy import select
-
-    from followup.store.models import Patient, PlanRecord
-
-    query = (
-        select(Patient.external_id)
-        .join(PlanRecord, PlanRecord.patient_id == Patient.id)
-        .order_by((PlanRecord.action != "short-interval-follow-up"), Patient.external_id)
-        .limit(1)
-    )
-    return session.scalar(query) or "P0000001"

@@ -102,10 +102,12 @@ def assess_patient(
 
 
 def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
-    """The stored plan as the rules' value (flags included), or None if none is stored."""
+    """The stored plan as the rules' value (flags and facility included), or None if none is
+    stored."""
     record = session.get(PlanRecord, patient_id)
     if record is None:
         return None
+    facility = session.get(Facility, record.facility_id) if record.facility_id else None
     return rules.Plan(
         action=record.action,
         due=record.due,
@@ -114,6 +116,7 @@ def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
         flags=tuple(rules.Flag(f.code, f.message) for f in record.flags),
         exam_id=record.exam_id,
         exam_date=record.exam_date,
+        facility=facility.name if facility else None,
         category=rules.Category(record.category) if record.category else None,
         episode_start=record.episode_start,
         episode_step=record.episode_step,
