@@ -7,9 +7,10 @@ programme: mostly negative or benign, some probably-benign episodes, incomplete 
 results, facility switches and film transfers), read into plain values first. The timed loop
 then does, per patient, what a bulk load's planner does (``followup.store.plan_rows``): build
 the rules' ``Exam`` and ``FilmTransfer`` values from those plain values (findings built once
-and shared, as its ``Finder`` does) and call ``make_plan``. It prints the best of ``--repeat``
-runs, for the building and planning together (what a load, a recompute or ``status`` pays per
-patient) and for ``make_plan`` alone (on values built earlier, so colder in the CPU caches).
+and shared, as ``followup.store.rules_inputs.FindingCache`` does) and call ``make_plan``. It
+prints the best of ``--repeat`` runs, for the building and planning together (what a load, a
+recompute or ``status`` pays per patient) and for ``make_plan`` alone (on values built
+earlier, so colder in the CPU caches).
 Times are CPU time of this process (``time.process_time``), so that other work on a shared
 machine inflates them less than wall-clock time; compare runs made back to back.
 

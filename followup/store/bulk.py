@@ -93,8 +93,8 @@ _Exam = tuple[tuple[Any, ...], date, tuple[tuple[str | None, ...], ...]]
 class _Batch(NamedTuple):
     """What a flush wrote that the in-memory plans need."""
 
-    exams: list[tuple[int, int, _Exam]]  # patient id, exam id, exam
-    transfers: list[tuple[int, int, int]]  # patient id, from facility id, to facility id
+    exams: list[tuple[int, int, _Exam]]  # patient pk, exam id, exam
+    transfers: list[tuple[int, int, int]]  # patient pk, from facility id, to facility id
 
 
 class BulkLoader:
@@ -261,7 +261,7 @@ class BulkLoader:
     def _resolve_patients(
         self, exams: list[_Exam], transfers: list[tuple[str, int, int]]
     ) -> dict[str, tuple[int, bool]]:
-        """external id -> (patient id, whether all her records are in this batch) for the
+        """external id -> (patient pk, whether all her records are in this batch) for the
         batch's exams and transfers; an unknown patient is an error naming her."""
         wanted = {staged[0] for staged, *_ in exams}
         wanted.update(patient for patient, _, _ in transfers)
@@ -281,7 +281,7 @@ class BulkLoader:
         self, patients: dict[str, tuple[int, bool]], exams: list[_Exam]
     ) -> list[tuple[int, int, _Exam]]:
         """Insert the batch's exams (those already stored are skipped), then their findings;
-        returns the exams written: patient id, new exam id, exam."""
+        returns the exams written: patient pk, new exam id, exam."""
         last = self._scalar(self._sql.last_exam_id)
         self._sql.exam(self._cursor, [(patients[exam[0][0]][0], *exam[0][1:]) for exam in exams])
         written: list[tuple[int, int, _Exam]] = []
@@ -326,8 +326,8 @@ class BulkLoader:
                     "row out"
                 )
 
-    def _stored_exams(self, patient_ids: set[int]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        """(patient id, date, facility id, kind) -> (exam id, months, note, findings'
+    def _stored_exams(self, patient_pks: set[int]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """(patient pk, date, facility id, kind) -> (exam id, months, note, findings'
         columns) of their exams."""
         query = (
             select(
@@ -345,7 +345,7 @@ class BulkLoader:
                 Finding.size_class,
             )
             .join(Finding, Finding.exam_id == Exam.id)
-            .where(Exam.patient_id.in_(sorted(patient_ids)))
+            .where(Exam.patient_id.in_(sorted(patient_pks)))
         )
         stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         for row in self._conn.execute(query):
@@ -432,9 +432,9 @@ class BulkLoader:
         """Plans of the batch's patients whose exams and films are all in it, from the rows
         just written."""
         exams = [
-            (patient_id, exam_id, day, staged[2], staged[3], staged[4], findings)
-            for patient_id, exam_id, (staged, day, findings) in batch.exams
-            if patient_id in new
+            (patient_pk, exam_id, day, staged[2], staged[3], staged[4], findings)
+            for patient_pk, exam_id, (staged, day, findings) in batch.exams
+            if patient_pk in new
         ]
         transfers = [t for t in batch.transfers if t[0] in new]
         names, policy = self._stored_names, self.policy
@@ -448,7 +448,7 @@ class BulkLoader:
         self.result.plans_written += len(rows.plans)
 
     def TOUCHED_chunks(self) -> Iterator[list[int]]:
-        """Touched patient ids in ascending chunks (keyset paging: no id list in memory)."""
+        """Touched patient pks in ascending chunks (keyset paging: no id list in memory)."""
         last = 0
         while True:
             chunk = list(

@@ -265,7 +265,7 @@ def _finding_snapshot(finding: Finding) -> dict[str, Any]:
 
 
 def _audit(
-    session: Session, action: str, patient_id: int, exam_id: int | None, detail: dict[str, Any]
+    session: Session, action: str, patient_pk: int, exam_id: int | None, detail: dict[str, Any]
 ) -> None:
     """Log who did what to a record (``before``/``after``: what it said), in the transaction
     that does it; read back by followup.store.audit."""
@@ -274,7 +274,7 @@ def _audit(
             at=now(),
             actor=actor(),
             action=action,
-            patient_id=patient_id,
+            patient_id=patient_pk,
             exam_id=exam_id,
             detail=json.dumps(detail, sort_keys=True),
         )
@@ -373,10 +373,10 @@ def delete_exam(
     row = get_exam(session, exam_id)
     snapshot = exam_snapshot(row)
     _audit(session, "exam.delete", row.patient_id, row.id, {"before": snapshot})
-    patient_id = row.patient_id
+    patient_pk = row.patient_id
     session.delete(row)
     session.flush()
-    refresh_plan(session, patient_id, policy)
+    refresh_plan(session, patient_pk, policy)
     return snapshot
 
 

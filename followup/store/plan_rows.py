@@ -26,10 +26,10 @@ _DATE_COLUMNS = [
 ]
 _plan_row = itemgetter(*PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
 
-# One exam of a patient new to the database: patient id, exam id, date, facility id, kind,
+# One exam of a patient new to the database: patient pk, exam id, date, facility id, kind,
 # months, findings' columns (category, laterality, morphology, distribution, size class).
 PlanExam = tuple[int, int, date, int, str | None, int | None, tuple[tuple[str | None, ...], ...]]
-PlanTransfer = tuple[int, int, int]  # patient id, from facility id, to facility id
+PlanTransfer = tuple[int, int, int]  # patient pk, from facility id, to facility id
 
 
 class PlanRows(NamedTuple):
@@ -47,16 +47,16 @@ def rows_for(
     """The rows of computed plans; ``facility_id`` maps a stored facility spelling to its id
     and ``day`` turns a date into what the driver takes."""
     rows = PlanRows([], [])
-    for patient_id, plan in plans:
+    for patient_pk, plan in plans:
         facility = facility_id(plan.facility) if plan.facility else None
         values = plan_values(plan, facility)
-        values["patient_id"] = patient_id
+        values["patient_id"] = patient_pk
         row = list(_plan_row(values))
         for i in _DATE_COLUMNS:
             if row[i] is not None:
                 row[i] = day(row[i])
         rows.plans.append(row)
-        rows.flags.extend((patient_id, f.code, f.message) for f in plan.flags)
+        rows.flags.extend((patient_pk, f.code, f.message) for f in plan.flags)
     return rows
 
 
@@ -69,21 +69,21 @@ def plan_batch(
     findings: FindingCache,
 ) -> PlanRows:
     """Plans of the patients of ``exams`` and ``transfers`` (all of each one's records), by
-    patient id. Rules objects are built a patient at a time, so few are alive at once."""
+    patient pk. Rules objects are built a patient at a time, so few are alive at once."""
     by_patient: dict[int, list[PlanExam]] = defaultdict(list)
     for exam in exams:
         by_patient[exam[0]].append(exam)
     films: dict[int, set[tuple[int, int]]] = defaultdict(set)
-    for patient_id, source, target in transfers:
-        films[patient_id].add((source, target))
+    for patient_pk, source, target in transfers:
+        films[patient_pk].add((source, target))
 
     def plans() -> Iterable[tuple[int, rules.Plan]]:
-        for patient_id in sorted(by_patient.keys() | films.keys()):
+        for patient_pk in sorted(by_patient.keys() | films.keys()):
             history = [
                 exam_value(exam_id, day_, names[facility_id], kind, months, map(findings, columns))
-                for _, exam_id, day_, facility_id, kind, months, columns in by_patient[patient_id]
+                for _, exam_id, day_, facility_id, kind, months, columns in by_patient[patient_pk]
             ]
-            moved = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_id]]
-            yield patient_id, PatientInputs(history, moved).plan(policy)
+            moved = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_pk]]
+            yield patient_pk, PatientInputs(history, moved).plan(policy)
 
     return rows_for(plans(), {name: id_ for id_, name in names.items()}.__getitem__, day)

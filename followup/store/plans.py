@@ -34,13 +34,13 @@ def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
     }
 
 
-def store_plan(session: Session, patient_id: int, plan: rules.Plan) -> None:
+def store_plan(session: Session, patient_pk: int, plan: rules.Plan) -> None:
     """Replace the patient's stored plan and flags with ``plan``."""
-    store_plans(session, {patient_id: plan})
+    store_plans(session, {patient_pk: plan})
 
 
 def store_plans(session: Session, plans: dict[int, rules.Plan]) -> None:
-    """Replace these patients' stored plans and flags (patient id -> plan), in a few
+    """Replace these patients' stored plans and flags (patient pk -> plan), in a few
     statements whatever their number."""
     keys = {rules.facility_key(p.facility) for p in plans.values() if p.facility is not None}
     found = session.execute(select(Facility.key, Facility.id).where(Facility.key.in_(keys)))
@@ -49,20 +49,20 @@ def store_plans(session: Session, plans: dict[int, rules.Plan]) -> None:
         record.patient_id: record
         for record in session.scalars(select(PlanRecord).where(PlanRecord.patient_id.in_(plans)))
     }
-    for patient_id, plan in plans.items():
+    for patient_pk, plan in plans.items():
         key = None if plan.facility is None else rules.facility_key(plan.facility)
         values = plan_values(plan, None if key is None else facility_ids.get(key))
-        record = records.get(patient_id)
+        record = records.get(patient_pk)
         if record is None:
-            session.add(PlanRecord(patient_id=patient_id, **values))
+            session.add(PlanRecord(patient_id=patient_pk, **values))
         else:
             for column, value in values.items():
                 setattr(record, column, value)
     session.flush()
     session.execute(delete(PlanFlag).where(PlanFlag.patient_id.in_(plans)))
     session.add_all(
-        PlanFlag(patient_id=patient_id, code=f.code, message=f.message)
-        for patient_id, plan in plans.items()
+        PlanFlag(patient_id=patient_pk, code=f.code, message=f.message)
+        for patient_pk, plan in plans.items()
         for f in plan.flags
     )
     session.flush()
@@ -71,22 +71,22 @@ def store_plans(session: Session, plans: dict[int, rules.Plan]) -> None:
 
 
 def refresh_plan(
-    session: Session, patient_id: int, policy: rules.Policy | None = None
+    session: Session, patient_pk: int, policy: rules.Policy | None = None
 ) -> rules.Plan:
     """Recompute and store one patient's plan from her exams and film transfers, under the
     policy in force unless told (the caller read it already, in this transaction)."""
-    return refresh_plans(session, [patient_id], policy)[patient_id]
+    return refresh_plans(session, [patient_pk], policy)[patient_pk]
 
 
 def refresh_plans(
-    session: Session, patient_ids: Iterable[int], policy: rules.Policy | None = None
+    session: Session, patient_pks: Iterable[int], policy: rules.Policy | None = None
 ) -> dict[int, rules.Plan]:
     """:func:`refresh_plan` for many patients at once (an import): the same inputs and
     plans, in a few statements instead of a few per patient."""
     from followup.store.policies import policy_in_force
 
     policy = policy or policy_in_force(session)
-    patients = list(patient_ids)
+    patients = list(patient_pks)
     inputs = read_inputs(session, of_patients(patients))
     plans = {patient: inputs.get(patient, NOTHING).plan(policy) for patient in patients}
     store_plans(session, plans)
@@ -94,17 +94,17 @@ def refresh_plans(
 
 
 def assess_patient(
-    session: Session, patient_id: int, policy: rules.Policy, as_of: date
+    session: Session, patient_pk: int, policy: rules.Policy, as_of: date
 ) -> tuple[Sequence[rules.Exam], rules.Assessment]:
     """The patient's exams and her plan read on ``as_of``, computed fresh from the records."""
-    inputs = patient_inputs(session, patient_id)
+    inputs = patient_inputs(session, patient_pk)
     return inputs.exams, inputs.assess(policy, as_of)
 
 
-def stored_plan(session: Session, patient_id: int) -> rules.Plan | None:
+def stored_plan(session: Session, patient_pk: int) -> rules.Plan | None:
     """The stored plan as the rules' value (flags and facility included), or None if none is
     stored."""
-    record = session.get(PlanRecord, patient_id)
+    record = session.get(PlanRecord, patient_pk)
     if record is None:
         return None
     facility = session.get(Facility, record.facility_id) if record.facility_id else None
