@@ -127,7 +127,10 @@ def build_message(letter: Letter, sender: str, as_of: date) -> Message:
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = letter.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
-    message.attach(MIMEText(body_text(letter, as_of), "plain", _QUOTED_PRINTABLE))
+    # typeshed wants the charset's name; MIMEText takes a Charset too (it hands it on to
+    # set_payload), which is how quoted-printable is chosen.
+    text = MIMEText(body_text(letter, as_of), "plain", _QUOTED_PRINTABLE)  # type: ignore[arg-type]
+    message.attach(text)
     calendar = MIMEApplication(
         follow_up_calendar(
             follow_up_uid(letter.patient_pk, letter.due),

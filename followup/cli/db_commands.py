@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from followup.cli.context import AppContext, pass_app
 
+if TYPE_CHECKING:
+    from followup.store.database import Database
 
-def _open_unchecked(app: AppContext, *, create: bool = False):  # type: ignore[no-untyped-def]
+
+def _open_unchecked(app: AppContext, *, create: bool = False) -> Database:
     """The database without the schema check: these commands exist to fix the schema. Only
     ``init`` and ``db upgrade`` may create it; the others need it to exist."""
     from followup.store.database import open_database

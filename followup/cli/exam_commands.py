@@ -10,7 +10,7 @@ import click
 
 from followup.cli.audit_log_commands import history as exam_history
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, format_option
+from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, F, format_option
 
 # The columns of `exam list`, each with how its value is read from an exam and one of its
 # findings: declared once, so that no field can be in the rows and missing from the table or
@@ -31,10 +31,10 @@ EXAM_LIST: tuple[tuple[str, Callable[[Any, Any], Any]], ...] = (
 EXAM_COLUMNS = tuple(name for name, _ in EXAM_LIST)
 
 
-def _finding_options(required: bool):  # type: ignore[no-untyped-def]
+def _finding_options(required: bool) -> Callable[[F], F]:
     """Category, side and descriptors; repeat them, in order, for an exam with several findings."""
 
-    def decorate(func):  # type: ignore[no-untyped-def]
+    def decorate(func: F) -> F:
         options = [
             click.option(
                 "--category",

@@ -8,12 +8,12 @@ from typing import Any
 import click
 
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import DATE, format_option, output_options
+from followup.cli.params import DATE, F, format_option, output_options
 
 PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "email", "phone", "reminders")
 
 
-def _details_options(func):  # type: ignore[no-untyped-def]
+def _details_options(func: F) -> F:
     """The optional details, shared by ``add`` and ``edit``."""
     for option in reversed(
         [

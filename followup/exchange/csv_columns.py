@@ -111,8 +111,8 @@ def map_columns(header: Sequence[str], overrides: Sequence[str], defaults: Defau
     header = [h.strip() for h in header]
     forced: dict[int, str] = {}
     for text in overrides:
-        column, name = _parse_override(text)
-        forced[_find_column(header, column)] = name
+        column, field = _parse_override(text)
+        forced[_find_column(header, column)] = field
     columns: dict[str, int] = {}
     for index, title in enumerate(header):
         name = forced.get(index) or HEADER_ALIASES.get(fold_header(title))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 from operator import itemgetter
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple, TextIO
 
 from followup import rules
 from followup.exchange.csv_columns import ColumnMap, Defaults
@@ -81,7 +81,8 @@ def _months(text: str) -> int:
         months = int(text)
     except ValueError:
         raise ValueError(f"follow-up months {text!r} is not a whole number, e.g. 6") from None
-    return rules.check_follow_up_months(months)  # type: ignore[return-value]
+    rules.check_follow_up_months(months)
+    return months
 
 
 def _text(what: str, note: bool = False) -> Callable[[str], str | None]:
@@ -342,7 +343,7 @@ class _Group:
         if index is None:
             self.by_id[(view, finding.laterality)] = len(self.findings)
             self.findings.append(finding)
-        elif finding.category.worry > self.findings[index].category.worry:
+        elif _worry(finding) > _worry(self.findings[index]):
             self.findings[index] = finding
         return None
 
@@ -377,6 +378,10 @@ class _Group:
         return ExamRecord(self.line, self.patient, exam)
 
 
-def open_csv(path: str) -> IO[str]:
+def _worry(finding: FindingRow) -> int:
+    return rules.Category(finding.category).worry
+
+
+def open_csv(path: str) -> TextIO:
     """UTF-8 with or without BOM; ``newline=""`` so quoted newlines and any line ends work."""
     return open(path, encoding="utf-8-sig", newline="")

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import csv
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 from followup.exchange.csv_columns import ColumnMap, Defaults, map_columns
 from followup.exchange.csv_import import ExamReader, Rejected, open_csv
@@ -79,7 +79,7 @@ class ReadRequest(NamedTuple):
     batch_size: int = DEFAULT_BATCH
 
 
-def chunks_of(stream: IO[str], reader: Reader, request: ReadRequest) -> Iterator[Chunk]:
+def chunks_of(stream: TextIO, reader: Reader, request: ReadRequest) -> Generator[Chunk]:
     """Chunks of the rows ``reader`` (a csv.reader of ``stream``, past the header) yields.
 
     Without ``request.keep_rejected`` reading stops at the first refused row: its chunk is the
@@ -87,7 +87,7 @@ def chunks_of(stream: IO[str], reader: Reader, request: ReadRequest) -> Iterator
     """
     exam_reader = ExamReader(request.columns, request.defaults, request.today)
     buffer = RowBuffer(request.batch_size, request.today)
-    position = stream.buffer.tell if stream.seekable() else _nowhere  # type: ignore[attr-defined]
+    position = stream.buffer.tell if stream.seekable() else _nowhere
     rejected: list[Rejected] = []
     patient = None
     try:

@@ -14,7 +14,7 @@ what ``import exams`` undoes, so that export -> import gives back the same recor
 from __future__ import annotations
 
 import csv
-from typing import Any, TextIO
+from typing import IO, Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each start is one character
@@ -51,14 +51,14 @@ class _LineFeed:
 
     __slots__ = ("_write",)
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: IO[str]) -> None:
         self._write = out.write
 
     def write(self, line: str) -> int:
         return self._write(line[:-2] + "\n")
 
 
-def csv_writer(out: TextIO) -> Any:
+def csv_writer(out: IO[str]) -> Any:
     """A csv writer onto ``out`` that quotes every cell holding CR or LF (see the module
     docstring) and ends lines with LF. Cells are written as given: neutralise them first."""
     return csv.writer(_LineFeed(out), lineterminator="\r\n")

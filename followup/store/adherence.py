@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followup import rules
 from followup.store.models import Exam, Finding
 from followup.store.reports import STREAM, action_counts, flag_counts
-from followup.store.rules_inputs import exams_by_patient
+from followup.store.rules_inputs import AnySelect, exams_by_patient
 
 STEP_COLUMNS = ("step", "due", "on_time", "late", "lost", "open")
 OUTCOMES = STEP_COLUMNS[2:]
@@ -68,7 +68,7 @@ def _histories(session: Session) -> Iterator[list[rules.Exam]]:
         .where(Finding.category == rules.Category.PROBABLY_BENIGN.value)
     )
 
-    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+    def choose(query: AnySelect, patient: InstrumentedAttribute[int]) -> AnySelect:
         return query.where(patient.in_(probably_benign))
 
     for _, exams in exams_by_patient(session.connection(), choose, options=STREAM):

@@ -32,24 +32,24 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Date,
     DateTime,
-    Select,
+    Selectable,
     delete,
     func,
     insert,
     select,
     text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followup import rules
 from followup.store import same_exam
 from followup.store.bulk_rows import DEFAULT_BATCH, Row, RowBuffer, Staged
 from followup.store.bulk_sql import TOUCHED, Statements, bind
 from followup.store.clock import now
+from followup.store.database import driver_connection
 from followup.store.errors import InvalidInput
 from followup.store.exams import facility_skeletons, warn_lookalike
 from followup.store.models import (
@@ -60,7 +60,7 @@ from followup.store.models import (
     PlanRecord,
 )
 from followup.store.plan_rows import PlanRows, plan_batch, rows_for
-from followup.store.rules_inputs import NOTHING, Choice, FindingCache, read_inputs
+from followup.store.rules_inputs import NOTHING, AnySelect, Choice, FindingCache, read_inputs
 
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
@@ -133,7 +133,7 @@ class BulkLoader:
         self._sqlite = dialect.name == "sqlite"
         # Rows go straight to the driver's executemany as tuples, converted as SQLAlchemy
         # would store them: its per-row parameter processing would cost more than the database.
-        self._cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self._cursor = driver_connection(self._conn).cursor()
         self._day = bind(Date(), dialect)
         self.created_at = bind(DateTime(), dialect)(now())
         self._facilities: dict[str, int] = {}  # key -> id
@@ -397,7 +397,7 @@ class BulkLoader:
 
     # -- plans -------------------------------------------------------------------------
 
-    def replan(self, patients: Select[tuple[int]]) -> None:
+    def replan(self, patients: Selectable) -> None:
         """Have :meth:`finish` recompute the plans of ``patients`` (a query of primary keys)
         from what the database holds for them then."""
         self._conn.execute(insert(TOUCHED).from_select(["patient_id"], patients))
@@ -473,7 +473,7 @@ class BulkLoader:
 def TOUCHED_between(first: int, last: int) -> Choice:
     """The touched patients ``first..last`` (primary keys)."""
 
-    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+    def choose(query: AnySelect, patient: InstrumentedAttribute[int]) -> AnySelect:
         return query.join(TOUCHED, TOUCHED.c.patient_id == patient).where(
             patient.between(first, last)
         )

@@ -1,5 +1,12 @@
 """Errors the store raises for things a user can fix; interfaces turn them into messages."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 
 class StoreError(Exception):
     """A problem the user can fix; the message says what was wrong and how to fix it."""
@@ -26,7 +33,7 @@ class SchemaError(StoreError):
 NOTICES = "followup_notices"
 
 
-def notify(session: object, message: str) -> None:
+def notify(session: Session, message: str) -> None:
     """Tell the person running the command ``message`` (a one-line warning, no health data
     beyond what she typed), without the store doing any I/O itself."""
-    session.info.setdefault(NOTICES, []).append(message)  # type: ignore[attr-defined]
+    session.info.setdefault(NOTICES, []).append(message)

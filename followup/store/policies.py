@@ -65,7 +65,7 @@ class PolicyRecord:
     policy: rules.Policy
 
 
-def _state_query(session: Session, exclusive: bool) -> Select[tuple[int | None, int | None]]:
+def _state_query(session: Session, exclusive: bool) -> Select[int | None, int | None]:
     """The state row; in a writing transaction locked, shared or exclusive (PostgreSQL;
     SQLite has no row locks and needs none). A reading transaction reads one snapshot and
     locks nothing, so reports never hold up a policy change and a role that may only SELECT

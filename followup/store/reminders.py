@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from followup import rules
@@ -205,10 +205,12 @@ def _new_row(candidate: Candidate, domain: str, created: datetime) -> dict[str, 
 def _insert_ignoring_duplicates(session: Session) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING``: a reminder already logged is left as it is."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Reminder).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(Reminder).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(Reminder).on_conflict_do_nothing()
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -258,7 +260,7 @@ def release_stale(
         .values(status="pending")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return cast("CursorResult[Any]", result).rowcount or 0  # an UPDATE's result is a cursor's
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from followup import rules
 from followup.rules.dates import add_days
+from followup.store.database import driver_connection
 from followup.store.models import Facility, Patient, PlanFlag, PlanRecord
 from followup.store.policies import require_current_plans
 
@@ -154,7 +155,7 @@ def _driver_batches(session: Session, stmt: Select[Any]) -> Generator[list[tuple
     """
     connection = session.connection()
     sql, values = _driver_statement(stmt, connection.dialect)
-    driver = connection.connection.driver_connection
+    driver = driver_connection(connection)
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(WHOLE_RESULT)
         cursor = driver.cursor(name="followup_report")
@@ -282,5 +283,5 @@ def action_counts(session: Session) -> dict[str, int]:
         .where(PlanRecord.action.is_not(None))
         .group_by(PlanRecord.action)
     )
-    counts.update({action: count for action, count in rows})
+    counts.update({action: count for action, count in rows if action is not None})
     return counts

@@ -21,20 +21,27 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from followup import rules
 from followup.store.models import Exam, Facility, FilmTransfer, Finding
 
 FINDING_CACHE = 10_000
-KIND_OF = {None: None, **{kind.value: kind for kind in rules.ExamKind}}
-SIDE_OF = {None: None, **{side.value: side for side in rules.Laterality}}
+KIND_OF: dict[str | None, rules.ExamKind | None] = {
+    None: None,
+    **{k.value: k for k in rules.ExamKind},
+}
+SIDE_OF: dict[str | None, rules.Laterality | None] = {
+    None: None,
+    **{s.value: s for s in rules.Laterality},
+}
 CATEGORY_OF = {category.value: category for category in rules.Category}
 
+AnySelect = Select[*tuple[Any, ...]]  # a query of any columns
 # Adds to a query of one record type (joined as it needs) the condition that chooses the
-# patients wanted; given the query and that record's patient id column.
-Choice = Callable[[Select[Any], ColumnElement[int]], Select[Any]]
+# patients wanted; given the query and that record's patient primary key column.
+Choice = Callable[[AnySelect, InstrumentedAttribute[int]], AnySelect]
 
 # The columns the rules read, in the order of exam_value's and finding_value's arguments.
 _EXAM_COLUMNS = (Exam.id, Exam.date, Facility.name, Exam.kind, Exam.follow_up_months)
@@ -130,7 +137,7 @@ def exam_of_record(exam: Exam) -> rules.Exam:
 def of_patient(patient_pk: int) -> Choice:
     """One patient, by primary key."""
 
-    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+    def choose(query: AnySelect, patient: InstrumentedAttribute[int]) -> AnySelect:
         return query.where(patient == patient_pk)
 
     return choose
@@ -140,7 +147,7 @@ def of_patients(patient_pks: Iterable[int]) -> Choice:
     """These patients, by primary key (an import refreshes many plans at once)."""
     wanted = sorted(set(patient_pks))
 
-    def choose(query: Select[Any], patient: ColumnElement[int]) -> Select[Any]:
+    def choose(query: AnySelect, patient: InstrumentedAttribute[int]) -> AnySelect:
         return query.where(patient.in_(wanted))
 
     return choose
@@ -185,21 +192,27 @@ def exams_by_patient(
 def _grouped(rows: Iterable[Any], finding: FindingCache) -> Iterator[tuple[int, list[rules.Exam]]]:
     """Rows of one finding each, ordered by patient and exam, as each patient's exams."""
     width = _EXAM_WIDTH
-    exam: tuple[Any, ...] | None = None  # patient id, then exam_value's first arguments
+    exam: tuple[Any, ...] | None = None  # the first row's columns up to the findings
     history: list[rules.Exam] = []
-    columns: list[rules.Finding] = []
+    findings: list[rules.Finding] = []
     for row in rows:
         if exam is None or row[1] != exam[1]:
             if exam is not None:
-                history.append(exam_value(*exam[1:], columns))
+                history.append(_exam(exam, findings))
                 if row[0] != exam[0]:
                     yield exam[0], history
                     history = []
-            exam, columns = tuple(row[:width]), []
-        columns.append(finding(tuple(row[width:])))
+            exam, findings = tuple(row[:width]), []
+        findings.append(finding(tuple(row[width:])))
     if exam is not None:
-        history.append(exam_value(*exam[1:], columns))
+        history.append(_exam(exam, findings))
         yield exam[0], history
+
+
+def _exam(columns: tuple[Any, ...], findings: list[rules.Finding]) -> rules.Exam:
+    """An exam from its first row's columns (patient pk, then _EXAM_COLUMNS)."""
+    _, exam_id, day, facility, kind, months = columns
+    return exam_value(exam_id, day, facility, kind, months, findings)
 
 
 def transfers_by_patient(
