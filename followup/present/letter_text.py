@@ -1,9 +1,10 @@
 """The wording of the letters: small functions of plain values, one letter as blocks of text.
 
 The PDF (:mod:`followup.present.letter_pdf`) lays these blocks out; the reminder e-mail and a
-later web page can reuse the same sentences (:func:`due_phrase`, :func:`result_paragraphs`,
-:func:`next_step_paragraphs`, :func:`density_statement`), so the patient reads one wording
-wherever she reads it (issue 14 point 7).
+later web page can reuse the same sentences (:func:`due_phrase`,
+:func:`followup.present.result_words.result_paragraphs`, :func:`next_step_paragraphs`,
+:func:`density_statement`), so the patient reads one wording wherever she reads it (issue 14
+point 7).
 
 What a letter may say, and where (clinical-rules.md §7, §10):
 
@@ -46,7 +47,6 @@ from followup.present.letter_blocks import (
     phone_text,
 )
 from followup.present.letter_facts import (
-    ExamResult,
     FacilityContact,
     FilmsRequest,
     LetterFacts,
@@ -54,6 +54,7 @@ from followup.present.letter_facts import (
     NextStep,
     clean,
 )
+from followup.present.result_words import result_paragraphs
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,6 @@ FEDERAL_DENSITY = DensityStatements()
 CERTIFIED_MAIL = "CERTIFIED MAIL"
 
 
-def side_phrase(side: str | None) -> str:
-    """`` in your left breast`` (with its leading space), or nothing."""
-    return {
-        "left": " in your left breast",
-        "right": " in your right breast",
-        "bilateral": " in both breasts",
-    }.get(side or "", "")
-
-
 def of_side(side: str | None) -> str:
     """`` of your left breast`` for a next step; both breasts go unsaid."""
     return {"left": " of your left breast", "right": " of your right breast"}.get(side or "", "")
@@ -116,109 +108,6 @@ SOMETHING_DUE = "your next breast imaging appointment"
 def due_phrase(action: str | None) -> str:
     """What is due, in words that name no diagnosis (reminders, overdue letters, e-mail)."""
     return _DUE_PHRASES.get(action or "", SOMETHING_DUE)
-
-
-def result_paragraphs(result: ExamResult) -> tuple[Block, ...]:
-    """The result in plain words (clinical-rules.md §1 categories, §10 lay summary)."""
-    where = side_phrase(result.side)
-    words = _RESULT_WORDS[result.category]
-    text = words(result, where)
-    blocks = [para(sentence) for sentence in text]
-    if result.birads:
-        blocks.append(
-            para(f"For your records, the report calls this result BI-RADS {result.birads}.")
-        )
-    return tuple(blocks)
-
-
-def _negative(result: ExamResult, where: str) -> tuple[str, ...]:
-    return ("Your mammogram showed no signs of breast cancer.",)
-
-
-def _benign(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        "Your mammogram showed no signs of breast cancer. The doctor who read it saw something"
-        f"{where} that is benign, such as harmless spots of calcium. Benign means it is not "
-        "cancer. It needs no care now.",
-    )
-
-
-def _probably_benign(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        f"The doctor who read your mammogram saw something{where} that is almost surely "
-        "benign. Benign means it is not cancer. The chance that it is cancer is 2 in 100 or "
-        "less.",
-        "To be safe, the doctor wants to check that it does not change. That is why your next "
-        "mammogram comes sooner than usual.",
-    )
-
-
-def _incomplete(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        "The doctor who read your mammogram needs more pictures to finish reading it. This is "
-        "common. It does not mean that you have cancer. Most women who come back for more "
-        "pictures have normal results.",
-    )
-
-
-def _incomplete_priors(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        "To finish reading your mammogram, the doctor needs to compare it with your earlier "
-        "mammograms. This is common. It does not mean that you have cancer. The doctor will "
-        "look for changes over time.",
-    )
-
-
-def _suspicious(result: ExamResult, where: str) -> tuple[str, ...]:
-    sentences = [
-        f"The doctor who read your mammogram saw an area{where} that needs a closer look. The "
-        "next step is a biopsy. In a biopsy, a doctor takes a small sample of tissue with a "
-        "needle, and a lab tests it.",
-    ]
-    if (result.birads or "").upper() in ("", "4", "4A", "4B"):
-        sentences.append("Most biopsies like this do not find cancer.")
-    sentences.append(_SECOND_OPINION)
-    return tuple(sentences)
-
-
-def _highly_suspicious(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        f"The doctor who read your mammogram saw an area{where} that may be cancer. A biopsy "
-        "is the only way to know for sure. In a biopsy, a doctor takes a small sample of "
-        "tissue with a needle, and a lab tests it. It is important to have it soon.",
-        _SECOND_OPINION,
-    )
-
-
-def _known_malignancy(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        "This mammogram was done to check a breast cancer that was found before. Your care "
-        "team will talk with you about it and about the next steps of your care.",
-    )
-
-
-def _post_procedure(result: ExamResult, where: str) -> tuple[str, ...]:
-    return (
-        "This mammogram was taken after your recent breast procedure. It shows where the small "
-        "marker placed during the procedure sits. It does not change your follow-up plan.",
-    )
-
-
-_SECOND_OPINION = (
-    "You can always ask for a second opinion. This means another doctor looks at your "
-    "pictures. It is your right."
-)
-_RESULT_WORDS = {
-    "negative": _negative,
-    "benign": _benign,
-    "probably-benign": _probably_benign,
-    "incomplete": _incomplete,
-    "incomplete-priors": _incomplete_priors,
-    "suspicious": _suspicious,
-    "highly-suspicious": _highly_suspicious,
-    "known-malignancy": _known_malignancy,
-    "post-procedure": _post_procedure,
-}
 
 
 def next_step_paragraphs(step: NextStep, facility: FacilityContact) -> tuple[Block, ...]:
