@@ -17,7 +17,7 @@ biopsies=())``) is one more query and converter here and one more field of
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -52,14 +52,14 @@ _FINDING_COLUMNS = (
     Finding.distribution,
     Finding.size_class,
 )
-_EXAM_WIDTH = 1 + len(_EXAM_COLUMNS)  # patient id first
+_EXAM_WIDTH = 1 + len(_EXAM_COLUMNS)  # the patient's primary key first
 
 
 class PatientInputs(NamedTuple):
     """Everything the rules read about one patient."""
 
-    exams: list[rules.Exam]
-    transfers: list[rules.FilmTransfer]
+    exams: Sequence[rules.Exam]
+    transfers: Sequence[rules.FilmTransfer]
 
     def plan(self, policy: rules.Policy) -> rules.Plan:
         return rules.make_plan(self.exams, self.transfers, policy)
@@ -68,7 +68,7 @@ class PatientInputs(NamedTuple):
         return rules.assess(self.exams, self.transfers, policy, as_of)
 
 
-NOTHING = PatientInputs([], [])  # a patient with no records (her plan: record an exam)
+NOTHING = PatientInputs((), ())  # a patient with no records (her plan: record an exam)
 
 
 def finding_value(
