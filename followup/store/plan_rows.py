@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from followup import rules
 from followup.store.models import PlanRecord
 from followup.store.plans import plan_values
-from followup.store.rules_inputs import FindingCache, PatientInputs, exam_value
+from followup.store.rules_inputs import FindingCache, PatientInputs, exam_value, transfer_value
 
 PLAN_COLUMNS = [column.name for column in PlanRecord.__table__.columns]
 _DATE_COLUMNS = [
@@ -83,7 +83,7 @@ def plan_batch(
                 exam_value(exam_id, day_, names[facility_id], kind, months, map(findings, columns))
                 for _, exam_id, day_, facility_id, kind, months, columns in by_patient[patient_pk]
             ]
-            moved = [rules.FilmTransfer(names[s], names[t]) for s, t in films[patient_pk]]
+            moved = [transfer_value(names[s], names[t]) for s, t in films[patient_pk]]
             yield patient_pk, PatientInputs(history, moved).plan(policy)
 
     return rows_for(plans(), {name: id_ for id_, name in names.items()}.__getitem__, day)

@@ -6,8 +6,8 @@ and ``status`` (one patient), the bulk loader and ``recompute`` (a chunk of pati
 ``stats`` (every probably-benign patient, streamed). They differ only in the
 :data:`Choice` of patients they pass. The bulk loader plans the patients it has just created
 from the rows it wrote, without reading them back (:mod:`followup.store.plan_rows`), with the
-same converters (:func:`exam_value`, :class:`FindingCache`), so its plans equal
-``refresh_plan``'s.
+same converters (:func:`exam_value`, :class:`FindingCache`, :func:`transfer_value`), so its
+plans equal ``refresh_plan``'s.
 
 A new input of the rules (biopsies: ``rules.make_plan(exams, transfers, policy,
 biopsies=())``) is one more query and converter here and one more field of
@@ -43,7 +43,8 @@ AnySelect = Select[*tuple[Any, ...]]  # a query of any columns
 # patients wanted; given the query and that record's patient primary key column.
 Choice = Callable[[AnySelect, InstrumentedAttribute[int]], AnySelect]
 
-# The columns the rules read, in the order of exam_value's and finding_value's arguments.
+# The columns the rules read, in the order of exam_value's and finding_value's arguments
+# (_grouped unpacks them: a new column goes there too).
 _EXAM_COLUMNS = (Exam.id, Exam.date, Facility.name, Exam.kind, Exam.follow_up_months)
 _FINDING_COLUMNS = (
     Finding.category,
@@ -52,7 +53,6 @@ _FINDING_COLUMNS = (
     Finding.distribution,
     Finding.size_class,
 )
-_EXAM_WIDTH = 1 + len(_EXAM_COLUMNS)  # the patient's primary key first
 
 
 class PatientInputs(NamedTuple):
@@ -124,6 +124,11 @@ def exam_value(
     )
 
 
+def transfer_value(from_facility: str, to_facility: str) -> rules.FilmTransfer:
+    """A stored film transfer (stored facility spellings) as the rules see it."""
+    return rules.FilmTransfer(from_facility, to_facility)
+
+
 def exam_of_record(exam: Exam) -> rules.Exam:
     """An exam already loaded as an ORM object (``exam edit`` checks the edited exam)."""
     findings = [
@@ -190,29 +195,24 @@ def exams_by_patient(
 
 
 def _grouped(rows: Iterable[Any], finding: FindingCache) -> Iterator[tuple[int, list[rules.Exam]]]:
-    """Rows of one finding each, ordered by patient and exam, as each patient's exams."""
-    width = _EXAM_WIDTH
-    exam: tuple[Any, ...] | None = None  # the first row's columns up to the findings
+    """Rows of one finding each, ordered by patient and exam, as each patient's exams (rows
+    unpacked as they come: slicing each of millions of rows would cost more)."""
+    patient = 0  # of ``exam``; no patient has 0 as her primary key
+    exam: tuple[int, date, str, str | None, int | None] | None = None  # exam_value's arguments
     history: list[rules.Exam] = []
     findings: list[rules.Finding] = []
-    for row in rows:
-        if exam is None or row[1] != exam[1]:
+    for patient_pk, exam_id, day, facility, kind, months, *columns in rows:
+        if exam is None or exam_id != exam[0]:
             if exam is not None:
-                history.append(_exam(exam, findings))
-                if row[0] != exam[0]:
-                    yield exam[0], history
+                history.append(exam_value(*exam, findings))
+                if patient_pk != patient:
+                    yield patient, history
                     history = []
-            exam, findings = tuple(row[:width]), []
-        findings.append(finding(tuple(row[width:])))
+            patient, exam, findings = patient_pk, (exam_id, day, facility, kind, months), []
+        findings.append(finding(tuple(columns)))
     if exam is not None:
-        history.append(_exam(exam, findings))
-        yield exam[0], history
-
-
-def _exam(columns: tuple[Any, ...], findings: list[rules.Finding]) -> rules.Exam:
-    """An exam from its first row's columns (patient pk, then _EXAM_COLUMNS)."""
-    _, exam_id, day, facility, kind, months = columns
-    return exam_value(exam_id, day, facility, kind, months, findings)
+        history.append(exam_value(*exam, findings))
+        yield patient, history
 
 
 def transfers_by_patient(
@@ -228,5 +228,5 @@ def transfers_by_patient(
     ).order_by(FilmTransfer.patient_id, FilmTransfer.id)
     grouped: dict[int, list[rules.FilmTransfer]] = defaultdict(list)
     for patient, from_name, to_name in db.execute(query):
-        grouped[patient].append(rules.FilmTransfer(from_name, to_name))
+        grouped[patient].append(transfer_value(from_name, to_name))
     return grouped
