@@ -129,8 +129,18 @@ def _text(values: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"the mail setting {key!r} must be text, not {value!r}")
+        # Never the value itself: a password typed without its quotes is still the password.
+        raise ConfigError(
+            f'the mail setting {key!r} must be text in quotes ({key} = "..."), not '
+            f"{_toml_type(value)}; fix the config file or {ENV_KEYS[key]}"
+        )
     return value.strip() or None
+
+
+def _toml_type(value: Any) -> str:
+    """What TOML made of an unquoted value, in its own words, without the value."""
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    return next((n for t, n in names.items() if isinstance(value, t)), "a table or a date")
 
 
 def _flag(value: Any) -> bool | None:

@@ -255,3 +255,46 @@ def atomic_file(
                 stream.close()
             raise
         stream.close()  # flushes what is buffered: a full disk raises here, before the rename
+
+
+def write_new(data: bytes, target: Path, staging: Path) -> None:
+    """``data`` as the new file ``target``, staged as ``staging`` (a name in another folder of
+    the same file system, such as a Maildir's tmp/ for its new/): created 0600 and never
+    through a link, flushed to disk, then linked into place, which fails rather than replace
+    a file already there. Whole or not at all: on any error the staged file is removed and
+    ``target`` does not exist. Raises OSError."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(staging, flags, 0o600)
+    try:
+        try:
+            os.fchmod(descriptor, 0o600)  # whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        _link_new(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
+    _sync_folder(target.parent)
+
+
+def _link_new(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(target):  # a file system without hard links
+            raise FileExistsError(errno.EEXIST, "already exists", str(target)) from None
+        os.rename(source, target)
+
+
+def _sync_folder(folder: Path) -> None:
+    """The new name is on disk too, not only the file's content."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

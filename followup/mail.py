@@ -1,154 +1,42 @@
-"""Reminder e-mails: the letter (plain text and an .ics), and the transports that deliver it.
+"""The transports that deliver reminder e-mails: a Maildir, or an SMTP server.
 
-No database here: the caller hands over a :class:`Letter` and gets an exception or nothing.
+No database and no wording here (the message is composed by
+:mod:`followup.present.reminder_email`): the caller hands over a message and its one
+recipient, and gets an exception or nothing.
 
-What a letter may say, and why:
-
-- The subject and the first lines (what mail clients show as a preview, also on lock
-  screens) say only that this is a mammogram follow-up reminder: never a name, a patient id, a
-  category or a diagnosis. The body has no name either, so a mistyped address leaks as little
-  as possible.
-- The body says what is due in plain words. For a biopsy recommendation it says "the
-  appointment your care team recommended": a suspicious result is told to a patient by her
-  care team, not by an automated e-mail that a partner or an employer's mail system may read,
-  and the wording still makes her act (contact the care team, book it). Additional imaging
-  after an incomplete exam becomes "the follow-up imaging your care team asked for".
-- When the radiologist lacks earlier films (a comparison flag), it asks her to bring them or
-  to have them sent, since comparison with earlier films is what the follow-up relies on.
+- Each message goes to exactly the one recipient it is given (the SMTP envelope is never read
+  back from the headers), so a header can never add another.
+- What a server replied is reported without the recipient's address (servers often quote it:
+  ``550 5.1.1 <ana@example.org>: user unknown``); the reply goes to the terminal, to cron's
+  mail and into the reminder log, none of which is the place for a patient's address.
+- A Maildir message is written whole or not at all, readable by its owner only: in tmp/,
+  flushed to disk, then renamed into new/ (Maildir's own protocol).
 """
 
 from __future__ import annotations
 
-import mailbox
+import os
+import re
 import smtplib
+import socket
 import ssl
-from dataclasses import dataclass
-from datetime import date
-from email.charset import QP, Charset
+import time
 from email.message import Message
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import parseaddr
+from itertools import count
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from followup.config import ConfigError, MailSettings
-from followup.ics import follow_up_calendar, follow_up_uid
+from followup.files import write_new
 
-# Quoted-printable keeps the plain-text body readable as it travels (base64 is the default).
-_QUOTED_PRINTABLE = Charset("utf-8")
-_QUOTED_PRINTABLE.body_encoding = QP
-SUBJECT = "Your mammogram follow-up reminder"
-ATTACHMENT = "mammogram-follow-up.ics"
 MAILDIR_SENDER = "followup@localhost"
 SMTP_TIMEOUT = 30
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-# What is due, per action code of clinical-rules.md, in words that name no diagnosis.
-WHAT_IS_DUE = {
-    "routine-screening": "your next routine mammogram",
-    "short-interval-follow-up": "your follow-up mammogram",
-    "additional-imaging": "the follow-up imaging your care team asked for",
-    "biopsy": "the appointment your care team recommended",
-}
-SOMETHING_DUE = "your next breast imaging appointment"
-FILMS_NOTE = (
-    "Please bring your earlier mammograms to the appointment, or ask the places where they "
-    "were taken to send them ahead. The radiologist compares the new images with earlier "
-    "ones, and that comparison matters."
-)
-
-
-@dataclass(frozen=True)
-class Letter:
-    """One reminder as the patient will read it."""
-
-    message_id: str
-    recipient: str
-    patient_pk: int  # only hashed into the calendar UID, never shown
-    due: date
-    overdue: bool
-    action: str | None
-    last_exam: date | None
-    facility: str | None
-    bring_films: bool
-
-
-def long_date(day: date) -> str:
-    """``Tuesday 15 July 2025``: no day/month order to misread."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def body_text(letter: Letter, as_of: date) -> str:
-    """The plain-text body: what is due, when, where she was last seen, the films note."""
-    what = WHAT_IS_DUE.get(letter.action or "", SOMETHING_DUE)
-    lines = ["Hello,", "", "This is a reminder about your next breast imaging appointment.", ""]
-    if letter.overdue:
-        lines += [
-            f"It is time for {what}: it was due on {long_date(letter.due)}.",
-            "If it is not booked yet, please book it as soon as you can.",
-        ]
-    else:
-        days = (letter.due - as_of).days
-        when = "today" if days == 0 else f"in {days} days" if days > 1 else "tomorrow"
-        lines += [
-            f"It is time for {what}: it is due on {long_date(letter.due)} ({when}).",
-            "If it is not booked yet, please book it now.",
-        ]
-    if letter.last_exam and letter.facility:
-        lines += [
-            "",
-            f"Your last mammogram was at {letter.facility} on {long_date(letter.last_exam)}.",
-        ]
-    if letter.bring_films:
-        lines += ["", FILMS_NOTE]
-    lines += [
-        "",
-        "If you have already had this appointment, thank you, and please ignore this message.",
-        "For any question, please contact your care team or the imaging facility.",
-        "",
-        f"The attached calendar file ({ATTACHMENT}) puts the date in your calendar.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def build_message(letter: Letter, sender: str, as_of: date) -> Message:
-    """The e-mail: neutral subject, plain-text body, the follow-up as an .ics attachment.
-
-    Built with the classic MIME classes: several times faster than ``EmailMessage``'s header
-    registry, which matters when a run sends thousands.
-    """
-    message = MIMEMultipart("mixed")
-    message["Subject"] = SUBJECT
-    message["From"] = _encoded_address(sender)
-    message["To"] = letter.recipient
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = letter.message_id
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
-    # typeshed wants the charset's name; MIMEText takes a Charset too (it hands it on to
-    # set_payload), which is how quoted-printable is chosen.
-    text = MIMEText(body_text(letter, as_of), "plain", _QUOTED_PRINTABLE)  # type: ignore[arg-type]
-    message.attach(text)
-    calendar = MIMEApplication(
-        follow_up_calendar(
-            follow_up_uid(letter.patient_pk, letter.due),
-            letter.due,
-            location=letter.facility,
-            stamp=letter.last_exam,
-        ),
-        "calendar",
-    )
-    calendar.replace_header("Content-Type", 'text/calendar; charset="utf-8"; method="PUBLISH"')
-    calendar.add_header("Content-Disposition", "attachment", filename=ATTACHMENT)
-    message.attach(calendar)
-    return message
-
-
-def _encoded_address(address: str) -> str:
-    """``Name <addr>`` with a non-ASCII name encoded (RFC 2047), as headers must be."""
-    return formataddr(parseaddr(address), charset="utf-8")
+# Anything shaped like an address in a server's reply.
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+HIDDEN = "(the recipient)"
 
 
 # --- transports -------------------------------------------------------------------------------
@@ -170,40 +58,47 @@ class Transport(Protocol):
 
     def open(self) -> None: ...
 
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, recipient: str) -> None: ...
 
     def close(self) -> None: ...
 
 
 class MaildirTransport:
-    """Delivery into a Maildir: written in tmp/, then renamed into new/ (atomic)."""
+    """Delivery into a Maildir: each message a new file, 0600, staged in tmp/ and flushed to
+    disk, then linked into new/ (followup.files.write_new), so a reader never sees part of one.
+    """
 
     def __init__(self, path: Path, sender: str) -> None:
         self.path = path
         self.sender = sender
         self.description = f"maildir:{path}"
-        self._box: mailbox.Maildir | None = None
+        self._host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+        self._sequence = count()
 
     def open(self) -> None:
-        """Create the Maildir if needed; mailbox's own ``create=True`` races another run."""
+        """Create the Maildir if needed (mailbox's own ``create=True`` races another run)."""
         try:
             for folder in ("tmp", "new", "cur"):
                 (self.path / folder).mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._box = mailbox.Maildir(self.path, create=False)
         except OSError as exc:
             raise TransportError(f"cannot use the Maildir {self.path}: {exc.strerror}") from None
 
-    def send(self, message: Message) -> None:
-        if self._box is None:
-            self.open()
-        assert self._box is not None
+    def send(self, message: Message, recipient: str) -> None:
+        name = self._unique_name()
         try:
-            self._box.add(message.as_bytes())
+            write_new(message.as_bytes(), self.path / "new" / name, self.path / "tmp" / name)
         except OSError as exc:  # a full disk fails every message alike: stop
             raise TransportError(f"cannot write into {self.path}: {exc.strerror}") from None
 
+    def _unique_name(self) -> str:
+        """``time.M<usec>P<pid>Q<n>R<random>.host``: the Maildir convention, with random bits,
+        since a process in another PID namespace may have this one's pid and host name."""
+        seconds, fraction = divmod(time.time_ns() // 1000, 1_000_000)
+        random = os.urandom(8).hex()
+        return f"{seconds}.M{fraction}P{os.getpid()}Q{next(self._sequence)}R{random}.{self._host}"
+
     def close(self) -> None:
-        self._box = None
+        """Nothing is held open between messages."""
 
 
 class SmtpTransport:
@@ -254,20 +149,21 @@ class SmtpTransport:
             raise
         return smtp
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, recipient: str) -> None:
+        """To ``recipient`` alone: the envelope is never taken from the headers."""
         if self._smtp is None:
             self.open()  # after a lost connection; raises TransportError when it stays down
         assert self._smtp is not None
         try:
-            self._smtp.send_message(message)
+            self._smtp.send_message(message, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            raise SendError(_reply(code, text)) from None
+            raise SendError(_without(_reply(code, text), recipient)) from None
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            raise SendError(_reply(exc.smtp_code, exc.smtp_error)) from None
+            raise SendError(_without(_reply(exc.smtp_code, exc.smtp_error), recipient)) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            raise SendError(f"connection lost: {_describe(exc)}") from None
+            raise SendError(f"connection lost: {_without(_describe(exc), recipient)}") from None
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -282,6 +178,16 @@ def _reply(code: int, text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return f"{code} {' '.join(text.split())}"
+
+
+def _without(reply: str, recipient: str) -> str:
+    """The server's reply with the recipient's address (whole, or its local part as a word)
+    and anything else shaped like an address taken out."""
+    text = _ADDRESS.sub(HIDDEN, reply.replace(recipient, HIDDEN))
+    local = recipient.rpartition("@")[0]
+    if len(local) >= 3:
+        text = re.sub(rf"(?<![\w.+-]){re.escape(local)}(?![\w.+-])", HIDDEN, text, flags=re.I)
+    return text
 
 
 def _describe(exc: BaseException) -> str:

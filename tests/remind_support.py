@@ -94,6 +94,25 @@ def reminder_rows(url: str) -> list[Any]:
         database.close()
 
 
+def expire_leases(url: str) -> None:
+    """Every claim's lease ran out, as it does LEASE after its run died."""
+    from sqlalchemy import update
+
+    from followup.store.database import open_database
+    from followup.store.models import Reminder
+
+    database = open_database(url)
+    try:
+        with database.transaction() as session:
+            session.execute(
+                update(Reminder)
+                .where(Reminder.status == "sending")
+                .values(claimed_until=Reminder.claimed_at - timedelta(minutes=5))
+            )
+    finally:
+        database.close()
+
+
 def maildir_messages(path: Path) -> list[EmailMessage]:
     box = mailbox.Maildir(path, create=False)
     return [message_from_bytes(box.get_bytes(key), policy=policy.default) for key in box.iterkeys()]
@@ -139,12 +158,16 @@ def smtp_server(recorder: Recorder, **kwargs: Any) -> Iterator[str]:
         controller.stop()
 
 
-def start_remind(url: str, env: dict[str, Any], *args: str) -> subprocess.Popen[str]:
-    """``python -m followup --db URL remind ...`` in a process of its own."""
+def start_remind(
+    url: str, env: dict[str, Any], *args: str, prefix: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """``python -m followup --db URL remind ...`` in a process of its own (run by the
+    ``prefix`` command, e.g. ``unshare ...``, when given)."""
     environment = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     environment.pop("FOLLOWUP_POLICY", None)
+    command = [sys.executable, "-m", "followup", "--db", url, "remind", "--as-of", str(AS_OF)]
     return subprocess.Popen(
-        [sys.executable, "-m", "followup", "--db", url, "remind", "--as-of", str(AS_OF), *args],
+        [*prefix, *command, *args],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -132,8 +133,8 @@ def test_letter_says_what_and_where_without_diagnosis(mcli: Cli, tmp_path: Path)
     for word in ("biopsy", "suspicious", "bi-rads", "malignan", "cancer", "name of p1", "p1 "):
         assert word not in text, word
     assert "the appointment your care team recommended" in body
-    assert "due on Thursday 19 June 2025 (in 17 days)" in body
-    assert "Your last mammogram was at Northside Imaging on Tuesday 20 May 2025." in body
+    assert "It is due by Thursday, June 19, 2025 (in 17 days)." in body  # the letters' words
+    assert "Your last mammogram was at Northside Imaging on Tuesday, May 20, 2025." in body
     assert "bring your earlier mammograms" in body  # facility-switch: films are elsewhere
     assert body.startswith("Hello,\n\nThis is a reminder about your next breast imaging")
     (attachment,) = list(message.iter_attachments())
@@ -174,7 +175,7 @@ def test_changed_plan_withdraws_a_pending_reminder(mcli: Cli, tmp_path: Path):
     summary = remind(mcli, tmp_path / "Maildir", "--as-of", "2025-06-02")
     assert (summary["sent"], summary["withdrawn"], summary["pending"]) == (0, 1, 0)
     (row,) = reminder_rows(mcli.url)
-    assert (row.status, row.last_error) == ("failed", "withdrawn: the follow-up date changed")
+    assert (row.status, row.last_error) == ("withdrawn", "withdrawn: the follow-up date changed")
     assert maildir_messages(tmp_path / "Maildir") == []
 
 
@@ -280,25 +281,81 @@ def test_bulk_due_patients_all_get_one_reminder(db_url: str, tmp_path: Path):
     assert sum(r.kind == "overdue" for r in rows) == len(range(0, 200, 7))
 
 
-def test_rows_of_a_live_claimer_stay_claimed_until_stale(db_url: str):
-    from datetime import timedelta
+def _expire_leases(url: str, worker: str) -> None:
+    """As if ``worker`` had died a while ago: its claims' leases ran out."""
+    from sqlalchemy import update
 
+    from followup.store.database import open_database
+    from followup.store.models import Reminder
+
+    database = open_database(url)
+    with database.transaction() as session:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.claimed_by == worker)
+            .values(claimed_until=Reminder.claimed_at - timedelta(minutes=5))
+        )
+    database.close()
+
+
+def test_a_claim_is_taken_over_only_once_its_lease_expired(db_url: str):
+    """Whoever holds a claim, on whatever host or PID namespace: it is taken over only after
+    its lease ran out unrenewed, never because its pid looks dead from here."""
     from followup.rules import DEFAULT_POLICY
     from followup.store.database import open_database
-    from followup.store.reminders import claim, claimer_gone, queue, release_stale, worker_id
+    from followup.store.reminder_claims import claim, release_expired, renew, worker_id
+    from followup.store.reminders import queue
 
     load_due_patients(db_url, 3)
+    dead_looking = "this-host:999999999:abcd"  # a pid that exists nowhere
     database = open_database(db_url)
     try:
         with database.transaction() as session:
             queue(session, AS_OF, 30, DEFAULT_POLICY, "example.org")
-            other_host = "elsewhere.example:1:abcd"
-            assert len(claim(session, other_host, limit=2)) == 2
+            assert len(claim(session, dead_looking, limit=2)) == 2
             assert [c.id for c in claim(session, worker_id())] == [3]
         with database.transaction() as session:
-            assert not claimer_gone(other_host) and not claimer_gone(worker_id())
-            assert release_stale(session) == 0  # fresh claims of a claimer we cannot check
-            assert release_stale(session, stale_after=timedelta(0)) == 3
+            assert release_expired(session) == 0
+            assert claim(session, worker_id()) == []  # all three held under live leases
+            assert renew(session, dead_looking) == 2
+        _expire_leases(db_url, dead_looking)
+        with database.transaction() as session:
+            assert [c.id for c in claim(session, "a-third-run")] == [1, 2]
+        _expire_leases(db_url, "a-third-run")
+        with database.transaction() as session:
+            assert release_expired(session) == 2
     finally:
         database.close()
-    assert {r.status for r in reminder_rows(db_url)} == {"pending"}
+    assert [r.status for r in reminder_rows(db_url)] == ["pending", "pending", "sending"]
+
+
+def test_the_lease_keeper_renews_the_claims_of_a_live_run(sqlite_url: str):
+    from sqlalchemy import select
+
+    from followup.rules import DEFAULT_POLICY
+    from followup.store.database import open_database
+    from followup.store.models import Reminder
+    from followup.store.reminder_claims import LeaseKeeper, worker_id
+    from followup.store.reminders import queue
+
+    load_due_patients(sqlite_url, 2)
+    database = open_database(sqlite_url)
+
+    def leases() -> list:
+        with database.transaction(write=False) as session:
+            return list(session.scalars(select(Reminder.claimed_until).order_by(Reminder.id)))
+
+    try:
+        with database.transaction() as session:
+            queue(session, AS_OF, 30, DEFAULT_POLICY, "example.org")
+        with LeaseKeeper(database, worker_id(), every=timedelta(milliseconds=20)) as keeper:
+            assert len(keeper.claim()) == 2
+            first = leases()
+            deadline = time.monotonic() + 10
+            while leases() == first and time.monotonic() < deadline:
+                time.sleep(0.02)
+            renewed = leases()
+            assert keeper.held()
+        assert all(later > earlier for later, earlier in zip(renewed, first, strict=True))
+    finally:
+        database.close()

@@ -27,12 +27,6 @@ def _details_options(func: F) -> F:
     return func
 
 
-def _check_email(email: str | None) -> str | None:
-    if email and ("@" not in email or " " in email.strip()):
-        raise click.BadParameter(f"{email!r} is not an email address", param_hint="--email")
-    return email.strip() if email else email
-
-
 def patient_row(patient: Any) -> dict[str, Any]:
     return {
         "patient_id": patient.external_id,
@@ -65,7 +59,6 @@ def add(app: AppContext, patient_id: str, no_reminders: bool, **details: Any) ->
     """Add a patient with id PATIENT_ID (e.g. P1 or a record number)."""
     from followup.store.patients import PatientDetails, add_patient
 
-    details["email"] = _check_email(details["email"])
     with app.transaction() as session:
         created = add_patient(
             session,
@@ -131,7 +124,6 @@ def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: An
 
     if reminders is None and all(value is None for value in details.values()):
         raise click.UsageError(nothing_to_change("--email ADDR"))
-    details["email"] = _check_email(details["email"])
     with app.transaction() as session:
         changes = edit_patient(
             session, patient_id, PatientDetails(reminders=reminders, **details), today=today()

@@ -5,8 +5,9 @@ nothing and sends nothing twice (see followup.store.reminders):
 
 1. check the transport (settings, connection, login) before anything is recorded;
 2. queue: one pending row per due reminder, duplicates ignored by the unique constraint;
-3. release rows a crashed run left in 'sending';
-4. claim a few rows, send each, mark each sent (or back to pending with the server's reply).
+3. release rows whose claim's lease expired (the run that claimed them crashed);
+4. claim a few rows under a lease renewed while this run lives (followup.store.
+   reminder_claims), send each, mark each sent (or back to pending with the reason).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from followup.cli.params import as_of_option, format_option
 
 if TYPE_CHECKING:
     from followup.config import MailSettings
-    from followup.mail import Letter, Transport
-    from followup.store.reminders import Claimed
+    from followup.mail import Transport
+    from followup.present.reminder_email import ReminderEmail
+    from followup.store.reminder_claims import Claimed, LeaseKeeper
 
 EXIT_SEND_FAILED = 3
 LIST_COLUMNS = ("patient_id", "due", "kind", "sequence", "email", "state")
@@ -146,13 +148,14 @@ def _run(
 ) -> tuple[dict[str, int], Tally]:
     from followup import mail
     from followup.store import reminders
+    from followup.store.reminder_claims import release_expired
 
     with app.transaction(plans=True) as session:
         queued = reminders.queue(
             session, as_of, days_ahead, app.policy, mail.sender_domain(channel.sender)
         )
     with app.transaction() as session:
-        reminders.release_stale(session)
+        release_expired(session)
         waiting = reminders.status_counts(session)["pending"]
     tally = Tally()
     with _progress(waiting) as advance:
@@ -179,31 +182,50 @@ def _deliver_all(
     app: AppContext, channel: Transport, as_of: date, tally: Tally, advance: Any
 ) -> None:
     """Claim a batch, deliver it, repeat; unsent claimed rows go back to pending on a stop."""
-    from followup.mail import TransportError
-    from followup.store.reminders import claim, worker_id
+    from followup.store.reminder_claims import LeaseKeeper, worker_id
 
-    worker = worker_id()
-    while True:
-        with app.transaction() as session:
-            batch = claim(session, worker)
-        if not batch:
-            return
-        for index, item in enumerate(batch):
-            try:
-                _deliver(app, channel, item, as_of, tally)
-            except TransportError as exc:
-                tally.stopped = str(exc)
-                _release(app, batch[index:])
+    with LeaseKeeper(app.database, worker_id()) as keeper:
+        while batch := keeper.claim():
+            if not _deliver_batch(app, channel, keeper, batch, as_of, tally, advance):
                 return
-            except BaseException:
-                _release(app, batch[index:])
-                raise
-            advance(1)
+
+
+def _deliver_batch(
+    app: AppContext,
+    channel: Transport,
+    keeper: LeaseKeeper,
+    batch: list[Claimed],
+    as_of: date,
+    tally: Tally,
+    advance: Any,
+) -> bool:
+    """Deliver one claimed batch; False when the run must stop (the rest is released)."""
+    from followup.mail import TransportError
+
+    for index, item in enumerate(batch):
+        try:
+            if not keeper.held():  # never send under a lease that may have run out
+                raise TransportError(
+                    "this run could not renew its claims in the database; another run will "
+                    "send the rest"
+                )
+            _deliver(app, channel, item, as_of, tally)
+        except TransportError as exc:
+            tally.stopped = str(exc)
+            _release(app, keeper.worker, batch[index:])
+            return False
+        except BaseException:
+            _release(app, keeper.worker, batch[index:])
+            raise
+        advance(1)
+    return True
 
 
 def _deliver(app: AppContext, channel: Transport, item: Claimed, as_of: date, tally: Tally) -> None:
-    from followup.mail import SendError, build_message
-    from followup.store.reminders import mark_failed, mark_sent, withdraw
+    from followup.mail import SendError
+    from followup.present.reminder_email import build_message
+    from followup.store.patients import AddressError
+    from followup.store.reminder_claims import mark_failed, mark_sent, withdraw
 
     reason = item.withdrawal_reason(as_of, app.policy)
     if reason is not None:
@@ -213,8 +235,10 @@ def _deliver(app: AppContext, channel: Transport, item: Claimed, as_of: date, ta
         return
     assert item.email is not None  # withdrawal_reason checked it
     try:
-        channel.send(build_message(_letter(item, as_of), channel.sender, as_of))
-    except SendError as exc:
+        recipient = item.recipient()
+        message = build_message(_email(item, recipient, as_of), channel.sender, as_of)
+        channel.send(message, recipient)
+    except (SendError, AddressError) as exc:
         with app.transaction() as session:
             mark_failed(session, item.id, str(exc))
         tally.failed += 1
@@ -225,12 +249,12 @@ def _deliver(app: AppContext, channel: Transport, item: Claimed, as_of: date, ta
     tally.sent += 1
 
 
-def _letter(item: Claimed, as_of: date) -> Letter:
-    from followup.mail import Letter
+def _email(item: Claimed, recipient: str, as_of: date) -> ReminderEmail:
+    from followup.present.reminder_email import ReminderEmail
 
-    return Letter(
+    return ReminderEmail(
         message_id=item.message_id,
-        recipient=item.email or "",
+        recipient=recipient,
         patient_pk=item.patient_pk,
         due=item.due,
         overdue=item.due < as_of,
@@ -241,17 +265,18 @@ def _letter(item: Claimed, as_of: date) -> Letter:
     )
 
 
-def _release(app: AppContext, items: list[Claimed]) -> None:
-    """Best effort: if the database is gone too, the next run releases them (claimer gone)."""
+def _release(app: AppContext, worker: str, items: list[Claimed]) -> None:
+    """Best effort: if the database is gone too, the claims expire by themselves (their lease
+    is no longer renewed) and a later run sends them."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from followup.store.reminders import release
+    from followup.store.reminder_claims import release
 
     try:
         with app.transaction() as session:
-            release(session, [item.id for item in items])
+            release(session, worker, [item.id for item in items])
     except SQLAlchemyError:
-        click.echo("Warning: claimed reminders stay 'sending' until the next run", err=True)
+        click.echo("Warning: claimed reminders stay 'sending' until their lease expires", err=True)
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from followup.exchange.spreadsheet import restore
 from followup.rules.text import check_text
 from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow
 from followup.store.errors import StoreError
-from followup.store.patients import check_external_id
+from followup.store.patients import check_email, check_external_id
 
 CACHE_LIMIT = 100_000
 
@@ -95,13 +95,6 @@ def _text(what: str, note: bool = False) -> Callable[[str], str | None]:
     return parse
 
 
-def _email(text: str) -> str:
-    check_text(text, "e-mail address")
-    if "@" not in text or " " in text:
-        raise ValueError(f"{text!r} is not an email address")
-    return text
-
-
 def _facility(text: str) -> tuple[str, str]:
     display = rules.check_facility(text)
     return display, rules.facility_key(display)
@@ -144,9 +137,9 @@ class ExamReader:
 
     Every field goes through the parser and check ``exam add`` uses (rules.parse_category,
     parse_laterality, parse_kind, parse_date with check_exam_date, check_facility,
-    check_follow_up_months; store.patients.check_external_id), each distinct cell text once.
-    Whole findings and exam-level values are cached by their raw cells too, so the usual row
-    costs a few dictionary look-ups.
+    check_follow_up_months; store.patients.check_external_id and check_email), each distinct
+    cell text once. Whole findings and exam-level values are cached by their raw cells too, so
+    the usual row costs a few dictionary look-ups.
     """
 
     def __init__(self, columns: ColumnMap, defaults: Defaults, today: date) -> None:
@@ -184,7 +177,7 @@ class ExamReader:
         self._note = memo("note", _text("note", note=True), keep_spaces=True)
         self._name = memo("name", _text("name"), keep_spaces=True)
         self._phone = memo("phone", _text("phone"), keep_spaces=True)
-        self._email = memo("email", _email)
+        self._email = memo("email", check_email)
         self._birth_date = memo("birth_date", rules.parse_date)
         self._findings: dict[tuple[str, ...], FindingRow] = {}
         self._extras: dict[tuple[str, ...], tuple[Any, ...]] = {}

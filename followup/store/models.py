@@ -235,6 +235,12 @@ class PlanFlag(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
+# Compared value by value: SQLite fills an ephemeral table per row for an IN list of 3+ values.
+REMINDER_STATUS_CHECK = (
+    "status = 'pending' OR status = 'sending' OR status = 'sent' OR status = 'withdrawn'"
+)
+
+
 class Reminder(Base):
     """One reminder per patient, due date, kind and repeat, claimed before it is sent.
 
@@ -245,7 +251,7 @@ class Reminder(Base):
     __table_args__ = (
         UniqueConstraint("patient_id", "due", "kind", "sequence"),
         CheckConstraint("kind IN ('upcoming', 'overdue')", name="kind"),
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        CheckConstraint(REMINDER_STATUS_CHECK, name="status"),
         Index("ix_reminders_status", "status"),
     )
 
@@ -260,6 +266,8 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(128))
+    # The claim's lease: another run takes a 'sending' row over only once this has passed.
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +49,68 @@ def check_external_id(external_id: str) -> str:
     return cleaned
 
 
+EMAIL_EXAMPLE = "ana@example.org"
+
+
+def check_email(value: str | None) -> str | None:
+    """The address as stored: exactly one syntactically valid address, surrounding spaces
+    removed; an empty text stays empty (an edit's "clear it"). InvalidInput otherwise.
+
+    Lists (``a@b.org, c@d.org``, ``a@b.org;c@d.org``), display names, a missing part
+    (``@b.org``, ``a@``) and anything with CR or LF are refused: each would send a reminder
+    somewhere else, or to more people, than the one patient it is about.
+    """
+    try:
+        check_text(value, "e-mail address")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if value is None or not value.strip():
+        return value if value is None else ""
+    address = value.strip()
+    sendable_address(address)
+    return address
+
+
+class AddressError(InvalidInput):
+    """Not one usable e-mail address; ``reason`` says why without quoting the address."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def sendable_address(address: str) -> str:
+    """The form to hand to the mail transport (the domain in ASCII, e.g. ``xn--``), for an
+    address :func:`check_email` accepts; AddressError saying what is wrong otherwise.
+
+    Checked again when a reminder is sent, so that an address stored before this check (or
+    written behind followup's back) fails that one reminder instead of reaching others.
+    """
+    try:
+        return _sendable(address)
+    except ValueError as exc:  # email_validator's EmailSyntaxError is a ValueError
+        text = str(exc).rstrip(".")
+        reason = text[:1].lower() + text[1:]
+        raise AddressError(
+            f"{address!r} is not an email address ({reason}); give exactly one address, "
+            f"e.g. {EMAIL_EXAMPLE}",
+            reason,
+        ) from None
+
+
+@lru_cache(maxsize=1024)
+def _sendable(address: str) -> str:
+    """Syntax only (no DNS: a clinic's server may have no resolver, and a check that depends
+    on the network would make an import's result depend on the day). Cached, because a bulk
+    import checks each address in its reader and again as the store takes the row. Addresses
+    that need SMTPUTF8 (non-ASCII before the @) are refused: the reminder is a plain MIME
+    message, which cannot carry them."""
+    from email_validator import validate_email
+
+    valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    return valid.ascii_email or valid.normalized
+
+
 def check_details(
     *,
     name: str | None = None,
@@ -59,9 +122,11 @@ def check_details(
 ) -> None:
     """What every way in (CLI, CSV, FHIR, bulk loads) checks in a patient's details: text
     without control characters (a postal address may have several lines), a birth date
-    neither in the future nor before 1900."""
+    neither in the future nor before 1900, an e-mail address that is one address
+    (:func:`check_email`)."""
+    check_email(email)
     try:
-        for what, value in (("name", name), ("e-mail address", email), ("phone", phone)):
+        for what, value in (("name", name), ("phone", phone)):
             check_text(value, what)
         check_text(address, "address", note=True)
         if birth_date is not None:
@@ -70,7 +135,8 @@ def check_details(
         raise InvalidInput(str(exc)) from None
 
 
-def _check(details: PatientDetails, today: date | None) -> None:
+def _checked(details: PatientDetails, today: date | None) -> PatientDetails:
+    """The details as they are stored (the address without surrounding spaces)."""
     check_details(
         name=details.name,
         email=details.email,
@@ -78,6 +144,7 @@ def _check(details: PatientDetails, today: date | None) -> None:
         birth_date=details.birth_date,
         today=today,
     )
+    return replace(details, email=check_email(details.email))
 
 
 def add_patient(
@@ -99,12 +166,12 @@ def new_patient(external_id: str, details: PatientDetails, *, today: date | None
     """A patient's row, checked as every door checks it, not yet added to the session (an
     import adds many, having looked them up at once with :func:`find_patients`)."""
     external_id = check_external_id(external_id)
-    _check(details, today)
+    details = _checked(details, today)
     return Patient(
         external_id=external_id,
         name=details.name,
         birth_date=details.birth_date,
-        email=details.email,
+        email=details.email or None,
         phone=details.phone,
         reminders=True if details.reminders is None else details.reminders,
         created_at=now(),
@@ -149,7 +216,7 @@ def edit_patient(
     """Apply the given details; returns what changed (field -> (old, new)), empty when every
     value given is the one stored."""
     patient = get_patient(session, external_id)
-    _check(details, today)
+    details = _checked(details, today)
     changes: dict[str, Any] = {}
     for field in EDITABLE:
         value = getattr(details, field)
