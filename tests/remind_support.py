@@ -125,16 +125,22 @@ class Recorder:
     refuse: set[str] = field(default_factory=set)
     delay: float = 0.0
     messages: list[EmailMessage] = field(default_factory=list)
+    refusal: str = "550 5.1.1 mailbox unavailable"  # may quote {address}
+    refuse_data: set[str] = field(default_factory=set)  # refused after DATA instead
+    data_refusal: str = "554 5.7.1 message refused"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
+            return self.refusal.format(address=address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
+        refused = self.refuse_data.intersection(envelope.rcpt_tos)
+        if refused:
+            return self.data_refusal.format(address=min(refused))
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
@@ -159,10 +165,10 @@ def smtp_server(recorder: Recorder, **kwargs: Any) -> Iterator[str]:
 
 
 def start_remind(
-    url: str, env: dict[str, Any], *args: str, prefix: tuple[str, ...] = ()
+    url: str, env: dict[str, Any], *args: str, prefix: tuple[str, ...] = (), **popen: Any
 ) -> subprocess.Popen[str]:
     """``python -m followup --db URL remind ...`` in a process of its own (run by the
-    ``prefix`` command, e.g. ``unshare ...``, when given)."""
+    ``prefix`` command, e.g. ``unshare ...``, when given; ``popen``: more for Popen)."""
     environment = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     environment.pop("FOLLOWUP_POLICY", None)
     command = [sys.executable, "-m", "followup", "--db", url, "remind", "--as-of", str(AS_OF)]
@@ -172,4 +178,5 @@ def start_remind(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )

@@ -212,3 +212,68 @@ def test_exam_identity_revision_both_ways(db_url):
     cli("db", "upgrade")
     later = cli("exam", "add", "P1", *day, "--category", "3", "--kind", "diagnostic").stdout
     assert int(later.split()[2]) > 4  # (PostgreSQL's failed insert above took 5 for good)
+
+
+def _reminder_rows(db_url: str) -> list[tuple[object, ...]]:
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM reminders ORDER BY id")).mappings().all()
+    database.close()
+    return [dict(row) for row in rows]
+
+
+def _refused(db_url: str, statement: str) -> bool:
+    database = Database(resolve_url(db_url))
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(text(statement))
+    except IntegrityError:
+        return True
+    finally:
+        database.close()
+    return False
+
+
+def _definitions(db_url: str) -> dict[str, str]:
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE tbl_name = :t"), {"t": "reminders"}
+        )
+        definitions = dict(found.all())
+    database.close()
+    return definitions
+
+
+def test_reminder_revision_renames_withdrawn_and_leases_old_claims_both_ways(db_url):
+    """0008: 'failed' rows (all of them withdrawn reminders) become 'withdrawn' and back; a
+    claim left by the old code expires when the old code would have taken it for abandoned;
+    the CHECK refuses the other revision's word; SQLite's table comes back as it was."""
+    cli = Cli(db_url)
+    cli("patient", "add", "P1")
+    cli("db", "downgrade", "0007")
+    before = _definitions(db_url) if "://" not in db_url else {}
+    insert = (
+        "INSERT INTO reminders (patient_id, due, kind, sequence, status, message_id, created_at, "
+        "claimed_at, claimed_by, attempts, last_error) VALUES "
+        "(1, '2025-06-20', 'upcoming', 0, 'failed', '<a@x>', '2025-06-01 08:00:00', NULL, NULL, "
+        "0, 'withdrawn: the follow-up date changed'), "
+        "(1, '2025-06-20', 'overdue', 0, 'sending', '<b@x>', '2025-06-01 08:00:00', "
+        "'2025-06-02 09:30:00', 'host:12:ab', 0, NULL), "
+        "(1, '2025-06-20', 'overdue', 1, 'sent', '<c@x>', '2025-06-01 08:00:00', "
+        "'2025-06-02 09:00:00', 'host:12:ab', 1, NULL)"
+    )
+    assert not _refused(db_url, insert)
+    old = _reminder_rows(db_url)
+    cli("db", "upgrade")
+    rows = _reminder_rows(db_url)
+    assert [r["status"] for r in rows] == ["withdrawn", "sending", "sent"]
+    leases = [r["claimed_until"] and str(r["claimed_until"])[:19] for r in rows]
+    assert leases == [None, "2025-06-02 10:30:00", None]  # claimed_at + the old hour
+    assert rows[0]["last_error"] == "withdrawn: the follow-up date changed"
+    assert _refused(db_url, "UPDATE reminders SET status = 'failed' WHERE id = 1")
+    cli("db", "downgrade", "0007")
+    assert _reminder_rows(db_url) == old
+    assert _refused(db_url, "UPDATE reminders SET status = 'withdrawn' WHERE id = 1")
+    if before:
+        assert _definitions(db_url) == before  # table and index as 0001 wrote them

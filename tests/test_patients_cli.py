@@ -56,7 +56,7 @@ def test_unknown_patient_names_the_fix(cli):
 
 
 def test_bad_values_are_usage_errors(cli):
-    assert "not an email" in cli("patient", "add", "P1", "--email", "nope", code=2).stderr
+    assert "not an email" in cli("patient", "add", "P1", "--email", "nope", code=1).stderr
     assert "YYYY-MM-DD" in cli("patient", "add", "P1", "--birth-date", "1970-13-01", code=2).stderr
     assert "without spaces" in cli("patient", "add", "A B", code=1).stderr
     assert cli("patient", "list", "--format", "json").stdout.strip() == "[]"

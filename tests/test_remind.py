@@ -359,3 +359,46 @@ def test_the_lease_keeper_renews_the_claims_of_a_live_run(sqlite_url: str):
         assert all(later > earlier for later, earlier in zip(renewed, first, strict=True))
     finally:
         database.close()
+
+
+def test_maildir_messages_are_private_files_and_tmp_is_left_empty(mcli: Cli, tmp_path: Path):
+    """Issue 11 point 1: created 0600 whatever the umask (they were 0644), staged in tmp/."""
+    import os
+    import stat
+
+    add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
+    add(mcli, "P2", ("2024-05-20", "Northside Imaging", "negative"), email="p2@example.org")
+    maildir = tmp_path / "Maildir"
+    previous = os.umask(0o022)
+    try:
+        assert remind(mcli, maildir, "--as-of", "2025-06-02")["sent"] == 2
+    finally:
+        os.umask(previous)
+    files = list((maildir / "new").iterdir())
+    assert len(files) == 2
+    assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+    assert list((maildir / "tmp").iterdir()) == []
+    assert len({f.name for f in files}) == 2 and all(".M" in f.name for f in files)
+
+
+def test_a_message_that_cannot_be_written_whole_leaves_no_part(postgres_url: str, tmp_path):
+    """A file-size limit below one message's size (a full disk fails alike): the run stops
+    with one line, no partial file in tmp/ or new/, every reminder still pending. PostgreSQL,
+    so that the limit falls on the Maildir alone (SQLite's files are this process's too)."""
+    import sys
+
+    from remind_support import start_remind
+
+    load_due_patients(postgres_url, 3)
+    maildir = tmp_path / "Maildir"
+    limited = (sys.executable, "-c", "import os, resource, sys; "
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024)); "
+               "os.execv(sys.argv[1], sys.argv[1:])")  # fmt: skip
+    run = start_remind(postgres_url, mail_env(tmp_path), "--transport", f"maildir:{maildir}",
+                       prefix=limited)  # fmt: skip
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 3, stderr
+    assert "stopped early: cannot write into" in stderr and "File too large" in stderr
+    assert "Traceback" not in stderr
+    assert list((maildir / "new").iterdir()) == [] and list((maildir / "tmp").iterdir()) == []
+    assert {r.status for r in reminder_rows(postgres_url)} == {"pending"}

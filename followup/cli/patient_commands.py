@@ -19,7 +19,11 @@ def _details_options(func: F) -> F:
         [
             click.option("--name", metavar="TEXT", help="Her name, as she wants it shown."),
             click.option("--birth-date", type=DATE, metavar="DATE", help="YYYY-MM-DD."),
-            click.option("--email", metavar="ADDR", help="Where reminders are sent."),
+            click.option(
+                "--email",
+                metavar="ADDR",
+                help="Where reminders are sent: one address, e.g. ana@example.org.",
+            ),
             click.option("--phone", metavar="TEXT", help="A phone number, for coordinators."),
         ]
     ):

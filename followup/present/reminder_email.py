@@ -126,7 +126,9 @@ def build_message(email: ReminderEmail, sender: str, as_of: date) -> Message:
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
-    message.attach(MIMEText(body_text(email, as_of), "plain", _QUOTED_PRINTABLE))
+    # typeshed says a charset name; the stdlib takes a Charset too (how QP is chosen)
+    body = MIMEText(body_text(email, as_of), "plain", _QUOTED_PRINTABLE)  # type: ignore[arg-type]
+    message.attach(body)
     calendar = MIMEApplication(
         follow_up_calendar(
             follow_up_uid(email.patient_pk, email.due),

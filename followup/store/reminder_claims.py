@@ -25,12 +25,12 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -63,7 +63,8 @@ def worker_id() -> str:
 def lease_clock(session: Session) -> datetime:
     """Now, naive UTC, by the database's clock (see the module docstring)."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(select(func.timezone("UTC", func.statement_timestamp())))
+        utc = func.timezone("UTC", func.statement_timestamp())
+        return session.execute(select(utc)).scalar_one()
     return now()
 
 
@@ -146,7 +147,7 @@ def claim(session: Session, worker: str, limit: int = CLAIM_BATCH) -> list[Claim
     return _claimed_rows(session, ids)
 
 
-def _claimed_rows(session: Session, ids: list[int]) -> list[Claimed]:
+def _claimed_rows(session: Session, ids: Sequence[int]) -> list[Claimed]:
     rows = session.execute(
         select(
             Reminder.id,
@@ -184,24 +185,31 @@ def renew(session: Session, worker: str) -> int:
 
 
 def _renew(session: Session, worker: str, clock: datetime) -> int:
-    result = session.execute(
-        update(Reminder)
-        .where(Reminder.claimed_by == worker, Reminder.status == "sending")
-        .values(claimed_until=clock + LEASE)
-        .execution_options(synchronize_session=False)
+    return _count(
+        session.execute(
+            update(Reminder)
+            .where(Reminder.claimed_by == worker, Reminder.status == "sending")
+            .values(claimed_until=clock + LEASE)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return result.rowcount or 0
+
+
+def _count(result: Result[Any]) -> int:
+    """The rows an UPDATE changed (``Session.execute`` types it as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def release_expired(session: Session) -> int:
     """Put back to pending the claims whose lease ran out (their run crashed or was killed)."""
-    result = session.execute(
-        update(Reminder)
-        .where(Reminder.status == "sending", Reminder.claimed_until < lease_clock(session))
-        .values(status="pending", claimed_until=None)
-        .execution_options(synchronize_session=False)
+    return _count(
+        session.execute(
+            update(Reminder)
+            .where(Reminder.status == "sending", Reminder.claimed_until < lease_clock(session))
+            .values(status="pending", claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return result.rowcount or 0
 
 
 def release(session: Session, worker: str, reminder_ids: Iterable[int]) -> None:

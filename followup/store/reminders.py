@@ -198,10 +198,12 @@ def _new_row(candidate: Candidate, domain: str, created: datetime) -> dict[str, 
 def _insert_ignoring_duplicates(session: Session) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING``: a reminder already logged is left as it is."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(Reminder).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(Reminder).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(Reminder).on_conflict_do_nothing()
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
