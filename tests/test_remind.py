@@ -402,3 +402,29 @@ def test_a_message_that_cannot_be_written_whole_leaves_no_part(postgres_url: str
     assert "Traceback" not in stderr
     assert list((maildir / "new").iterdir()) == [] and list((maildir / "tmp").iterdir()) == []
     assert {r.status for r in reminder_rows(postgres_url)} == {"pending"}
+
+
+def test_a_run_whose_lease_was_not_renewed_stops_holding_it(sqlite_url: str):
+    """No renewal within the lease less the margin (the database unreachable): the run must
+    not send any more, its claims may be another run's by the time a send ends."""
+    from followup.rules import DEFAULT_POLICY
+    from followup.store.database import open_database
+    from followup.store.reminder_claims import LEASE, LeaseKeeper, worker_id
+    from followup.store.reminders import queue
+
+    load_due_patients(sqlite_url, 1)
+    database = open_database(sqlite_url)
+    try:
+        with database.transaction() as session:
+            queue(session, AS_OF, 30, DEFAULT_POLICY, "example.org")
+        never = timedelta(hours=1)  # no renewal during the test
+        with LeaseKeeper(
+            database, worker_id(), every=never, margin=LEASE - timedelta(seconds=0.3)
+        ) as keeper:
+            assert len(keeper.claim()) == 1 and keeper.held()
+            time.sleep(0.4)
+            assert not keeper.held()
+            keeper.claim()  # a claim renews the lease as well
+            assert keeper.held()
+    finally:
+        database.close()

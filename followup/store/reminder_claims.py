@@ -269,14 +269,21 @@ class LeaseKeeper:
     """Renews a run's claims from a thread of its own while the run sends (a context manager).
 
     The sender asks :meth:`held` before each message: True while the lease written last (at a
-    claim or a renewal) has more than :data:`SEND_MARGIN` to run, by this process's monotonic
-    clock counted from before that write, so never longer than the database will honour it.
+    claim or a renewal) has more than ``margin`` to run, by this process's monotonic clock
+    counted from before that write, so never longer than the database will honour it.
     """
 
-    def __init__(self, database: Database, worker: str, every: timedelta = RENEW_EVERY) -> None:
+    def __init__(
+        self,
+        database: Database,
+        worker: str,
+        every: timedelta = RENEW_EVERY,
+        margin: timedelta = SEND_MARGIN,
+    ) -> None:
         self.database = database
         self.worker = worker
         self.every = every.total_seconds()
+        self.trusted = (LEASE - margin).total_seconds()
         self._written = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reminder-lease", daemon=True)
@@ -298,8 +305,7 @@ class LeaseKeeper:
         return batch
 
     def held(self) -> bool:
-        remaining = self._written + (LEASE - SEND_MARGIN).total_seconds() - time.monotonic()
-        return remaining > 0
+        return time.monotonic() < self._written + self.trusted
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
