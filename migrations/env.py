@@ -37,6 +37,10 @@ def run_migrations() -> None:
                     connection=connection,
                     target_metadata=target_metadata,
                     render_as_batch=sqlite,
+                    # SQLite's DDL is transactional too (explicit BEGINs, store/database.py):
+                    # one transaction for the whole run, so a revision that refuses rolls back
+                    # the ones before it (Alembic commits each step of a SQLite run otherwise).
+                    transactional_ddl=True,
                     compare_type=True,
                     process_revision_directives=_process_revision_directives,
                 )
