@@ -90,6 +90,19 @@ class Cli:
         return result
 
 
+def upgrade_to(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` up to ``revision`` only (``db upgrade`` goes to the
+    head), to test one revision without the later ones."""
+    from followup.store import migrate
+    from followup.store.database import Database, resolve_url
+
+    database = Database(resolve_url(url))
+    try:
+        migrate.upgrade(database, revision)
+    finally:
+        database.close()
+
+
 def probably_benign_exam(cli: Cli, patient: str, day: str) -> None:
     """A diagnostic probably-benign exam of the left breast at Northside Imaging."""
     cli("exam", "add", patient, "--date", day, "--facility", "Northside Imaging",

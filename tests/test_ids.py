@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
 
-from tests.conftest import Cli
+from tests.conftest import Cli, upgrade_to
 
 EXAM = ("--facility", "Northside Imaging", "--category", "2")
 
@@ -130,6 +131,7 @@ def test_audit_log_of_a_patient_and_of_everyone(two_exams: Cli):
         ("films.transfer", None),
     ]
     assert own[2]["changes"] == [
+        {"field": "date", "before": None, "after": date.today().isoformat()},
         {"field": "from", "before": None, "after": "Northside Imaging"},
         {"field": "to", "before": None, "after": "Southside"},
     ]
@@ -170,17 +172,6 @@ def _rows(url: str) -> dict[str, list[tuple]]:
     return {t: sorted(sql(url, f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
-def _upgrade_to(url: str, revision: str) -> None:
-    from followup.store import migrate
-    from followup.store.database import Database, resolve_url
-
-    database = Database(resolve_url(url))
-    try:
-        migrate.upgrade(database, revision)
-    finally:
-        database.close()
-
-
 def test_the_revision_keeps_rows_constraints_and_starts_above_logged_ids(sqlite_cli: Cli):
     cli = sqlite_cli
     cli("patient", "add", "P1")
@@ -194,13 +185,13 @@ def test_the_revision_keeps_rows_constraints_and_starts_above_logged_ids(sqlite_
     sql(cli.url, "INSERT INTO audit_log (at, actor, action, patient_id, exam_id, detail) "
                  "VALUES ('2025-01-11 00:00:00', 'x', 'exam.delete', 1, 3, '{}')")  # fmt: skip
     schema, rows = _schema(cli.url), _rows(cli.url)
-    _upgrade_to(cli.url, "0006")  # 0007 changes the exams' unique key on purpose
+    upgrade_to(cli.url, "0006")  # 0007 and 0008 change the exams on purpose
     assert _rows(cli.url) == rows
     upgraded = _schema(cli.url)
     assert {t: upgraded[t] for t in schema} == schema  # columns, FKs, uniques, CHECKs, indexes
     cli("db", "upgrade")
     definitions = dict(sql(cli.url, "SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
-    for table in ("patients", "exams", "film_transfers", "policies"):
+    for table in ("patients", "exams", "film_transfers", "policies", "biopsies"):
         assert "PRIMARY KEY AUTOINCREMENT" in definitions[table], table
     assert "Recorded exam 4 " in cli("exam", "add", "P1", "--date", "2025-02-01", *EXAM).stdout
     cli("exam", "delete", "1", "--yes")  # the cascade to findings still holds

@@ -111,10 +111,14 @@ def test_unknown_downgrade_target_is_usage_error(sqlite_url):
     assert "unknown revision" in cli("db", "downgrade", "zzz", code=2).stderr
 
 
+FINDING_COLUMNS = "id, exam_id, category, laterality, morphology, distribution, size_class"
+
+
 def _finding_rows(db_url: str) -> list[tuple[object, ...]]:
+    """The findings as every revision since 0001 holds them (0008 adds a column)."""
     database = Database(resolve_url(db_url))
     with database.engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM findings ORDER BY id")).all()
+        rows = conn.execute(text(f"SELECT {FINDING_COLUMNS} FROM findings ORDER BY id")).all()
     database.close()
     return [tuple(row) for row in rows]
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from followup import rules
 from followup.store.database import HEAD_REVISION
-from tests.conftest import Cli, probably_benign_exam
+from tests.conftest import Cli, probably_benign_exam, upgrade_to
 
 AS_OF = "2025-06-01"
 CLINIC = "[policy]\nprobably_benign_months = [4, 6, 12]\nlost_after_days = 60\n"
@@ -216,8 +216,10 @@ def test_an_older_database_keeps_the_policy_its_plans_were_made_with(clinic: Cli
 
 def test_an_older_database_without_a_policy_keeps_the_defaults(clinic: Cli):
     _old_database(clinic, None)
-    out = clinic("db", "upgrade").stdout
-    assert f"0005 -> {HEAD_REVISION}" in out and "Recomputed" not in out
+    upgrade_to(clinic.url, "0006")
+    assert sql(clinic.url, "SELECT policy_id, recompute_next FROM plans_state") == [(None, None)]
+    out = clinic("db", "upgrade").stdout  # 0008 recomputes: the rules changed (issue 13)
+    assert f"0006 -> {HEAD_REVISION}" in out
     assert clinic("policy", "show").stdout.startswith("# The defaults")
     assert due(clinic) == {"P1": "2025-07-31", "P2": "2025-06-20"}
 

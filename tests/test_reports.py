@@ -193,19 +193,24 @@ def test_flags_report_and_dated_flags(programme: Cli):
 
 
 def test_flags_report_says_what_status_says(programme: Cli):
-    """The same flags and messages as `status`, dated ones (whose message names the action:
-    P3 is an overdue biopsy) included."""
+    """The same flags as `status`, dated ones (whose message names the action: P3 is an
+    overdue biopsy) included, each in its reader's voice (clinical-rules.md §6): the report
+    speaks to staff, `status` to the patient."""
     for as_of in (AS_OF, "2025-08-01"):
         report = json.loads(programme("flags", "--as-of", as_of, "--format", "json").stdout)
         for patient in ("P1", "P2", "P3"):
             status = json.loads(
                 programme("status", patient, "--as-of", as_of, "--format", "json").stdout
             )
-            assert [(r["code"], r["message"]) for r in report if r["patient_id"] == patient] == [
-                (f["code"], f["message"]) for f in status["flags"]
+            assert [r["code"] for r in report if r["patient_id"] == patient] == [
+                f["code"] for f in status["flags"]
             ]
     overdue = next(r for r in report if r["patient_id"] == "P3" and r["code"] == "overdue")
-    assert "biopsy" in overdue["message"]
+    assert "biopsy" in overdue["message"] and "book the biopsy now" in overdue["message"]
+    status = json.loads(programme("status", "P3", "--as-of", as_of, "--format", "json").stdout)
+    theirs = {f["code"]: f["message"] for f in status["flags"]}
+    assert theirs["overdue"].startswith("Your follow-up was due on")
+    assert overdue["message"].startswith("The follow-up due on")
 
 
 def test_flags_unknown_code_is_usage_error(cli: Cli):

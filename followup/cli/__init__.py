@@ -20,6 +20,7 @@ COMMANDS = {
     "patient": "followup.cli.patient_commands:patient",
     "exam": "followup.cli.exam_commands:exam",
     "films": "followup.cli.exam_commands:films",
+    "biopsy": "followup.cli.biopsy_commands:biopsy",
     "status": "followup.cli.status_command:status",
     "import": "followup.cli.import_group:import_group",
     "due": "followup.cli.report_commands:due",

@@ -1,4 +1,4 @@
-"""``followup exam add|list|edit|delete`` and ``followup films transfer``."""
+"""``followup exam add|list|edit|delete`` and ``followup films transfer|list``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 
 from followup.cli.audit_log_commands import history as exam_history
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import CATEGORY, DATE, KIND, LATERALITY, F, format_option
+from followup.cli.params import CATEGORY, DATE, DENSITY, IMAGED, KIND, LATERALITY, F, format_option
 
 # The columns of `exam list`, each with how its value is read from an exam and one of its
 # findings: declared once, so that no field can be in the rows and missing from the table or
@@ -21,7 +21,11 @@ EXAM_LIST: tuple[tuple[str, Callable[[Any, Any], Any]], ...] = (
     ("facility", lambda exam, _: exam.facility.name),
     ("kind", lambda exam, _: exam.kind),
     ("category", lambda _, finding: finding.category),
+    ("birads", lambda _, finding: finding_birads(finding.category, finding.subdivision)),
     ("laterality", lambda _, finding: finding.laterality),
+    ("imaged", lambda exam, _: exam.imaged),
+    ("density", lambda exam, _: exam.density),
+    ("radiologist", lambda exam, _: exam.radiologist),
     ("follow_up_months", lambda exam, _: exam.follow_up_months),
     ("morphology", lambda _, finding: finding.morphology),
     ("distribution", lambda _, finding: finding.distribution),
@@ -29,6 +33,16 @@ EXAM_LIST: tuple[tuple[str, Callable[[Any, Any], Any]], ...] = (
     ("note", lambda exam, _: exam.note),
 )
 EXAM_COLUMNS = tuple(name for name, _ in EXAM_LIST)
+
+
+def finding_birads(category: str, subdivision: str | None) -> str | None:
+    """A stored finding's BI-RADS text: "3", "4B"; None for post-procedure."""
+    from followup import rules
+
+    if subdivision:
+        return subdivision
+    number = rules.Category(category).birads
+    return None if number is None else str(number)
 
 
 def _finding_options(required: bool) -> Callable[[F], F]:
@@ -43,8 +57,9 @@ def _finding_options(required: bool) -> Callable[[F], F]:
                 multiple=True,
                 required=required,
                 metavar="CATEGORY",
-                help="Assessment: a name (probably-benign), a BI-RADS number (3, 4a) "
-                "or 'BI-RADS 3'. Repeat for several findings.",
+                help="Assessment: a name (probably-benign), a BI-RADS number (3; 4A, 4B, "
+                "4C kept as given; 0-priors for incomplete-priors), 'BI-RADS 3', or "
+                "post-procedure. Repeat for several findings.",
             ),
             click.option(
                 "--laterality",
@@ -115,9 +130,43 @@ def build_findings(
         strict=True,
     )
     return tuple(
-        Finding(category=c, laterality=s, morphology=m, distribution=d, size_class=z)
-        for c, s, m, d, z in columns
+        Finding(
+            category=c, laterality=s, morphology=m, distribution=d, size_class=z, subdivision=sub
+        )
+        for (c, sub), s, m, d, z in columns
     )
+
+
+def _exam_options(editing: bool) -> Callable[[F], F]:
+    """--imaged, --density and --radiologist (clinical-rules.md §1, §2)."""
+    removes = ' ("" removes it)' if editing else ""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option(
+                "--imaged",
+                type=IMAGED,
+                metavar="both|left|right",
+                help="Which breasts the exam imaged" + ("." if editing else " (default both)."),
+            ),
+            click.option(
+                "--density",
+                type=DENSITY,
+                metavar="a|b|c|d",
+                help="Breast density: a fatty, b scattered, c heterogeneously dense, "
+                "d extremely dense.",
+            ),
+            click.option(
+                "--radiologist",
+                metavar="NAME",
+                help=f"Who read the exam (for the outcomes audit){removes}.",
+            ),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 def exam_rows(exam: Any) -> list[dict[str, Any]]:
@@ -135,12 +184,18 @@ def unchanged(what: str) -> str:
     return f"{what} unchanged: every value given is the one already stored."
 
 
-def _echo_plan(plan: Any) -> None:
+def echo_plan(plan: Any) -> None:
     if plan is None or plan.action is None:
         return
-    due = plan.due.isoformat() if plan.due else "no date"
-    side = f" ({plan.laterality.value})" if plan.laterality else ""
-    click.echo(f"Next: {plan.action}{side}, due {due}: {plan.reason}.")
+    click.echo(f"Next: {_step_text(plan)}.")
+    for other in plan.also:
+        click.echo(f"Also ({other.side.value} breast): {_step_text(other)}.")
+
+
+def _step_text(step: Any) -> str:
+    due = step.due.isoformat() if step.due else "no date"
+    side = f" ({step.laterality.value})" if step.laterality else ""
+    return f"{step.action}{side}, due {due}: {step.reason}"
 
 
 @click.group()
@@ -153,6 +208,8 @@ def exam() -> None:
           --category probably-benign --laterality left --kind diagnostic
       followup exam add P1 --date 2025-08-02 --facility Northside --category 3 \\
           --laterality left --category 2 --laterality right
+      followup exam add P1 --date 2026-02-02 --facility Northside --imaged left \\
+          --category 4b --kind diagnostic --density c --radiologist "Dr Okafor"
       followup exam list P1
       followup exam edit 4 --follow-up-months 6
       followup exam delete 4
@@ -171,6 +228,7 @@ def exam() -> None:
 )
 @click.option("--facility", required=True, metavar="NAME", help="Where it was done.")
 @_finding_options(required=True)
+@_exam_options(editing=False)
 @click.option("--kind", type=KIND, metavar="screening|diagnostic", help="Why it was done.")
 @click.option(
     "--follow-up-months",
@@ -188,22 +246,37 @@ def add(
     kind: Any,
     follow_up_months: int | None,
     note: str | None,
+    imaged: Any,
+    density: Any,
+    radiologist: str | None,
     **finding_options: Any,
 ) -> None:
-    """Record a mammogram of PATIENT_ID and show her next step."""
-    from followup.rules import Exam
+    """Record a mammogram of PATIENT_ID and show her next step.
+
+    A finding with a side applies to that breast; one without a side (or bilateral) to every
+    breast the exam imaged, and a breast imaged without a finding was negative on it. An
+    exam of one breast (--imaged left) changes nothing for the other.
+    """
+    from followup.rules import Exam, Imaged
     from followup.store.exams import add_exam
     from followup.store.patients import get_patient
     from followup.store.plans import stored_plan
 
     findings = build_findings(**finding_options)
     exam_in = Exam(
-        date=day, facility=facility, findings=findings, kind=kind, follow_up_months=follow_up_months
+        date=day,
+        facility=facility,
+        findings=findings,
+        kind=kind,
+        follow_up_months=follow_up_months,
+        imaged=imaged or Imaged.BOTH,
+        density=density,
+        radiologist=radiologist,
     )
     with app.transaction() as session:
         row = add_exam(session, patient_id, exam_in, note=note, today=today(), policy=app.policy)
         click.echo(f"Recorded exam {row.id} for patient {patient_id}.")
-        _echo_plan(stored_plan(session, get_patient(session, patient_id).id))
+        echo_plan(stored_plan(session, get_patient(session, patient_id).id))
 
 
 @exam.command("list")
@@ -225,6 +298,8 @@ def list_(app: AppContext, patient_id: str, fmt: str) -> None:
 @click.option("--date", "day", type=DATE, metavar="DATE", help="New date, YYYY-MM-DD.")
 @click.option("--facility", metavar="NAME", help="New facility.")
 @_finding_options(required=False)
+@_exam_options(editing=True)
+@click.option("--clear-density", is_flag=True, help="Remove the recorded density.")
 @click.option("--kind", type=KIND, metavar="screening|diagnostic", help="New exam kind.")
 @click.option("--follow-up-months", type=int, metavar="N", help="New recommended interval.")
 @click.option("--clear-follow-up", is_flag=True, help="Remove the recorded interval.")
@@ -239,6 +314,10 @@ def edit(
     follow_up_months: int | None,
     clear_follow_up: bool,
     note: str | None,
+    imaged: Any,
+    density: Any,
+    radiologist: str | None,
+    clear_density: bool,
     **finding_options: Any,
 ) -> None:
     """Correct an exam; the change is kept in the audit log. Findings given replace all."""
@@ -251,9 +330,11 @@ def edit(
         raise click.UsageError("give --category too: findings are replaced as a whole")
     else:
         findings = None
-    given = (day, facility, kind, follow_up_months, note, findings)
-    if all(value is None for value in given) and not clear_follow_up:
+    given = (day, facility, kind, follow_up_months, note, findings, imaged, density, radiologist)
+    if all(value is None for value in given) and not (clear_follow_up or clear_density):
         raise click.UsageError(nothing_to_change("--note TEXT"))
+    if density is not None and clear_density:
+        raise click.UsageError("give --density or --clear-density, not both")
     changes = ExamChanges(
         date=day,
         facility=facility,
@@ -262,6 +343,10 @@ def edit(
         follow_up_months=follow_up_months,
         clear_follow_up=clear_follow_up,
         note=note,
+        imaged=imaged,
+        density=density,
+        clear_density=clear_density,
+        radiologist=radiologist,
     )
     with app.transaction() as session:
         row = edit_exam(session, exam_id, changes, today=today(), policy=app.policy)
@@ -269,7 +354,7 @@ def edit(
             click.echo(unchanged(f"Exam {exam_id}"))
             return
         click.echo(f"Updated exam {exam_id}.")
-        _echo_plan(stored_plan(session, row.patient_id))
+        echo_plan(stored_plan(session, row.patient_id))
 
 
 @exam.command("delete")
@@ -302,22 +387,73 @@ def films() -> None:
 @click.option(
     "--to", "to_facility", required=True, metavar="FACILITY", help="Where they are on hand now."
 )
+@click.option(
+    "--date",
+    "day",
+    type=DATE,
+    metavar="DATE",
+    help="The day they were sent (default today): the films --from made up to this day.",
+)
 @pass_app
-def transfer(app: AppContext, patient_id: str, from_facility: str, to_facility: str) -> None:
-    """Record that the films of one facility are now on hand at another.
+def transfer(
+    app: AppContext, patient_id: str, from_facility: str, to_facility: str, day: Any
+) -> None:
+    """Record that the films one facility made of her up to DATE are on hand at another.
+
+    What --from had on hand by then from earlier transfers goes with them; films it makes
+    later were never sent. Sending the same facility's films to the same place again on a
+    later day moves the recorded date on.
 
     \b
-    Example:
+    Examples:
       followup films transfer P1 --from "Old Town Clinic" --to "Northside Imaging"
+      followup films transfer P1 --from "Old Town Clinic" --to Northside --date 2025-03-01
     """
     from followup.store.exams import transfer_films
 
+    now = today()
     with app.transaction() as session:
-        done = transfer_films(session, patient_id, from_facility, to_facility, policy=app.policy)
-        click.echo(
-            f"Recorded: the films of {done.from_facility.name} are on hand at "
-            f"{done.to_facility.name} for patient {patient_id}."
+        done, before = transfer_films(
+            session,
+            patient_id,
+            from_facility,
+            to_facility,
+            day=day or now,
+            today=now,
+            policy=app.policy,
         )
+        was = f" (was up to {before.isoformat()})" if before else ""
+        click.echo(
+            f"Recorded: the films of {done.from_facility.name} up to {done.date.isoformat()} "
+            f"are on hand at {done.to_facility.name} for patient {patient_id}{was}."
+        )
+
+
+FILMS_COLUMNS = ("id", "date", "from", "to", "recorded_at")
+
+
+@films.command("list")
+@click.argument("patient_id")
+@format_option("table", "json", "csv")
+@pass_app
+def films_list(app: AppContext, patient_id: str, fmt: str) -> None:
+    """List what was sent where and when: each film transfer of PATIENT_ID, by date (the
+    films the source made up to that date)."""
+    from followup.cli.output import write_rows
+    from followup.store.exams import list_transfers
+
+    with app.transaction(write=False) as session:
+        rows = [
+            {
+                "id": t.id,
+                "date": t.date,
+                "from": t.from_facility.name,
+                "to": t.to_facility.name,
+                "recorded_at": t.recorded_at.isoformat(sep=" ", timespec="seconds"),
+            }
+            for t in list_transfers(session, patient_id)
+        ]
+    write_rows(rows, FILMS_COLUMNS, fmt, sys.stdout)
 
 
 exam.add_command(exam_history)  # the audit log's reader, beside `audit-log`

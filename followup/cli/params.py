@@ -44,9 +44,14 @@ class ParsedType(click.ParamType):
 
 
 DATE = DateType()
-CATEGORY = ParsedType("category", "parse_category")
+# (category, BI-RADS 4 subdivision or None): "4b" is (suspicious, 4B).
+CATEGORY = ParsedType("category", "parse_assessment")
 LATERALITY = ParsedType("side", "parse_laterality")
 KIND = ParsedType("kind", "parse_kind")
+IMAGED = ParsedType("imaged", "parse_imaged")
+DENSITY = ParsedType("density", "parse_density")
+BIOPSY_SIDE = ParsedType("side", "parse_biopsy_side")
+BIOPSY_RESULT = ParsedType("result", "parse_biopsy_result")
 
 
 def as_of_option(func: F) -> F:

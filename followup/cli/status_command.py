@@ -32,7 +32,8 @@ def status(
     force: bool,
     policy_file: str | None,
 ) -> None:
-    """Show PATIENT_ID's exams, her next follow-up and why, and what to do about each flag.
+    """Show PATIENT_ID's exams and biopsies, each breast's course, her next follow-up and why
+    (and the other breast's), and what to do about each flag.
 
     Computed from her records under the policy stored in the database (`followup policy
     show`), the same one the due report and reminders use.
@@ -59,12 +60,12 @@ def status(
         patient = get_patient(session, patient_id)
         in_force = read_state(session)
         policy = preview or in_force.policy
-        exams, assessment = assess_patient(session, patient.id, policy, as_of)
+        inputs, assessment = assess_patient(session, patient.id, policy, as_of)
         name = patient.name
     reads = [policy_file] if policy_file else []
     with output_stream(output, force=force, reads=reads) as out:
         if fmt == "json":
-            shown = status_json(patient_id, assessment, exams)
+            shown = status_json(patient_id, assessment, inputs.exams, inputs.biopsies)
             shown["policy"] = {"in_force": in_force.policy_id, "preview": policy_file}
             dump_json(shown, out)
             return
@@ -73,4 +74,4 @@ def status(
                 f"Preview under the policy in {policy_file} (not stored; {in_force.label} is "
                 "in force for every other command).\n\n"
             )
-        out.write(status_table(patient_id, name, assessment, exams) + "\n")
+        out.write(status_table(patient_id, name, assessment, inputs.exams, inputs.biopsies) + "\n")

@@ -137,7 +137,7 @@ def _import_chunk(
     counts = add_exams(session, batch, today=today, facilities=facilities)
     summaries = []
     for (patient, created), parsed, (added, skipped) in zip(patients, chunk, counts, strict=True):
-        moved = _import_transfers(session, patient, parsed.transfers, policy, created)
+        moved = _import_transfers(session, patient, parsed.transfers, policy, created, today)
         summaries.append(PatientSummary(patient.external_id, created, added, skipped, moved))
     changed = [
         p.id for (p, _), s in zip(patients, summaries, strict=True) if s.added or s.transfers
@@ -167,8 +167,10 @@ def _import_transfers(
     pairs: list[tuple[str, str]],
     policy: rules.Policy,
     created: bool,
+    today: date,
 ) -> int:
-    """Record the transfers not yet recorded (after the exams, whose facilities they name)."""
+    """Record the transfers not yet recorded (after the exams, whose facilities they name),
+    dated the day of the import."""
     if not pairs:
         return 0
     recorded = set()
@@ -184,6 +186,15 @@ def _import_transfers(
     for source, target in pairs:
         if (rules.facility_key(source), rules.facility_key(target)) in recorded:
             continue
-        transfer_films(session, patient.external_id, source, target, policy=policy, refresh=False)
+        transfer_films(
+            session,
+            patient.external_id,
+            source,
+            target,
+            day=today,
+            today=today,
+            policy=policy,
+            refresh=False,
+        )
         moved += 1
     return moved

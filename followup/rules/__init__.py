@@ -77,11 +77,11 @@ Parsers: ``parse_assessment`` (category and subdivision: "4b", "0-priors", "need
 ``parse_date``; the descriptors' ``parse_morphology``, ``parse_distribution`` (other
 systems' spellings onto §1's terms, free text kept) and ``parse_size_class``, applied to an
 exam's findings by ``with_terms(exam)``. Checks ``check_exam_date``, ``check_biopsy_date``,
-``check_facility``, ``check_follow_up_months``, ``check_finding``, ``check_radiologist``,
-``check_descriptors`` (what the store checks in a finding's descriptors whatever door it came
-by). The canonical values for the store's CHECK constraints: ``CATEGORIES``,
-``SUBDIVISIONS``, ``SIDES``, ``BIOPSY_SIDES``,
-``KINDS``, ``IMAGED``, ``DENSITIES``, ``BIOPSY_RESULTS``, ``SIZE_CLASSES``.
+``check_transfer_date``, ``check_facility``, ``check_follow_up_months``, ``check_finding``,
+``check_radiologist``, ``check_descriptors`` (what the store checks in a finding's descriptors
+whatever door it came by). The canonical values for the store's CHECK constraints:
+``CATEGORIES``, ``SUBDIVISIONS``, ``SIDES``, ``BIOPSY_SIDES``, ``KINDS``, ``IMAGED``,
+``DENSITIES``, ``BIOPSY_RESULTS``, ``SIZE_CLASSES``.
 
 Readings chosen where the spec leaves room (each keeps a finding that needs care in sight)
 --------------------------------------------------------------------------------------
@@ -118,6 +118,7 @@ from followup.rules.dates import (
     add_years,
     check_biopsy_date,
     check_exam_date,
+    check_transfer_date,
     parse_date,
     with_day,
 )
@@ -231,6 +232,7 @@ __all__ = [
     "check_finding",
     "check_follow_up_months",
     "check_radiologist",
+    "check_transfer_date",
     "chronological",
     "dated_flags",
     "days_overdue",

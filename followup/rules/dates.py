@@ -67,6 +67,11 @@ def check_biopsy_date(day: date, today: date) -> date:
     return _check_record_date(day, today, "biopsy")
 
 
+def check_transfer_date(day: date, today: date) -> date:
+    """A film transfer's date (§6) in the future, or before 1900, is an input error."""
+    return _check_record_date(day, today, "transfer")
+
+
 def _check_record_date(day: date, today: date, what: str) -> date:
     if day > today:
         raise ValueError(

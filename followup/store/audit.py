@@ -1,8 +1,10 @@
-"""Reading the audit log back: one exam's history, or the log of a patient or of everyone.
+"""The audit log: written where the records change (:func:`log_change`, called by
+``followup.store.exams`` and ``followup.store.biopsies``), read back as one exam's history, or
+the log of a patient or of everyone.
 
-The log (``audit_log``) is written where the records change (``followup.store.exams``): who,
-when, and what the record said before and after, as JSON. Ids are never reused (revision
-0005), so every entry naming exam 5 is about the same exam.
+Each entry says who, when, and what the record said before and after, as JSON. Ids are never
+reused (revisions 0005, 0008), so every entry naming exam 5 (or biopsy 5) is about the same
+record.
 """
 
 from __future__ import annotations
@@ -16,12 +18,37 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followup.store.clock import actor, now
 from followup.store.errors import NotFound
 from followup.store.models import AuditEntry, Exam, Patient
 from followup.store.patients import get_patient
 
 RECORDED = "exam.recorded"  # an exam's first state when its addition was not logged
 READ_BATCH = 1_000
+
+
+def log_change(
+    session: Session,
+    action: str,
+    patient_pk: int,
+    detail: dict[str, Any],
+    *,
+    exam_id: int | None = None,
+    biopsy_id: int | None = None,
+) -> None:
+    """Log who did what to a record (``before``/``after``: what it said), in the transaction
+    that does it."""
+    session.add(
+        AuditEntry(
+            at=now(),
+            actor=actor(),
+            action=action,
+            patient_id=patient_pk,
+            exam_id=exam_id,
+            biopsy_id=biopsy_id,
+            detail=json.dumps(detail, sort_keys=True),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -36,6 +63,7 @@ class AuditRecord:
     patient_id: str | None  # the id people type; None if the patient is gone
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    biopsy_id: int | None = None
 
 
 def _record(entry: AuditEntry, patient_id: str | None) -> AuditRecord:
@@ -48,6 +76,7 @@ def _record(entry: AuditEntry, patient_id: str | None) -> AuditRecord:
         patient_id,
         detail.get("before"),
         detail.get("after"),
+        entry.biopsy_id,
     )
 
 

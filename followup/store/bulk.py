@@ -7,17 +7,19 @@ flat whatever the size of the load:
 - rows are checked and buffered up to ``batch_size`` as plain tuples by a
   :class:`~followup.store.bulk_rows.RowBuffer`, then written with the driver's executemany:
   patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key (patient,
-  date, facility), their new ids read back by an id range; then their findings and film
-  transfers. Patient ids are looked up for the batch only (one query), so no patient-id map
-  is ever held for the whole load (only the facility cache, a few hundred entries);
+  date, facility), their new ids read back by an id range; then their findings, film
+  transfers and biopsies (likewise on their unique keys). Patient ids are looked up for the
+  batch only (one query), so no patient-id map is ever held for the whole load (only the
+  facility cache, a few hundred entries);
 - exams already stored (same patient, date and facility, facility compared by
-  :func:`followup.rules.facility_key`) or repeated in the input are skipped and counted;
+  :func:`followup.rules.facility_key`) or repeated in the input are skipped and counted, when
+  they say the same (:mod:`followup.store.bulk_stored`);
 - plans are written with the same inputs as :func:`followup.store.plans.refresh_plan`, so they
   are identical to it. A patient whose exams and films are all in the batch being written
   (created by this load, nothing stored for her before: the bulk of a first import) gets her
   plan from the rows just written, computed by :mod:`followup.store.plan_rows`; any other
-  patient who got an exam or film transfer is noted in a temporary table and her plan is
-  recomputed at :meth:`BulkLoader.finish`, reading her records back from the database
+  patient who got an exam, film transfer or biopsy is noted in a temporary table and her
+  plan is recomputed at :meth:`BulkLoader.finish`, reading her records back from the database
   (:mod:`followup.store.rules_inputs`) a chunk of patients at a time.
 
 Nothing is committed here: an error anywhere leaves the caller's transaction to roll back, and
@@ -45,22 +47,27 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followup import rules
-from followup.store import same_exam
 from followup.store.bulk_rows import DEFAULT_BATCH, Row, RowBuffer, Staged
-from followup.store.bulk_sql import TOUCHED, Statements, bind
+from followup.store.bulk_sql import TOUCHED, Statements, bind, driver_date
+from followup.store.bulk_stored import refuse_different
 from followup.store.clock import now
 from followup.store.database import driver_connection
 from followup.store.errors import InvalidInput
 from followup.store.exams import facility_skeletons, warn_lookalike
 from followup.store.models import (
-    Exam,
     Facility,
-    Finding,
     PlanFlag,
     PlanRecord,
 )
 from followup.store.plan_rows import PlanRows, plan_batch, rows_for
-from followup.store.rules_inputs import NOTHING, AnySelect, Choice, FindingCache, read_inputs
+from followup.store.rules_inputs import (
+    NOTHING,
+    AnySelect,
+    Choice,
+    FindingCache,
+    biopsy_value,
+    read_inputs,
+)
 
 PLAN_CHUNK = 2_000
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
@@ -78,6 +85,8 @@ class LoadResult:
     findings_added: int = 0
     transfers_added: int = 0
     transfers_duplicate: int = 0
+    biopsies_added: int = 0
+    biopsies_duplicate: int = 0
     plans_written: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -94,7 +103,8 @@ class _Batch(NamedTuple):
     """What a flush wrote that the in-memory plans need."""
 
     exams: list[tuple[int, int, _Exam]]  # patient pk, exam id, exam
-    transfers: list[tuple[int, int, int]]  # patient pk, from facility id, to facility id
+    transfers: list[tuple[int, int, int, date]]  # patient pk, from and to facility id, date
+    biopsies: list[tuple[int, rules.Biopsy]]  # patient pk, biopsy (with its new id)
 
 
 class BulkLoader:
@@ -128,6 +138,7 @@ class BulkLoader:
         self.policy = policy or policy_in_force(session)  # plans follow the policy in force
         self.result = LoadResult()
         self._buffer = RowBuffer(batch_size, today)
+        self.today = today or now().date()  # the day of a transfer given without one
         self._conn: Connection = session.connection()
         dialect = self._conn.dialect
         self._sqlite = dialect.name == "sqlite"
@@ -215,27 +226,32 @@ class BulkLoader:
             self.write(self._buffer.take())
 
     def write(self, staged: Staged) -> None:
-        """Write one batch: patients first, then exams and findings, then transfers, then the
-        plans of the patients whose records are all in this batch."""
+        """Write one batch: patients first, then exams and findings, then transfers and
+        biopsies, then the plans of the patients whose records are all in this batch."""
         self.result.patients_existing += staged.repeats[0]
         self.result.exams_duplicate += staged.repeats[1]
         if staged.patients:
             self._flush_patients(staged.patients)
-        if not (staged.exams or staged.transfers):
+        if not (staged.exams or staged.transfers or staged.biopsies):
             return
         exams = [self._exam(exam) for exam in staged.exams]
         transfers = [
-            (patient, self._facility(source), self._facility(target))
-            for patient, source, target in staged.transfers
+            (patient, self._facility(source), self._facility(target), day or self.today)
+            for patient, source, target, day in staged.transfers
         ]
-        patients = self._resolve_patients(exams, transfers)
+        patients = self._resolve_patients(
+            exams, [t[0] for t in transfers] + [b[0] for b in staged.biopsies]
+        )
         batch = _Batch(
-            self._flush_exams(patients, exams), self._flush_transfers(patients, transfers)
+            self._flush_exams(patients, exams),
+            self._flush_transfers(patients, transfers),
+            self._flush_biopsies(patients, staged.biopsies),
         )
         new = {pid for pid, is_new in patients.values() if is_new}
         self._plan(batch, new)
         earlier = {p for p, *_ in batch.exams if p not in new}
         earlier.update(p for p, *_ in batch.transfers if p not in new)
+        earlier.update(p for p, _ in batch.biopsies if p not in new)
         if earlier:
             self._sql.touch(self._cursor, [(p,) for p in sorted(earlier)])
 
@@ -244,10 +260,11 @@ class BulkLoader:
 
     def _exam(self, exam: tuple[Any, ...]) -> _Exam:
         """A staged exam with its facility id and the date as the driver takes it."""
-        patient, day, facility, kind, months, note, findings = exam
+        patient, day, facility, kind, months, note, imaged, density, radiologist, findings = exam
         bound = self._days.get(day) or self._days.setdefault(day, self._day(day))
-        staged = (patient, bound, self._facility(facility), kind, months, note, self.created_at)
-        return staged, day, findings
+        facility_id = self._facility(facility)
+        staged = (patient, bound, facility_id, kind, months, note, imaged, density, radiologist)
+        return (*staged, self.created_at), day, findings
 
     def _flush_patients(self, rows: list[tuple[Any, ...]]) -> None:
         day, created = self._day, self.created_at
@@ -259,18 +276,19 @@ class BulkLoader:
         self.result.patients_existing += len(rows) - added
 
     def _resolve_patients(
-        self, exams: list[_Exam], transfers: list[tuple[str, int, int]]
+        self, exams: list[_Exam], others: list[str]
     ) -> dict[str, tuple[int, bool]]:
         """external id -> (patient pk, whether all her records are in this batch) for the
-        batch's exams and transfers; an unknown patient is an error naming her."""
+        batch's exams and the patients of its other records; an unknown patient is an error
+        naming her."""
         wanted = {staged[0] for staged, *_ in exams}
-        wanted.update(patient for patient, _, _ in transfers)
+        wanted.update(others)
         self._cursor.execute(
             self._sql.patients_by_external_id, (self._last_patient, self._sql.in_list(wanted))
         )
         found = {external_id: (pid, bool(new)) for pid, external_id, new in self._cursor}
         if len(found) < len(wanted):
-            order = [s[0] for s, *_ in exams] + [p for p, _, _ in transfers]
+            order = [s[0] for s, *_ in exams] + others
             unknown = next(p for p in order if p not in found)
             raise InvalidInput(
                 f"no patient with id {unknown!r}; add her (a PatientRow) before her exams"
@@ -282,6 +300,8 @@ class BulkLoader:
     ) -> list[tuple[int, int, _Exam]]:
         """Insert the batch's exams (those already stored are skipped), then their findings;
         returns the exams written: patient pk, new exam id, exam."""
+        if not exams:  # a batch of transfers or biopsies only (PostgreSQL needs a row)
+            return []
         last = self._scalar(self._sql.last_exam_id)
         self._sql.exam(self._cursor, [(patients[exam[0][0]][0], *exam[0][1:]) for exam in exams])
         written: list[tuple[int, int, _Exam]] = []
@@ -295,62 +315,11 @@ class BulkLoader:
         if findings:
             self._sql.finding(self._cursor, findings)
         skipped = [exam for exam, exam_id in zip(exams, ids, strict=True) if exam_id is None]
-        self._refuse_different(patients, skipped)
+        refuse_different(self._conn, patients, skipped, self._stored_names)
         self.result.exams_added += len(written)
         self.result.exams_duplicate += len(exams) - len(written)
         self.result.findings_added += len(findings)
         return written
-
-    def _refuse_different(
-        self, patients: dict[str, tuple[int, bool]], skipped: list[_Exam]
-    ) -> None:
-        """Only *exact* duplicates are skipped (same_exam.same_content): a stored record of
-        the same exam that says something else means one of the two is wrong, which a person
-        must decide.
-
-        One query for the batch (a re-import skips every exam of it), by patient."""
-        if not skipped:
-            return
-        stored = self._stored_exams({patients[staged[0]][0] for staged, *_ in skipped})
-        for staged, day, findings in skipped:
-            key = (patients[staged[0]][0], day, staged[2], staged[3])
-            exam_id, months, note, columns = stored[key]
-            theirs = same_exam.content(columns, months, note)
-            mine = same_exam.content(findings, staged[4], staged[5])
-            if not same_exam.same_content(theirs, mine):
-                where = same_exam.described(day, self._stored_names[staged[2]], staged[3])
-                raise InvalidInput(
-                    f"patient {staged[0]} already has exam {exam_id} {where} with other "
-                    f"{same_exam.differences(theirs, mine)} than the import's; this is not a "
-                    f"duplicate: correct it with `followup exam edit {exam_id}`, or leave the "
-                    "row out"
-                )
-
-    def _stored_exams(self, patient_pks: set[int]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-        """(patient pk, date, facility id, kind) -> (exam id, months, note, findings'
-        columns) of their exams."""
-        query = (
-            select(
-                Exam.patient_id,
-                Exam.date,
-                Exam.facility_id,
-                Exam.kind,
-                Exam.id,
-                Exam.follow_up_months,
-                Exam.note,
-                Finding.category,
-                Finding.laterality,
-                Finding.morphology,
-                Finding.distribution,
-                Finding.size_class,
-            )
-            .join(Finding, Finding.exam_id == Exam.id)
-            .where(Exam.patient_id.in_(sorted(patient_pks)))
-        )
-        stored: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        for row in self._conn.execute(query):
-            stored.setdefault(tuple(row[:4]), (*row[4:7], []))[3].append(tuple(row[7:]))
-        return stored
 
     def _new_exam_ids(self, last: int, exams: list[_Exam]) -> Sequence[int | None]:
         """The id given to each buffered exam (None: skipped as already stored).
@@ -371,16 +340,42 @@ class BulkLoader:
         return [new.get(exam[0][:4]) for exam in exams]
 
     def _flush_transfers(
-        self, patients: dict[str, tuple[int, bool]], staged: list[tuple[str, int, int]]
-    ) -> list[tuple[int, int, int]]:
-        """Insert the batch's transfers (already recorded ones are skipped); all of them
-        touch the patient's plan, as recording one again with ``films transfer`` does."""
-        transfers = [(patients[p][0], source, target) for p, source, target in staged]
+        self, patients: dict[str, tuple[int, bool]], staged: list[tuple[str, int, int, date]]
+    ) -> list[tuple[int, int, int, date]]:
+        """Insert the batch's transfers (a pair already recorded is skipped, whatever its
+        date); all of them touch the patient's plan."""
+        transfers = [(patients[p][0], s, t, d) for p, s, t, d in staged]
         if transfers:
-            added = self._sql.transfer(self._cursor, [(*t, self.created_at) for t in transfers])
+            day, created = self._day, self.created_at
+            added = self._sql.transfer(
+                self._cursor, [(p, s, t, created, day(d)) for p, s, t, d in transfers]
+            )
             self.result.transfers_added += added
             self.result.transfers_duplicate += len(transfers) - added
         return transfers
+
+    def _flush_biopsies(
+        self, patients: dict[str, tuple[int, bool]], staged: list[tuple[Any, ...]]
+    ) -> list[tuple[int, rules.Biopsy]]:
+        """Insert the batch's biopsies (one already stored for that patient, day and side is
+        skipped); returns those written, as the rules see them, with their new ids."""
+        if not staged:
+            return []
+        created, place = self.created_at, self._facility
+        rows = [
+            (patients[p][0], self._day(day), side, result, agrees, f and place(f), *texts, created)
+            for p, day, side, result, agrees, f, *texts in staged
+        ]
+        added = self._sql.biopsy(self._cursor, rows)
+        self.result.biopsies_added += added
+        self.result.biopsies_duplicate += len(rows) - added
+        self._cursor.execute(self._sql.biopsies_of, (self._sql.in_list({r[0] for r in rows}),))
+        keys, names = {row[:3] for row in rows}, self._stored_names
+        return [
+            (patient, biopsy_value(biopsy_id, driver_date(day), *more, f and names[f], text))
+            for biopsy_id, patient, day, *more, f, text in list(self._cursor)
+            if (patient, day, more[0]) in keys
+        ]
 
     def _scalar(self, sql: str) -> Any:
         self._cursor.execute(sql)
@@ -432,13 +427,15 @@ class BulkLoader:
         """Plans of the batch's patients whose exams and films are all in it, from the rows
         just written."""
         exams = [
-            (patient_pk, exam_id, day, staged[2], staged[3], staged[4], findings)
+            (patient_pk, exam_id, day, *staged[2:5], *staged[6:9], findings)
             for patient_pk, exam_id, (staged, day, findings) in batch.exams
             if patient_pk in new
         ]
         transfers = [t for t in batch.transfers if t[0] in new]
-        names, policy = self._stored_names, self.policy
-        self._write_plans(plan_batch(exams, transfers, names, policy, self._day, self._findings))
+        biopsies = [b for b in batch.biopsies if b[0] in new]
+        names, policy, day = self._stored_names, self.policy, self._day
+        rows = plan_batch(exams, transfers, biopsies, names, policy, day, self._findings)
+        self._write_plans(rows)
 
     def _write_plans(self, rows: PlanRows) -> None:
         if rows.plans:

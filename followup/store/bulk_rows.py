@@ -18,7 +18,15 @@ from followup.rules.descriptors import check_descriptors
 from followup.rules.text import check_text
 from followup.store import same_exam
 from followup.store.errors import InvalidInput
-from followup.store.models import KINDS, SIDES, STORED_CATEGORIES
+from followup.store.models import (
+    BIOPSY_RESULTS,
+    DENSITIES,
+    IMAGED,
+    KINDS,
+    SIDES,
+    STORED_CATEGORIES,
+    SUBDIVISIONS,
+)
 from followup.store.patients import check_details, check_external_id
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
@@ -39,18 +47,21 @@ class PatientRow:
 
 @dataclass(frozen=True)
 class FindingRow:
-    """One finding, canonical text: category in models.STORED_CATEGORIES, laterality in SIDES."""
+    """One finding, canonical text: category in models.STORED_CATEGORIES, laterality in SIDES,
+    subdivision (of a suspicious finding) in SUBDIVISIONS."""
 
     category: str
     laterality: str | None = None
     morphology: str | None = None
     distribution: str | None = None
     size_class: str | None = None
+    subdivision: str | None = None
 
 
 @dataclass(frozen=True)
 class ExamRow:
-    """One exam of a patient (by external id) with at least one finding."""
+    """One exam of a patient (by external id) with at least one finding; ``imaged`` in
+    IMAGED, ``density`` in DENSITIES."""
 
     patient: str
     date: date
@@ -59,28 +70,63 @@ class ExamRow:
     kind: str | None = None
     follow_up_months: int | None = None
     note: str | None = None
+    imaged: str = "both"
+    density: str | None = None
+    radiologist: str | None = None
 
 
 @dataclass(frozen=True)
 class TransferRow:
-    """The films of ``from_facility`` are on hand at ``to_facility`` for this patient."""
+    """The films ``from_facility`` made of this patient up to ``date`` (None: the load's
+    day) are on hand at ``to_facility``."""
 
     patient: str
     from_facility: str
     to_facility: str
+    date: date | None = None
 
 
-Row = PatientRow | ExamRow | TransferRow
+@dataclass(frozen=True)
+class BiopsyRow:
+    """A biopsy of one breast (clinical-rules.md §4); one per patient, day and side (one
+    already stored is skipped). ``result`` in BIOPSY_RESULTS; ``concordant`` required for a
+    benign result."""
+
+    patient: str
+    date: date
+    side: str
+    result: str
+    concordant: bool | None = None
+    facility: str | None = None
+    pathology: str | None = None
+    note: str | None = None
+
+
+Row = PatientRow | ExamRow | TransferRow | BiopsyRow
 
 
 _CATEGORIES = frozenset(STORED_CATEGORIES)
 _SIDES = frozenset(SIDES)
 _KINDS = frozenset(KINDS)
+_IMAGED = frozenset(IMAGED)
+_DENSITIES = frozenset(DENSITIES)
+_SUBDIVISIONS = frozenset(SUBDIVISIONS)
 # Canonical text as plain str (the rules' StrEnums map to it): tuples holding only plain
 # values are untracked by the garbage collector, so buffered rows cost it nothing.
 _PLAIN: dict[str | None, str | None] = {
     None: None,
-    **{v: v for v in (*STORED_CATEGORIES, *SIDES, *KINDS)},
+    **{
+        v: v
+        for v in (
+            *STORED_CATEGORIES,
+            *SIDES,
+            *KINDS,
+            *IMAGED,
+            *DENSITIES,
+            *SUBDIVISIONS,
+            *BIOPSY_RESULTS,
+        )
+    },
 }
 
 
@@ -88,15 +134,18 @@ class Staged(NamedTuple):
     """A batch of checked rows as plain tuples (untracked by the garbage collector).
 
     ``patients``: external id, name, birth date, email, phone, reminders.
-    ``exams``: external id, date, facility as given, kind, months, note, findings' columns.
-    ``transfers``: external id, from and to facility as given.
+    ``exams``: external id, date, facility as given, kind, months, note, imaged, density,
+    radiologist, findings' columns.
+    ``transfers``: external id, from and to facility as given, date (None: the load's day).
+    ``biopsies``: external id, date, side, result, concordant, facility, pathology, note.
     ``repeats``: patients and exams left out as repeated within the batch.
     """
 
     patients: list[tuple[Any, ...]]
     exams: list[tuple[Any, ...]]
-    transfers: list[tuple[str, str, str]]
+    transfers: list[tuple[str, str, str, date | None]]
     repeats: tuple[int, int]
+    biopsies: list[tuple[Any, ...]]
 
 
 class RowBuffer:
@@ -118,9 +167,10 @@ class RowBuffer:
         self._patients: list[tuple[Any, ...]] = []
         self._patient_ids: set[str] = set()
         self._exams: list[tuple[Any, ...]] = []
-        # (patient, date, facility key, kind) -> (findings, months, note): same_exam's identity
+        # (patient, date, facility key, kind) -> its content's parts: same_exam's identity
         self._exam_keys: dict[tuple[str, date, str, str | None], tuple[Any, ...]] = {}
-        self._transfers: list[tuple[str, str, str]] = []
+        self._transfers: list[tuple[str, str, str, date | None]] = []
+        self._biopsies: list[tuple[Any, ...]] = []
         self._repeated_patients = self._repeated_exams = 0
         self._rows = 0
 
@@ -134,7 +184,7 @@ class RowBuffer:
     def take(self) -> Staged:
         """The rows buffered so far, as one batch; the buffer starts again empty."""
         repeats = (self._repeated_patients, self._repeated_exams)
-        staged = Staged(self._patients, self._exams, self._transfers, repeats)
+        staged = Staged(self._patients, self._exams, self._transfers, repeats, self._biopsies)
         self._start()
         return staged
 
@@ -145,6 +195,8 @@ class RowBuffer:
             self.add_patient(row)
         elif isinstance(row, TransferRow):
             self.add_transfer(row)
+        elif isinstance(row, BiopsyRow):
+            self.add_biopsy(row)
         else:
             raise TypeError(f"not a bulk row: {type(row).__name__}")
 
@@ -171,19 +223,30 @@ class RowBuffer:
         plain = _PLAIN
         findings = tuple(
             [
-                (plain[f.category], plain[f.laterality], f.morphology, f.distribution, f.size_class)
+                (
+                    plain[f.category],
+                    plain[f.laterality],
+                    f.morphology,
+                    f.distribution,
+                    f.size_class,
+                    plain[f.subdivision],
+                )
                 for f in row.findings
             ]
         )
         kind, months = plain[row.kind], row.follow_up_months
+        described = (plain[row.imaged], plain[row.density], row.radiologist)
         facility = self._keys.get(row.facility) or self.key(row.facility)
         key = (row.patient, row.date, facility, kind)
+        given = (findings, months, row.note, described)
         if key in self._exam_keys:
-            self._repeated(row, (findings, months, row.note), self._exam_keys[key])
+            self._repeated(row, given, self._exam_keys[key])
             return
-        self._exam_keys[key] = (findings, months, row.note)
+        self._exam_keys[key] = given
         self._rows += 1
-        self._exams.append((row.patient, row.date, row.facility, kind, months, row.note, findings))
+        self._exams.append(
+            (row.patient, row.date, row.facility, kind, months, row.note, *described, findings)
+        )
 
     def _repeated(self, row: ExamRow, given: tuple[Any, ...], first: tuple[Any, ...]) -> None:
         """An exam given twice: a duplicate if it says the same (same_exam.same_content),
@@ -206,8 +269,37 @@ class RowBuffer:
                 f"film transfer of patient {row.patient}: from and to name the same facility "
                 f"({row.to_facility!r}); give two different ones"
             )
+        if row.date is not None and self.today is not None:
+            try:
+                rules.check_transfer_date(row.date, self.today)
+            except ValueError as exc:
+                raise InvalidInput(f"film transfer of patient {row.patient}: {exc}") from None
         self._rows += 1
-        self._transfers.append((row.patient, row.from_facility, row.to_facility))
+        self._transfers.append((row.patient, row.from_facility, row.to_facility, row.date))
+
+    def add_biopsy(self, row: BiopsyRow) -> None:
+        """Checked by the rules' :func:`followup.rules.validate_biopsy`, as ``biopsy add``
+        (its date against ``today`` when the load was given one, as exams')."""
+        try:
+            check_text(row.note, "note", note=True)
+            rules.validate_biopsy(_biopsy(row), self.today or date.max)
+            if row.facility is not None:
+                self.key(row.facility)
+        except ValueError as exc:
+            raise InvalidInput(f"biopsy of patient {row.patient} on {row.date}: {exc}") from None
+        self._rows += 1
+        self._biopsies.append(
+            (
+                row.patient,
+                row.date,
+                row.side,
+                row.result,
+                row.concordant,
+                row.facility,
+                row.pathology,
+                row.note,
+            )
+        )
 
     def key(self, facility: str) -> str:
         """The facility's key, once its name is checked (InvalidInput if it is not a name)."""
@@ -240,15 +332,48 @@ def _exam_problem(row: ExamRow, today: date | None) -> str | None:
             )
         if finding.laterality is not None and finding.laterality not in _SIDES:
             return f"unknown side {finding.laterality!r}; use one of {', '.join(SIDES)}"
+        if finding.subdivision is not None and finding.subdivision not in _SUBDIVISIONS:
+            return (
+                f"unknown BI-RADS 4 subdivision {finding.subdivision!r}; use one of "
+                f"{', '.join(SUBDIVISIONS)}"
+            )
     if row.kind is not None and row.kind not in _KINDS:
         return f"unknown exam kind {row.kind!r}; use one of {', '.join(KINDS)}"
+    if row.imaged not in _IMAGED:
+        return f"unknown imaged side {row.imaged!r}; use one of {', '.join(IMAGED)}"
+    if row.density is not None and row.density not in _DENSITIES:
+        return f"unknown breast density {row.density!r}; use one of {', '.join(DENSITIES)}"
     try:
         check_text(row.note, "note", note=True)
+        rules.check_radiologist(row.radiologist)
         for finding in row.findings:
             check_descriptors(finding.morphology, finding.distribution, finding.size_class)
+            if finding.subdivision is not None or row.imaged != "both":
+                rules.check_finding(_finding(finding), rules.Imaged(row.imaged))
         rules.check_follow_up_months(row.follow_up_months)
         if today is not None:
             rules.check_exam_date(row.date, today)
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def _finding(row: FindingRow) -> rules.Finding:
+    """A finding row as the rules see it (for the rules' own checks of rare rows)."""
+    return rules.Finding(
+        rules.Category(row.category),
+        rules.Laterality(row.laterality) if row.laterality else None,
+        subdivision=rules.Subdivision(row.subdivision) if row.subdivision else None,
+    )
+
+
+def _biopsy(row: BiopsyRow) -> rules.Biopsy:
+    """A biopsy row as the rules see it, its values read as ``biopsy add`` reads them."""
+    return rules.Biopsy(
+        date=row.date,
+        side=rules.parse_biopsy_side(row.side),
+        result=rules.parse_biopsy_result(row.result),
+        concordant=row.concordant,
+        facility=row.facility,
+        pathology=row.pathology,
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table
@@ -50,14 +51,29 @@ class Statements:
             conflict="external_id",
         )
         exam = ("patient_id", "date", "facility_id", "kind", "follow_up_months", "note")
-        self.exam = insert_many("exams", (*exam, "created_at"), conflict=EVERY_UNIQUE_KEY)
+        exam_more = ("imaged", "density", "radiologist", "created_at")
+        self.exam = insert_many("exams", (*exam, *exam_more), conflict=EVERY_UNIQUE_KEY)
         self.finding = insert_many(
             "findings",
-            ("exam_id", "category", "laterality", "morphology", "distribution", "size_class"),
+            (
+                "exam_id",
+                "category",
+                "laterality",
+                "morphology",
+                "distribution",
+                "size_class",
+                "subdivision",
+            ),
         )
         transfer = ("patient_id", "from_facility_id", "to_facility_id")
         self.transfer = insert_many(
-            "film_transfers", (*transfer, "recorded_at"), conflict=", ".join(transfer)
+            "film_transfers", (*transfer, "recorded_at", "date"), conflict=", ".join(transfer)
+        )
+        biopsy = ("patient_id", "date", "side", "result", "concordant", "facility_id")
+        self.biopsy = insert_many(
+            "biopsies",
+            (*biopsy, "pathology", "note", "created_at"),
+            conflict=", ".join(biopsy[:3]),
         )
         self.plan = insert_many("plans", PLAN_COLUMNS)
         self.flag = insert_many("plan_flags", ("patient_id", "code", "message"))
@@ -78,12 +94,17 @@ class Statements:
         # One parameter for the batch's external ids: a JSON array on SQLite, an array on
         # PostgreSQL (no limit on the number of ids, one statement to prepare).
         among = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(%s)"
-        self.in_list: Callable[[Iterable[str]], Any] = _json_list if sqlite else list
+        self.in_list: Callable[[Iterable[Any]], Any] = _json_list if sqlite else list
         self.patients_by_external_id = (
             f"SELECT p.id, p.external_id, p.id > {mark}"
             " AND NOT EXISTS (SELECT 1 FROM exams e WHERE e.patient_id = p.id)"
             " AND NOT EXISTS (SELECT 1 FROM film_transfers t WHERE t.patient_id = p.id)"
+            " AND NOT EXISTS (SELECT 1 FROM biopsies b WHERE b.patient_id = p.id)"
             f" FROM patients p WHERE p.external_id {among}"
+        )
+        self.biopsies_of = (
+            "SELECT id, patient_id, date, side, result, concordant, facility_id, pathology"
+            f" FROM biopsies WHERE patient_id {among}"
         )
 
 
@@ -118,12 +139,17 @@ class InsertMany:
         return int(cursor.rowcount)
 
 
-def _json_list(values: Iterable[str]) -> str:
+def _json_list(values: Iterable[Any]) -> str:
     return json.dumps(list(values))
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def driver_date(value: Any) -> date:
+    """A date as the driver returned it (SQLite: ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def bind(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:

@@ -6,7 +6,6 @@ same transaction, so reports never see an exam without its plan.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup import rules
+from followup.rules.dates import check_transfer_date
 from followup.store import same_exam
-from followup.store.clock import actor, now
+from followup.store.audit import log_change
+from followup.store.clock import now
 from followup.store.errors import Conflict, InvalidInput, NotFound, notify
-from followup.store.models import AuditEntry, Exam, Facility, FilmTransfer, Finding, Patient
+from followup.store.models import Exam, Facility, FilmTransfer, Finding, Patient
 from followup.store.patients import get_patient
 from followup.store.plans import refresh_plan
 
@@ -110,11 +111,17 @@ def known_facility(session: Session, name: str) -> Facility:
 
 def validated_exam(exam: rules.Exam, today: date, note: str | None = None) -> rules.Exam:
     """The exam as the rules check it, its descriptors read as every door reads them
-    (rules.with_terms), and its note (tabs and line breaks allowed)."""
+    (rules.with_terms) and its radiologist's name tidied, and its note (tabs and line breaks
+    allowed)."""
+    from dataclasses import replace
+
     from followup.rules.text import check_text
 
     try:
         check_text(note, "note", note=True)
+        radiologist = rules.check_radiologist(exam.radiologist)
+        if radiologist != exam.radiologist:
+            exam = replace(exam, radiologist=radiologist)
         return rules.validate_exam(rules.with_terms(exam), today)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
@@ -128,6 +135,7 @@ def _findings_rows(findings: Sequence[rules.Finding]) -> list[Finding]:
             morphology=f.morphology,
             distribution=f.distribution,
             size_class=f.size_class,
+            subdivision=f.subdivision.value if f.subdivision else None,
         )
         for f in findings
     ]
@@ -214,13 +222,16 @@ def new_exam_row(patient: Patient, exam: rules.Exam, facility: Facility, note: s
         follow_up_months=exam.follow_up_months,
         note=note,
         created_at=now(),
+        imaged=exam.imaged.value,
+        density=exam.density.value if exam.density else None,
+        radiologist=exam.radiologist,
         findings=_findings_rows(exam.findings),
     )
 
 
 def audit_added(session: Session, row: Exam) -> None:
     """Log the addition of an exam (flushed: it has its id)."""
-    _audit(session, "exam.add", row.patient_id, row.id, {"after": exam_snapshot(row)})
+    log_change(session, "exam.add", row.patient_id, {"after": exam_snapshot(row)}, exam_id=row.id)
 
 
 def get_exam(session: Session, exam_id: int) -> Exam:
@@ -250,6 +261,9 @@ def exam_snapshot(exam: Exam) -> dict[str, Any]:
         "kind": exam.kind,
         "follow_up_months": exam.follow_up_months,
         "note": exam.note,
+        "imaged": exam.imaged,
+        "density": exam.density,
+        "radiologist": exam.radiologist,
         "findings": [_finding_snapshot(f) for f in exam.findings],
     }
 
@@ -261,24 +275,8 @@ def _finding_snapshot(finding: Finding) -> dict[str, Any]:
         "morphology": finding.morphology,
         "distribution": finding.distribution,
         "size_class": finding.size_class,
+        "subdivision": finding.subdivision,
     }
-
-
-def _audit(
-    session: Session, action: str, patient_pk: int, exam_id: int | None, detail: dict[str, Any]
-) -> None:
-    """Log who did what to a record (``before``/``after``: what it said), in the transaction
-    that does it; read back by followup.store.audit."""
-    session.add(
-        AuditEntry(
-            at=now(),
-            actor=actor(),
-            action=action,
-            patient_id=patient_pk,
-            exam_id=exam_id,
-            detail=json.dumps(detail, sort_keys=True),
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -292,6 +290,10 @@ class ExamChanges:
     follow_up_months: int | None = None
     clear_follow_up: bool = False
     note: str | None = None
+    imaged: rules.Imaged | None = None
+    density: rules.Density | None = None
+    clear_density: bool = False
+    radiologist: str | None = None  # "" removes it
 
 
 def _merged(exam: Exam, changes: ExamChanges) -> rules.Exam:
@@ -308,6 +310,8 @@ def _merged(exam: Exam, changes: ExamChanges) -> rules.Exam:
             else current.follow_up_months
         )
     )
+    density = None if changes.clear_density else (changes.density or current.density)
+    radiologist = current.radiologist if changes.radiologist is None else changes.radiologist
     return rules.Exam(
         date=changes.date or current.date,
         facility=changes.facility if changes.facility is not None else current.facility,
@@ -315,6 +319,9 @@ def _merged(exam: Exam, changes: ExamChanges) -> rules.Exam:
         kind=changes.kind or current.kind,
         follow_up_months=follow_up,
         id=exam.id,
+        imaged=changes.imaged or current.imaged,
+        density=density,
+        radiologist=radiologist,
     )
 
 
@@ -342,6 +349,9 @@ def edit_exam(
         "kind": wanted.kind.value if wanted.kind else None,
         "follow_up_months": wanted.follow_up_months,
         "note": note,
+        "imaged": wanted.imaged.value,
+        "density": wanted.density.value if wanted.density else None,
+        "radiologist": wanted.radiologist,
         "findings": [_finding_snapshot(f) for f in findings],
     }
     if after == before:
@@ -352,15 +362,18 @@ def edit_exam(
     row.kind = after["kind"]
     row.follow_up_months = wanted.follow_up_months
     row.note = note
+    row.imaged = after["imaged"]
+    row.density = after["density"]
+    row.radiologist = wanted.radiologist
     if changes.findings:
         row.findings = findings
     session.flush()
-    _audit(
+    log_change(
         session,
         "exam.edit",
         row.patient_id,
-        row.id,
         {"before": before, "after": exam_snapshot(row)},
+        exam_id=row.id,
     )
     refresh_plan(session, row.patient_id, policy)
     return row
@@ -372,7 +385,7 @@ def delete_exam(
     """Delete an exam, keeping what it said in the audit log, and refresh the plan."""
     row = get_exam(session, exam_id)
     snapshot = exam_snapshot(row)
-    _audit(session, "exam.delete", row.patient_id, row.id, {"before": snapshot})
+    log_change(session, "exam.delete", row.patient_id, {"before": snapshot}, exam_id=row.id)
     patient_pk = row.patient_id
     session.delete(row)
     session.flush()
@@ -386,18 +399,72 @@ def transfer_films(
     from_name: str,
     to_name: str,
     *,
+    day: date,
+    today: date,
     policy: rules.Policy | None = None,
     refresh: bool = True,
-) -> FilmTransfer:
-    """Record that one facility's films are now on hand at another; refresh the plan (an
-    import recording several passes ``refresh=False`` and refreshes it once)."""
+) -> tuple[FilmTransfer, date | None]:
+    """Record that the films one facility made of the patient up to ``day`` (and what it
+    had on hand by then) are now on hand at another (clinical-rules.md §6); refresh the plan
+    (an import recording several passes ``refresh=False`` and refreshes it once).
+
+    The pair is one record: sent again on a later day, its date moves on (a later transfer
+    sends everything an earlier one did); an earlier or the same day is a Conflict. Returns
+    the transfer and the date it had before (None: new)."""
     patient = get_patient(session, external_id)
+    try:
+        check_transfer_date(day, today)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     source = find_facility(session, from_name)
     if source is None:
         raise NotFound(
             f"no exam of any patient was done at {from_name!r}; check the spelling "
             f"(`followup exam list {patient.external_id}` shows her facilities)"
         )
+    _refuse_no_films(patient, source, day)
+    target = get_or_create_facility(session, to_name)
+    if source.id == target.id:
+        raise InvalidInput("--from and --to name the same facility; give two different ones")
+    transfer = session.scalars(
+        select(FilmTransfer).where(
+            FilmTransfer.patient_id == patient.id,
+            FilmTransfer.from_facility_id == source.id,
+            FilmTransfer.to_facility_id == target.id,
+        )
+    ).one_or_none()
+    before = None if transfer is None else transfer.date
+    if transfer is not None and transfer.date >= day:
+        raise Conflict(
+            f"the films of {source.name} up to {transfer.date.isoformat()} are already "
+            f"recorded as on hand at {target.name}; a transfer on {day.isoformat()} adds "
+            "nothing (give the day of a later transfer with --date)"
+        )
+    if transfer is None:
+        transfer = FilmTransfer(
+            patient_id=patient.id,
+            from_facility_id=source.id,
+            to_facility_id=target.id,
+            recorded_at=now(),
+            date=day,
+        )
+        session.add(transfer)
+    else:
+        transfer.date = day
+    session.flush()
+    moved = {"id": transfer.id, "from": source.name, "to": target.name, "date": day.isoformat()}
+    detail: dict[str, Any] = {"after": moved}
+    if before is not None:
+        detail["before"] = {**moved, "date": before.isoformat()}
+    log_change(session, "films.transfer", patient.id, detail)
+    if refresh:
+        refresh_plan(session, patient.id, policy)
+    return transfer, before
+
+
+def _refuse_no_films(patient: Patient, source: Facility, day: date) -> None:
+    """A transfer moves films the source made of her up to ``day``: without any, the
+    facility or the date is wrong."""
     attended = {exam.facility_id: exam.facility.name for exam in patient.exams}
     if source.id not in attended:
         places = ", ".join(sorted(map(repr, attended.values()))) or "none recorded"
@@ -405,30 +472,20 @@ def transfer_films(
             f"patient {patient.external_id} has no exam at {source.name}, so there are no "
             f"films of hers to transfer from it; her facilities: {places}"
         )
-    target = get_or_create_facility(session, to_name)
-    if source.id == target.id:
-        raise InvalidInput("--from and --to name the same facility; give two different ones")
-    existing = session.scalars(
-        select(FilmTransfer).where(
-            FilmTransfer.patient_id == patient.id,
-            FilmTransfer.from_facility_id == source.id,
-            FilmTransfer.to_facility_id == target.id,
+    first = min(exam.date for exam in patient.exams if exam.facility_id == source.id)
+    if first > day:
+        raise InvalidInput(
+            f"patient {patient.external_id}'s first exam at {source.name} is of "
+            f"{first.isoformat()}, after the transfer date {day.isoformat()}, so no films of "
+            "hers were there to send; check --date"
         )
-    ).one_or_none()
-    if existing is not None:
-        raise Conflict(
-            f"the films of {source.name} are already recorded as on hand at {target.name}"
-        )
-    transfer = FilmTransfer(
-        patient_id=patient.id,
-        from_facility_id=source.id,
-        to_facility_id=target.id,
-        recorded_at=now(),
-    )
-    session.add(transfer)
-    session.flush()
-    moved = {"id": transfer.id, "from": source.name, "to": target.name}
-    _audit(session, "films.transfer", patient.id, None, {"after": moved})
-    if refresh:
-        refresh_plan(session, patient.id, policy)
-    return transfer
+
+
+def list_transfers(session: Session, external_id: str) -> Sequence[FilmTransfer]:
+    """The patient's film transfers (``films list``), by date."""
+    patient = get_patient(session, external_id)
+    return session.scalars(
+        select(FilmTransfer)
+        .where(FilmTransfer.patient_id == patient.id)
+        .order_by(FilmTransfer.date, FilmTransfer.id)
+    ).all()

@@ -37,13 +37,21 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# The canonical values come from the rules; the CHECK constraints hold these (revision 0004).
-# The rules' categories of the revised clinical-rules.md §1 are not storable yet: the revision
-# that widens the findings CHECK constraint for them adds them here.
-NOT_YET_STORED = (rules.Category.INCOMPLETE_PRIORS.value, rules.Category.POST_PROCEDURE.value)
-STORED_CATEGORIES = tuple(c for c in rules.CATEGORIES if c not in NOT_YET_STORED)
+# The canonical values come from the rules; the CHECK constraints hold these (revisions 0004,
+# 0008), in the order the revisions wrote them: the categories of the revised
+# clinical-rules.md §1 (revision 0008) last.
+ADDED_IN_0008 = (rules.Category.INCOMPLETE_PRIORS.value, rules.Category.POST_PROCEDURE.value)
+STORED_CATEGORIES = (
+    *(c for c in rules.CATEGORIES if c not in ADDED_IN_0008),
+    *ADDED_IN_0008,
+)
 SIDES = rules.SIDES
 KINDS = rules.KINDS
+SUBDIVISIONS = rules.SUBDIVISIONS
+IMAGED = rules.IMAGED
+DENSITIES = rules.DENSITIES
+BIOPSY_SIDES = rules.BIOPSY_SIDES
+BIOPSY_RESULTS = rules.BIOPSY_RESULTS
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -113,6 +121,8 @@ class Exam(Base):
             "follow_up_months IS NULL OR follow_up_months BETWEEN 1 AND 36",
             name="follow_up_months",
         ),
+        CheckConstraint(_one_of("imaged", IMAGED), name="imaged"),
+        CheckConstraint(_one_of("density", DENSITIES), name="density"),
         NEVER_REUSED,
     )
 
@@ -124,6 +134,11 @@ class Exam(Base):
     follow_up_months: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # clinical-rules.md §1, §2 (revision 0008): which breasts it imaged, the breast density
+    # and who read it; exams recorded before take "both".
+    imaged: Mapped[str] = mapped_column(String(8), default="both", server_default="both")
+    density: Mapped[str | None] = mapped_column(String(1))
+    radiologist: Mapped[str | None] = mapped_column(String(200))
 
     patient: Mapped[Patient] = relationship(back_populates="exams")
     facility: Mapped[Facility] = relationship(lazy="joined")
@@ -143,6 +158,7 @@ class Finding(Base):
     __table_args__ = (
         CheckConstraint(_one_of("category", STORED_CATEGORIES), name="category"),
         CheckConstraint(_one_of("laterality", SIDES), name="laterality"),
+        CheckConstraint(_one_of("subdivision", SUBDIVISIONS), name="subdivision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,12 +168,17 @@ class Finding(Base):
     morphology: Mapped[str | None] = mapped_column(String(64))
     distribution: Mapped[str | None] = mapped_column(String(64))
     size_class: Mapped[str | None] = mapped_column(String(16))
+    # The BI-RADS 4 subdivision (4A/4B/4C) of a suspicious finding, kept as given (§1).
+    subdivision: Mapped[str | None] = mapped_column(String(2))
 
     exam: Mapped[Exam] = relationship(back_populates="findings")
 
 
 class FilmTransfer(Base):
-    """The films taken at ``from_facility`` are now on hand at ``to_facility``."""
+    """The films taken at ``from_facility`` up to ``date`` (and what it had on hand by then)
+    are on hand at ``to_facility`` (clinical-rules.md §6). One row per patient and pair: a
+    later transfer of the same pair moves its date on (it sends everything the earlier did).
+    Rows recorded before transfers were dated took the day they were recorded (0008)."""
 
     __tablename__ = "film_transfers"
     __table_args__ = (
@@ -170,14 +191,51 @@ class FilmTransfer(Base):
     from_facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
     to_facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    date: Mapped[date] = mapped_column(Date)
 
     from_facility: Mapped[Facility] = relationship(foreign_keys=[from_facility_id], lazy="joined")
     to_facility: Mapped[Facility] = relationship(foreign_keys=[to_facility_id], lazy="joined")
 
 
+class Biopsy(Base):
+    """A biopsy of one breast and its pathology result (clinical-rules.md §4); one record per
+    patient, day and breast. ``concordant`` is the radiology-pathology correlation: required
+    for a benign result, absent while pending."""
+
+    __tablename__ = "biopsies"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "date", "side"),
+        CheckConstraint("side = 'left' OR side = 'right'", name="side"),
+        CheckConstraint(
+            " OR ".join(f"result = '{r}'" for r in BIOPSY_RESULTS),
+            name="result",
+        ),
+        CheckConstraint(
+            "(result = 'benign' AND concordant IS NOT NULL) OR (result = 'pending' AND "
+            "concordant IS NULL) OR result = 'high-risk' OR result = 'malignant'",
+            name="concordance",
+        ),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    side: Mapped[str] = mapped_column(String(8))
+    result: Mapped[str] = mapped_column(String(16))
+    concordant: Mapped[bool | None] = mapped_column(Boolean)
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
+    pathology: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    patient: Mapped[Patient] = relationship()
+    facility: Mapped[Facility | None] = relationship(lazy="joined")
+
+
 class AuditEntry(Base):
-    """Who changed or deleted an exam, when, and what it was: clinical records are never
-    changed silently. No foreign key, so the entry outlives what it describes."""
+    """Who changed or deleted an exam or a biopsy, when, and what it was: clinical records are
+    never changed silently. No foreign key, so the entry outlives what it describes."""
 
     __tablename__ = "audit_log"
 
@@ -188,6 +246,7 @@ class AuditEntry(Base):
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     exam_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
+    biopsy_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class PlanRecord(Base):
@@ -195,9 +254,19 @@ class PlanRecord(Base):
     so reports are an index range scan instead of a recomputation."""
 
     __tablename__ = "plans"
-    # Covering: the due report reads every other column it needs from the index (revision 0003).
+    # Covering: the due report reads every other column it needs from the index (revisions
+    # 0003, 0008).
     __table_args__ = (
-        Index("ix_plans_due", "due", "action", "laterality", "facility_id", "flag_codes"),
+        Index(
+            "ix_plans_due",
+            "due",
+            "action",
+            "laterality",
+            "facility_id",
+            "flag_codes",
+            "also_action",
+            "also_due",
+        ),
     )
 
     patient_id: Mapped[int] = mapped_column(
@@ -214,6 +283,15 @@ class PlanRecord(Base):
     episode_start: Mapped[date | None] = mapped_column(Date)
     episode_step: Mapped[int | None] = mapped_column(Integer)
     flag_codes: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    # The step's BI-RADS 4 subdivision and biopsy, and the other breast's plan when it differs
+    # (``also``, clinical-rules.md §2), so that nothing hides behind the earlier date (0008).
+    subdivision: Mapped[str | None] = mapped_column(String(2))
+    biopsy_id: Mapped[int | None] = mapped_column(Integer)
+    also_side: Mapped[str | None] = mapped_column(String(8))
+    also_action: Mapped[str | None] = mapped_column(String(32))
+    also_due: Mapped[date | None] = mapped_column(Date)
+    also_laterality: Mapped[str | None] = mapped_column(String(16))
+    also_reason: Mapped[str | None] = mapped_column(Text)
 
     flags: Mapped[list[PlanFlag]] = relationship(
         cascade="all, delete-orphan",

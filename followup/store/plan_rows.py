@@ -27,9 +27,22 @@ _DATE_COLUMNS = [
 _plan_row = itemgetter(*PLAN_COLUMNS)  # plan_values() + patient_id -> a plans row
 
 # One exam of a patient new to the database: patient pk, exam id, date, facility id, kind,
-# months, findings' columns (category, laterality, morphology, distribution, size class).
-PlanExam = tuple[int, int, date, int, str | None, int | None, tuple[tuple[str | None, ...], ...]]
-PlanTransfer = tuple[int, int, int]  # patient pk, from facility id, to facility id
+# months, imaged, density, radiologist, findings' columns (category, laterality, morphology,
+# distribution, size class, subdivision).
+PlanExam = tuple[
+    int,
+    int,
+    date,
+    int,
+    str | None,
+    int | None,
+    str,
+    str | None,
+    str | None,
+    tuple[tuple[str | None, ...], ...],
+]
+PlanTransfer = tuple[int, int, int, date]  # patient pk, from and to facility id, date
+PlanBiopsy = tuple[int, rules.Biopsy]  # patient pk, biopsy
 
 
 class PlanRows(NamedTuple):
@@ -63,27 +76,33 @@ def rows_for(
 def plan_batch(
     exams: Sequence[PlanExam],
     transfers: Sequence[PlanTransfer],
+    biopsies: Sequence[PlanBiopsy],
     names: dict[int, str],
     policy: rules.Policy,
     day: Callable[[date], Any],
     findings: FindingCache,
 ) -> PlanRows:
-    """Plans of the patients of ``exams`` and ``transfers`` (all of each one's records), by
-    patient pk. Rules objects are built a patient at a time, so few are alive at once."""
+    """Plans of the patients of ``exams``, ``transfers`` and ``biopsies`` (all of each one's
+    records), by patient pk. Rules objects are built a patient at a time, so few are alive at
+    once."""
     by_patient: dict[int, list[PlanExam]] = defaultdict(list)
     for exam in exams:
         by_patient[exam[0]].append(exam)
-    films: dict[int, set[tuple[int, int]]] = defaultdict(set)
-    for patient_pk, source, target in transfers:
-        films[patient_pk].add((source, target))
+    films: dict[int, set[tuple[int, int, date]]] = defaultdict(set)
+    for patient_pk, source, target, sent in transfers:
+        films[patient_pk].add((source, target, sent))
+    cores: dict[int, list[rules.Biopsy]] = defaultdict(list)
+    for patient_pk, biopsy in biopsies:
+        cores[patient_pk].append(biopsy)
 
     def plans() -> Iterable[tuple[int, rules.Plan]]:
-        for patient_pk in sorted(by_patient.keys() | films.keys()):
+        for patient_pk in sorted(by_patient.keys() | films.keys() | cores.keys()):
             history = [
-                exam_value(exam_id, day_, names[facility_id], kind, months, map(findings, columns))
-                for _, exam_id, day_, facility_id, kind, months, columns in by_patient[patient_pk]
+                exam_value(*exam[1:3], names[exam[3]], *exam[4:9], map(findings, exam[9]))
+                for exam in by_patient[patient_pk]
             ]
-            moved = [transfer_value(names[s], names[t]) for s, t in films[patient_pk]]
-            yield patient_pk, PatientInputs(history, moved).plan(policy)
+            moved = [transfer_value(names[s], names[t], d) for s, t, d in films[patient_pk]]
+            inputs = PatientInputs(history, moved, cores.get(patient_pk, ()))
+            yield patient_pk, inputs.plan(policy)
 
     return rows_for(plans(), {name: id_ for id_, name in names.items()}.__getitem__, day)

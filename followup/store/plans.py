@@ -6,7 +6,7 @@ so the due and flag reports can read it with an index range scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import delete, select
@@ -14,11 +14,20 @@ from sqlalchemy.orm import Session
 
 from followup import rules
 from followup.store.models import Facility, PlanFlag, PlanRecord
-from followup.store.rules_inputs import NOTHING, of_patients, patient_inputs, read_inputs
+from followup.store.rules_inputs import (
+    NOTHING,
+    SUBDIVISION_OF,
+    PatientInputs,
+    of_patients,
+    patient_inputs,
+    read_inputs,
+)
 
 
 def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
-    """The columns of a ``plans`` row for a plan (shared with bulk writers)."""
+    """The columns of a ``plans`` row for a plan (shared with bulk writers). ``also`` holds
+    at most the other breast's plan (two breasts)."""
+    also = plan.also[0] if plan.also else None
     return {
         "action": plan.action,
         "due": plan.due,
@@ -31,6 +40,13 @@ def plan_values(plan: rules.Plan, facility_id: int | None) -> dict[str, object]:
         "episode_start": plan.episode_start,
         "episode_step": plan.episode_step,
         "flag_codes": " ".join(f.code for f in plan.flags),
+        "subdivision": plan.subdivision.value if plan.subdivision else None,
+        "biopsy_id": plan.biopsy_id,
+        "also_side": also.side.value if also else None,
+        "also_action": also.action if also else None,
+        "also_due": also.due if also else None,
+        "also_laterality": also.laterality.value if also and also.laterality else None,
+        "also_reason": also.reason if also else None,
     }
 
 
@@ -73,8 +89,8 @@ def store_plans(session: Session, plans: dict[int, rules.Plan]) -> None:
 def refresh_plan(
     session: Session, patient_pk: int, policy: rules.Policy | None = None
 ) -> rules.Plan:
-    """Recompute and store one patient's plan from her exams and film transfers, under the
-    policy in force unless told (the caller read it already, in this transaction)."""
+    """Recompute and store one patient's plan from her exams, film transfers and biopsies,
+    under the policy in force unless told (the caller read it already, in this transaction)."""
     return refresh_plans(session, [patient_pk], policy)[patient_pk]
 
 
@@ -95,10 +111,10 @@ def refresh_plans(
 
 def assess_patient(
     session: Session, patient_pk: int, policy: rules.Policy, as_of: date
-) -> tuple[Sequence[rules.Exam], rules.Assessment]:
-    """The patient's exams and her plan read on ``as_of``, computed fresh from the records."""
+) -> tuple[PatientInputs, rules.Assessment]:
+    """The patient's records and her plan read on ``as_of``, computed fresh from them."""
     inputs = patient_inputs(session, patient_pk)
-    return inputs.exams, inputs.assess(policy, as_of)
+    return inputs, inputs.assess(policy, as_of)
 
 
 def stored_plan(session: Session, patient_pk: int) -> rules.Plan | None:
@@ -120,4 +136,23 @@ def stored_plan(session: Session, patient_pk: int) -> rules.Plan | None:
         category=rules.Category(record.category) if record.category else None,
         episode_start=record.episode_start,
         episode_step=record.episode_step,
+        also=_stored_also(record),
+        subdivision=SUBDIVISION_OF[record.subdivision],
+        biopsy_id=record.biopsy_id,
+    )
+
+
+def _stored_also(record: PlanRecord) -> tuple[rules.BreastPlan, ...]:
+    """The other breast's plan as stored (its action, due date, side and reason)."""
+    if record.also_side is None:
+        return ()
+    side = record.also_laterality
+    return (
+        rules.BreastPlan(
+            side=rules.Laterality(record.also_side),
+            action=record.also_action,
+            due=record.also_due,
+            laterality=rules.Laterality(side) if side else None,
+            reason=record.also_reason or "",
+        ),
     )

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from followup import rules
 from followup.store.bulk import BulkLoader
 from followup.store.database import Database
-from followup.store.models import Exam, FilmTransfer, Patient, PlanRecord
+from followup.store.models import Biopsy, Exam, FilmTransfer, Patient, PlanRecord
 from followup.store.policies import (
     PolicyState,
     lock_state,
@@ -90,7 +90,7 @@ def rewrite_plans(session: Session, policy: rules.Policy, first: int, last: int)
     loader = BulkLoader(session, policy)
     in_range = [
         select(table.patient_id).where(table.patient_id.between(first, last))
-        for table in (Exam, FilmTransfer, PlanRecord)
+        for table in (Exam, FilmTransfer, Biopsy, PlanRecord)
     ]
     loader.replan(union(*in_range))
     return loader.finish().plans_written

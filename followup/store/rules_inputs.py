@@ -9,9 +9,11 @@ from the rows it wrote, without reading them back (:mod:`followup.store.plan_row
 same converters (:func:`exam_value`, :class:`FindingCache`, :func:`transfer_value`), so its
 plans equal ``refresh_plan``'s.
 
-A new input of the rules (biopsies: ``rules.make_plan(exams, transfers, policy,
-biopsies=())``) is one more query and converter here and one more field of
-:class:`PatientInputs`, which every caller then passes on through :meth:`PatientInputs.plan`.
+Biopsies (issue 13) came that way: one more query (:func:`biopsies_by_patient`) and converter
+(:func:`biopsy_value`) here and one more field of :class:`PatientInputs`, which every caller
+passes on through :meth:`PatientInputs.plan`; an exam's new columns (imaged, density,
+radiologist, a finding's subdivision) and a transfer's date are columns of the queries and
+arguments of the converters.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from followup import rules
-from followup.store.models import Exam, Facility, FilmTransfer, Finding
+from followup.store.models import Biopsy, Exam, Facility, FilmTransfer, Finding
 
 FINDING_CACHE = 10_000
 KIND_OF: dict[str | None, rules.ExamKind | None] = {
@@ -37,6 +39,15 @@ SIDE_OF: dict[str | None, rules.Laterality | None] = {
     **{s.value: s for s in rules.Laterality},
 }
 CATEGORY_OF = {category.value: category for category in rules.Category}
+SUBDIVISION_OF: dict[str | None, rules.Subdivision | None] = {
+    None: None,
+    **{s.value: s for s in rules.Subdivision},
+}
+IMAGED_OF = {i.value: i for i in rules.Imaged}
+DENSITY_OF: dict[str | None, rules.Density | None] = {
+    None: None,
+    **{d.value: d for d in rules.Density},
+}
 
 AnySelect = Select[*tuple[Any, ...]]  # a query of any columns
 # Adds to a query of one record type (joined as it needs) the condition that chooses the
@@ -45,13 +56,23 @@ Choice = Callable[[AnySelect, InstrumentedAttribute[int]], AnySelect]
 
 # The columns the rules read, in the order of exam_value's and finding_value's arguments
 # (_grouped unpacks them: a new column goes there too).
-_EXAM_COLUMNS = (Exam.id, Exam.date, Facility.name, Exam.kind, Exam.follow_up_months)
+_EXAM_COLUMNS = (
+    Exam.id,
+    Exam.date,
+    Facility.name,
+    Exam.kind,
+    Exam.follow_up_months,
+    Exam.imaged,
+    Exam.density,
+    Exam.radiologist,
+)
 _FINDING_COLUMNS = (
     Finding.category,
     Finding.laterality,
     Finding.morphology,
     Finding.distribution,
     Finding.size_class,
+    Finding.subdivision,
 )
 
 
@@ -60,15 +81,16 @@ class PatientInputs(NamedTuple):
 
     exams: Sequence[rules.Exam]
     transfers: Sequence[rules.FilmTransfer]
+    biopsies: Sequence[rules.Biopsy] = ()
 
     def plan(self, policy: rules.Policy) -> rules.Plan:
-        return rules.make_plan(self.exams, self.transfers, policy)
+        return rules.make_plan(self.exams, self.transfers, policy, self.biopsies)
 
     def assess(self, policy: rules.Policy, as_of: date) -> rules.Assessment:
-        return rules.assess(self.exams, self.transfers, policy, as_of)
+        return rules.assess(self.exams, self.transfers, policy, as_of, self.biopsies)
 
 
-NOTHING = PatientInputs((), ())  # a patient with no records (her plan: record an exam)
+NOTHING = PatientInputs((), (), ())  # a patient with no records (her plan: record an exam)
 
 
 def finding_value(
@@ -77,6 +99,7 @@ def finding_value(
     morphology: str | None,
     distribution: str | None,
     size_class: str | None,
+    subdivision: str | None,
 ) -> rules.Finding:
     """A stored finding (canonical text) as the rules see it."""
     return rules.Finding(
@@ -85,6 +108,7 @@ def finding_value(
         morphology=morphology,
         distribution=distribution,
         size_class=size_class,
+        subdivision=SUBDIVISION_OF[subdivision],
     )
 
 
@@ -111,22 +135,51 @@ def exam_value(
     facility: str,
     kind: str | None,
     months: int | None,
+    imaged: str,
+    density: str | None,
+    radiologist: str | None,
     findings: Iterable[rules.Finding],
 ) -> rules.Exam:
-    """A stored exam (stored facility spelling, kind as text) as the rules see it."""
+    """A stored exam (stored facility spelling, kind, imaged and density as text) as the
+    rules see it."""
     return rules.Exam(
-        date=day,
-        facility=facility,
-        findings=tuple(findings),
-        kind=KIND_OF[kind],
-        follow_up_months=months,
-        id=exam_id,
+        day,
+        facility,
+        tuple(findings),
+        KIND_OF[kind],
+        months,
+        exam_id,
+        IMAGED_OF[imaged],
+        DENSITY_OF[density],
+        radiologist,
     )
 
 
-def transfer_value(from_facility: str, to_facility: str) -> rules.FilmTransfer:
-    """A stored film transfer (stored facility spellings) as the rules see it."""
-    return rules.FilmTransfer(from_facility, to_facility)
+def transfer_value(from_facility: str, to_facility: str, day: date) -> rules.FilmTransfer:
+    """A stored film transfer (stored facility spellings, its date) as the rules see it."""
+    return rules.FilmTransfer(from_facility, to_facility, day)
+
+
+def biopsy_value(
+    biopsy_id: int,
+    day: date,
+    side: str,
+    result: str,
+    concordant: Any,
+    facility: str | None,
+    pathology: str | None,
+) -> rules.Biopsy:
+    """A stored biopsy (canonical text, the facility's stored name) as the rules see it; a
+    concordance read as 0/1 (SQLite) is a bool."""
+    return rules.Biopsy(
+        day,
+        rules.Laterality(side),
+        rules.BiopsyResult(result),
+        None if concordant is None else bool(concordant),
+        facility,
+        pathology,
+        biopsy_id,
+    )
 
 
 def exam_of_record(exam: Exam) -> rules.Exam:
@@ -135,7 +188,15 @@ def exam_of_record(exam: Exam) -> rules.Exam:
         finding_value(*(getattr(f, c.key) for c in _FINDING_COLUMNS)) for f in exam.findings
     ]
     return exam_value(
-        exam.id, exam.date, exam.facility.name, exam.kind, exam.follow_up_months, findings
+        exam.id,
+        exam.date,
+        exam.facility.name,
+        exam.kind,
+        exam.follow_up_months,
+        exam.imaged,
+        exam.density,
+        exam.radiologist,
+        findings,
     )
 
 
@@ -165,9 +226,12 @@ def read_inputs(
     inputs are :data:`NOTHING`)."""
     exams = dict(exams_by_patient(db, choose, findings))
     transfers = transfers_by_patient(db, choose)
+    biopsies = biopsies_by_patient(db, choose)
     return {
-        patient: PatientInputs(exams.get(patient, []), transfers.get(patient, []))
-        for patient in sorted(exams.keys() | transfers.keys())
+        patient: PatientInputs(
+            exams.get(patient, []), transfers.get(patient, []), biopsies.get(patient, [])
+        )
+        for patient in sorted(exams.keys() | transfers.keys() | biopsies.keys())
     }
 
 
@@ -198,17 +262,18 @@ def _grouped(rows: Iterable[Any], finding: FindingCache) -> Iterator[tuple[int, 
     """Rows of one finding each, ordered by patient and exam, as each patient's exams (rows
     unpacked as they come: slicing each of millions of rows would cost more)."""
     patient = 0  # of ``exam``; no patient has 0 as her primary key
-    exam: tuple[int, date, str, str | None, int | None] | None = None  # exam_value's arguments
+    exam: tuple[Any, ...] | None = None  # exam_value's arguments but its findings
     history: list[rules.Exam] = []
     findings: list[rules.Finding] = []
-    for patient_pk, exam_id, day, facility, kind, months, *columns in rows:
+    for patient_pk, exam_id, day, facility, kind, months, imaged, density, reader, *columns in rows:
         if exam is None or exam_id != exam[0]:
             if exam is not None:
                 history.append(exam_value(*exam, findings))
                 if patient_pk != patient:
                     yield patient, history
                     history = []
-            patient, exam, findings = patient_pk, (exam_id, day, facility, kind, months), []
+            exam = (exam_id, day, facility, kind, months, imaged, density, reader)
+            patient, findings = patient_pk, []
         findings.append(finding(tuple(columns)))
     if exam is not None:
         history.append(exam_value(*exam, findings))
@@ -221,12 +286,34 @@ def transfers_by_patient(
     """The chosen patients' film transfers by primary key (stored facility spellings)."""
     source, target = aliased(Facility), aliased(Facility)
     query = choose(
-        select(FilmTransfer.patient_id, source.name, target.name)
+        select(FilmTransfer.patient_id, source.name, target.name, FilmTransfer.date)
         .join(source, source.id == FilmTransfer.from_facility_id)
         .join(target, target.id == FilmTransfer.to_facility_id),
         FilmTransfer.patient_id,
     ).order_by(FilmTransfer.patient_id, FilmTransfer.id)
     grouped: dict[int, list[rules.FilmTransfer]] = defaultdict(list)
-    for patient, from_name, to_name in db.execute(query):
-        grouped[patient].append(transfer_value(from_name, to_name))
+    for patient, from_name, to_name, day in db.execute(query):
+        grouped[patient].append(transfer_value(from_name, to_name, day))
+    return grouped
+
+
+def biopsies_by_patient(db: Session | Connection, choose: Choice) -> dict[int, list[rules.Biopsy]]:
+    """The chosen patients' biopsies by primary key, in date order (the facility's stored
+    name, if one is recorded)."""
+    query = choose(
+        select(
+            Biopsy.patient_id,
+            Biopsy.id,
+            Biopsy.date,
+            Biopsy.side,
+            Biopsy.result,
+            Biopsy.concordant,
+            Facility.name,
+            Biopsy.pathology,
+        ).outerjoin(Facility, Facility.id == Biopsy.facility_id),
+        Biopsy.patient_id,
+    ).order_by(Biopsy.patient_id, Biopsy.date, Biopsy.id)
+    grouped: dict[int, list[rules.Biopsy]] = defaultdict(list)
+    for patient, *columns in db.execute(query):
+        grouped[patient].append(biopsy_value(*columns))
     return grouped

@@ -8,7 +8,8 @@ enforces the identity: revision 0007).
 
 **Content.** What the exam says beyond its identity: its findings (as a set: the CSV reader
 folds repeated identical rows into one finding, so an exam recorded with the same finding
-twice still reads back as the same exam), the radiologist's interval, and the note.
+twice still reads back as the same exam; a finding's BI-RADS 4 subdivision included), the
+radiologist's interval, the note, and what it imaged, the density and who read it.
 
 Every path asks the same question: ``exam add`` and ``exam edit`` refuse a second record of
 one exam, naming the stored one; an import (CSV or FHIR) skips a record identical to the
@@ -25,7 +26,16 @@ from typing import Any
 from followup import rules
 
 # A finding's stored columns, in this order: what two records of one exam must agree on.
-FINDING_FIELDS = ("category", "laterality", "morphology", "distribution", "size_class")
+FINDING_FIELDS = (
+    "category",
+    "laterality",
+    "morphology",
+    "distribution",
+    "size_class",
+    "subdivision",
+)
+# An exam's other stored values that two records of it must agree on, in this order.
+DESCRIBED_FIELDS = ("imaged", "density", "radiologist")
 
 FindingColumns = tuple[str | None, ...]
 
@@ -37,14 +47,20 @@ class ExamContent:
     findings: frozenset[FindingColumns]
     follow_up_months: int | None
     note: str | None
+    described: tuple[Any, ...]  # DESCRIBED_FIELDS
 
 
 def content(
-    findings: Iterable[Iterable[Any]], follow_up_months: int | None, note: str | None
+    findings: Iterable[Iterable[Any]],
+    follow_up_months: int | None,
+    note: str | None,
+    described: Iterable[Any],
 ) -> ExamContent:
     """The content of an exam from its findings' columns (FINDING_FIELDS order) and its
-    exam-level values. The rules' StrEnums equal their text, so either may be given."""
-    return ExamContent(frozenset(tuple(finding) for finding in findings), follow_up_months, note)
+    exam-level values (``described`` in DESCRIBED_FIELDS order). The rules' StrEnums equal
+    their text, so either may be given."""
+    findings = frozenset(tuple(finding) for finding in findings)
+    return ExamContent(findings, follow_up_months, note, tuple(described))
 
 
 def stored_content(exam: Any) -> ExamContent:
@@ -53,6 +69,7 @@ def stored_content(exam: Any) -> ExamContent:
         ((getattr(f, name) for name in FINDING_FIELDS) for f in exam.findings),
         exam.follow_up_months,
         exam.note,
+        (getattr(exam, name) for name in DESCRIBED_FIELDS),
     )
 
 
@@ -62,6 +79,7 @@ def rules_content(exam: rules.Exam, note: str | None) -> ExamContent:
         ((getattr(f, name) for name in FINDING_FIELDS) for f in exam.findings),
         exam.follow_up_months,
         note,
+        (getattr(exam, name) for name in DESCRIBED_FIELDS),
     )
 
 
@@ -72,16 +90,23 @@ def same_content(stored: ExamContent, incoming: ExamContent) -> bool:
 
 def differences(stored: ExamContent, incoming: ExamContent) -> str:
     """What differs, for messages: ``"findings"``, ``"findings and note"``, ..."""
+    described = zip(
+        ("breasts imaged", "density", "radiologist"),
+        stored.described,
+        incoming.described,
+        strict=True,
+    )
     parts = [
         name
         for name, differ in (
             ("findings", stored.findings != incoming.findings),
             ("follow-up interval", stored.follow_up_months != incoming.follow_up_months),
             ("note", stored.note != incoming.note),
+            *((name, theirs != mine) for name, theirs, mine in described),
         )
         if differ
     ]
-    return " and ".join(parts) if len(parts) < 3 else f"{parts[0]}, {parts[1]} and {parts[2]}"
+    return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def described(day: date, facility: str, kind: Any) -> str:

@@ -9,7 +9,9 @@ the defaults, so the plans are marked for a recompute under it, which ``followup
 (or else the next command that reads plans) finishes. A database whose plans were last
 recomputed with the defaults, or never, keeps the defaults and its plans as they are.
 
-Downgrading writes the policy in force back to ``plan_policy`` when the plans follow it.
+Downgrading writes the policy in force back to ``plan_policy`` when the plans follow it, or
+are only marked for a recompute under older rules by revision 0008's downgrade
+(``recompute_next`` 0).
 
 Revision ID: 0006
 Revises: 0005
@@ -108,7 +110,7 @@ def downgrade() -> None:
     in_force = bind.execute(
         sa.select(policies.c.policy)
         .join(state, state.c.policy_id == policies.c.id)
-        .where(state.c.recompute_next.is_(None))
+        .where(state.c.recompute_next.is_(None) | (state.c.recompute_next == 0))
     ).scalar()
     if in_force is not None:
         bind.execute(settings.insert().values(key=SETTING, value=in_force))
