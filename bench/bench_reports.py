@@ -243,6 +243,7 @@ def main() -> None:
             "csv",
             "-o",
             due_csv,
+            "--force",  # each run replaces the last one's file
         ]
         status = [*followup, "status", patient, "--as-of", AS_OF.isoformat()]
         results: dict[str, list[Run]] = {"due": [], "raw": [], "status": []}

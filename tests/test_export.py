@@ -14,7 +14,8 @@ from tests.conftest import Cli
 
 EXAM_HEADER = (
     "patient_id,name,email,phone,birth_date,date,facility,kind,category,laterality,"
-    "morphology,distribution,size_class,follow_up_months,note"
+    "morphology,distribution,size_class,follow_up_months,note,subdivision,imaged,density,"
+    "radiologist"
 )
 AS_OF = "2025-06-01"
 

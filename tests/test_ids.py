@@ -104,8 +104,8 @@ def test_exam_history_reads_who_when_and_each_field(two_exams: Cli):
     assert edited.split()[3:] == ["edited", "findings", "benign", "probably-benign", "left"]
     assert any(line.split() == ["note", "first", "report", "reviewed"] for line in table)
     rows = bob("exam", "history", "2", "--format", "csv").stdout.splitlines()
-    assert rows[0] == "at,by,action,exam_id,patient_id,field,before,after"
-    assert any(r.endswith(",bob,edited,2,P1,note,first report,reviewed") for r in rows)
+    assert rows[0] == "at,by,action,exam_id,patient_id,field,before,after,biopsy_id"
+    assert any(r.endswith(",bob,edited,2,P1,note,first report,reviewed,") for r in rows)
     assert any(",deleted,2,P1,findings,probably-benign left," in r for r in rows)
     assert "no exam with id 9 was ever recorded" in bob("exam", "history", "9", code=1).stderr
 

@@ -281,3 +281,78 @@ def test_reminder_revision_renames_withdrawn_and_leases_old_claims_both_ways(db_
     assert _refused(db_url, "UPDATE reminders SET status = 'withdrawn' WHERE id = 1")
     if before:
         assert _definitions(db_url) == before  # table and index as 0001 wrote them
+# -- revision 0008: each breast, biopsies, dated transfers (issue 13 point 8) ---------------
+
+
+def _json(cli: Cli, *args: str) -> object:
+    import json
+
+    return json.loads(cli(*args, "--format", "json").stdout)
+
+
+def test_revision_0008_upgrade_keeps_every_record_dates_transfers_and_replans(db_url):
+    cli = Cli(db_url)
+    cli("patient", "add", "P1")
+    for day, place, category in (("2024-01-10", "Old Town", "2"), ("2025-01-10", "N", "3")):
+        cli("exam", "add", "P1", "--date", day, "--facility", place, "--category", category,
+            "--laterality", "left", "--kind", "diagnostic")  # fmt: skip
+    cli("films", "transfer", "P1", "--from", "Old Town", "--to", "N")
+    cli("db", "downgrade", "0007")
+    _sql(db_url, "UPDATE film_transfers SET recorded_at = '2024-03-05 23:59:00'")
+    _sql(db_url, "UPDATE plans SET action = 'biopsy', due = '2000-01-01'")  # stale plans
+    before = _finding_rows(db_url)
+    out = cli("db", "upgrade").stdout
+    assert f"0007 -> {HEAD_REVISION}" in out and "Recomputed the plans of 1 patients" in out
+    assert _finding_rows(db_url) == before
+    exams = _json(cli, "exam", "list", "P1")
+    assert [(e["id"], e["imaged"], e["density"], e["radiologist"]) for e in exams] == [
+        (1, "both", None, None),
+        (2, "both", None, None),
+    ]
+    assert [(f["date"], f["from"], f["to"]) for f in _json(cli, "films", "list", "P1")] == [
+        ("2024-03-05", "Old Town", "N")  # the day it was recorded
+    ]
+    ((action, due, also),) = _sql(db_url, "SELECT action, due, also_action FROM plans")
+    assert (action, str(due), also) == (
+        "short-interval-follow-up",
+        "2025-07-10",
+        "routine-screening",
+    )
+    assert _sql(db_url, "SELECT recompute_next FROM plans_state") == [(None,)]
+
+
+def test_revision_0008_downgrade_keeps_what_the_older_schema_holds(db_url):
+    cli = Cli(db_url)
+    cli("patient", "add", "P1")
+    cli("exam", "add", "P1", "--date", "2025-01-10", "--facility", "N", "--category", "4b",
+        "--laterality", "left", "--imaged", "left", "--density", "d",
+        "--radiologist", "Dr A", "--kind", "diagnostic")  # fmt: skip
+    cli("exam", "add", "P1", "--date", "2025-01-20", "--facility", "N", "--category", "0-priors")
+    cli("biopsy", "add", "P1", "--date", "2025-01-25", "--side", "left", "--result", "pending")
+    cli("exam", "add", "P1", "--date", "2025-01-26", "--facility", "N",
+        "--category", "post-procedure", "--laterality", "left")  # fmt: skip
+    cli("films", "transfer", "P1", "--from", "N", "--to", "S", "--date", "2025-01-27")
+    cli("db", "downgrade", "0007")
+    assert _sql(db_url, "SELECT id, category, laterality FROM findings ORDER BY id") == [
+        (1, "suspicious", "left"),
+        (2, "incomplete", None),  # the older schema's one incomplete category
+    ]
+    assert [row[0] for row in _sql(db_url, "SELECT id FROM exams ORDER BY id")] == [1, 2]
+    assert len(_sql(db_url, "SELECT id FROM film_transfers")) == 1
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        exam_columns = {c["name"] for c in inspect(conn).get_columns("exams")}
+    database.close()
+    assert "biopsies" not in tables and "imaged" not in exam_columns
+    assert _sql(db_url, "SELECT recompute_next FROM plans_state") == [(0,)]  # for older rules
+    logged = _sql(db_url, "SELECT action FROM audit_log WHERE action LIKE 'biopsy.%'")
+    assert logged == [("biopsy.add",)]  # what the biopsy said is still in the log
+    cli("db", "upgrade")
+    shown = _json(cli, "status", "P1", "--as-of", "2025-02-01")
+    assert [(e["category"], e["imaged"]) for e in shown["exams"]] == [
+        ("suspicious", "both"),
+        ("incomplete", "both"),
+    ]
+    assert shown["biopsies"] == []
+    assert shown["next"]["action"] == "biopsy"  # nothing that needs care dropped out of sight

@@ -75,6 +75,8 @@ def test_due_window_sort_and_fields(programme: Cli):
         "overdue": True,
         "days_overdue": 30,
         "flags": ["short-comparison-history", "overdue", "biopsy-recommended"],
+        # the other breast's step: nothing hides behind the earlier date (issue 13)
+        "also": {"side": "left", "action": "routine-screening", "due": "2026-04-02"},
     }
     assert rows[2]["due"] == "2025-07-01"  # as-of + 30 days is included
     assert [r["patient_id"] for r in due_json(programme, "--within", "29")] == ["P3", "P2"]
@@ -107,6 +109,7 @@ def test_due_csv_is_spreadsheet_safe(programme: Cli):
         "overdue",
         "days_overdue",
         "flags",
+        "also",
     ]
     by_id = {r["patient_id"]: r for r in rows}
     assert by_id["P2"]["name"] == '\'=HYPERLINK("http://x")'
@@ -136,7 +139,9 @@ def test_due_table_marks_overdue_rows(programme: Cli):
     lines = programme("due", "--as-of", AS_OF).stdout.splitlines()
     assert lines[0].split()[:3] == ["OVERDUE", "DUE", "PATIENT"]
     assert lines[1].startswith("! 30 days  ")
-    assert lines[1].endswith("short-comparison-history biopsy-recommended")  # overdue: left
+    assert lines[1].endswith(  # overdue: left, with the other breast's step
+        "short-comparison-history biopsy-recommended         left routine-screening 2026-04-02"
+    )
     assert not lines[2].startswith("!")
     # P3 due 2025-05-02: 91 days overdue on 2025-08-01, so lost to follow-up.
     assert "! 91 days lost  2025-05-02" in programme("due", "--as-of", "2025-08-01").stdout
@@ -155,7 +160,7 @@ def test_table_cut_to_a_terminal_width():
     ("fmt", "expected"),
     [
         ("json", "[]\n"),
-        ("csv", "patient_id,name,due,action,laterality,facility,overdue,days_overdue,flags\n"),
+        ("csv", "patient_id,name,due,action,laterality,facility,overdue,days_overdue,flags,also\n"),
     ],
 )
 def test_empty_due_report(cli: Cli, fmt: str, expected: str):

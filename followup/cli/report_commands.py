@@ -109,11 +109,12 @@ def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextI
     date is ISO: text as SQLite returns it, or a date, which prints as ISO.
     """
     from followup.cli.output import CsvParts, csv_cell, csv_line, plain_cells
-    from followup.store.reports import DUE_COLUMNS, DueFacts, due_batches
+    from followup.store.reports import DUE_COLUMNS, DueFacts, also_text, due_batches
 
     facts = DueFacts(query.as_of, policy)
     kept = CsvParts()  # action, laterality, facility
     dated = CsvParts(lambda key: facts.dated_part(*key))  # overdue, days overdue, flags
+    other = CsvParts(lambda key: (also_text(*key),))  # the other breast's side, action, due
     out.write(csv_line(DUE_COLUMNS) + "\n")
     with closing(due_batches(session, query)) as batches:  # closed early too: its cursor
         for batch in batches:
@@ -121,8 +122,10 @@ def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextI
             if not (plain_cells(ids) and plain_cells(names)):
                 batch = [(csv_cell(pid), csv_cell(name), *rest) for pid, name, *rest in batch]
             lines = [
-                f"{pid},{name or ''},{due},{kept[action, side, facility]},{dated[due, stored]}\n"
-                for pid, name, due, action, side, facility, stored in batch
+                f"{pid},{name or ''},{due},{kept[action, side, facility]},{dated[due, stored]},"
+                f"{other[also_side, also_action, also_due]}\n"
+                for pid, name, due, action, side, facility, stored, *also in batch
+                for also_side, also_action, also_due in [also]
             ]
             out.write("".join(lines))
 

@@ -95,6 +95,11 @@ def _text(what: str, note: bool = False) -> Callable[[str], str | None]:
     return parse
 
 
+def _density(text: str) -> rules.Density | None:
+    """A density letter (or 1-4); 0, DDSM's "not assessed", is no density."""
+    return None if text == "0" else rules.parse_density(text)
+
+
 def _facility(text: str) -> tuple[str, str]:
     display = rules.check_facility(text)
     return display, rules.facility_key(display)
@@ -123,7 +128,7 @@ class Rejected(NamedTuple):
     reason: str
 
 
-_EXAM_FIELDS = ("kind", "follow_up_months", "note")
+_EXAM_FIELDS = ("kind", "follow_up_months", "note", "imaged", "density", "radiologist")
 
 
 def _required(value: Any, name: str) -> Any:
@@ -154,7 +159,7 @@ class ExamReader:
 
         self._exam_cells = cells("patient_id", "date", "facility")
         self._finding_cells = cells(
-            "category", "laterality", "morphology", "distribution", "size_class"
+            "category", "laterality", "morphology", "distribution", "size_class", "subdivision"
         )
         self._extra_cells = cells(*_EXAM_FIELDS)
         self._patient_cells = cells("patient_id", "name", "email", "phone", "birth_date")
@@ -167,7 +172,11 @@ class ExamReader:
         self._patient_id = memo("patient_id", check_external_id)
         self._date = memo("date", _exam_date(today))
         self._place = memo("facility", _facility)
-        self._category = memo("category", rules.parse_category)
+        self._category = memo("category", rules.parse_assessment)
+        self._subdivision = memo("subdivision", rules.parse_subdivision)
+        self._imaged = memo("imaged", rules.parse_imaged)
+        self._density = memo("density", _density)
+        self._radiologist = memo("radiologist", rules.check_radiologist)
         self._side = memo("laterality", rules.parse_laterality)
         self._morphology = memo("morphology", rules.parse_morphology)
         self._distribution = memo("distribution", rules.parse_distribution)
@@ -193,20 +202,40 @@ class ExamReader:
         return (patient, day, key), display
 
     def _finding(self, raw: tuple[str, ...]) -> FindingRow:
+        category, subdivision = _required(self._category(raw[0]), "category")
+        given = self._subdivision(raw[5])
+        if given is not None and subdivision not in (None, given):
+            raise RowError(
+                f"category {raw[0].strip()!r} and subdivision {given.value} disagree; "
+                "give the BI-RADS 4 subdivision once"
+            )
         finding = FindingRow(
-            category=_required(self._category(raw[0]), "category"),
+            category=category,
             laterality=self._side(raw[1]),
             morphology=self._morphology(raw[2]),
             distribution=self._distribution(raw[3]),
             size_class=self._size(raw[4]),
+            subdivision=_value(given or subdivision),
         )
+        if finding.subdivision is not None and category is not rules.Category.SUSPICIOUS:
+            raise RowError(
+                f"subdivision {finding.subdivision} belongs to a suspicious finding, not "
+                f"{category.value}; leave it out or give the category as suspicious"
+            )
         if len(self._findings) >= CACHE_LIMIT:
             self._findings.clear()
         self._findings[raw] = finding
         return finding
 
     def _extra(self, raw: tuple[str, ...]) -> tuple[Any, ...]:
-        extra = (self._kind(raw[0]), self._months(raw[1]), self._note(raw[2]))
+        extra = (
+            self._kind(raw[0]),
+            self._months(raw[1]),
+            self._note(raw[2]),
+            _value(self._imaged(raw[3])),
+            _value(self._density(raw[4])),
+            self._radiologist(raw[5]),
+        )
         if len(self._extras) >= CACHE_LIMIT:
             self._extras.clear()
         self._extras[raw] = extra
@@ -365,14 +394,30 @@ class _Group:
         return None
 
     def record(self) -> ExamRecord:
-        kind, months, note = self.extra
+        kind, months, note, imaged, density, radiologist = self.extra
         patient, day, _ = self.key
-        exam = ExamRow(patient, day, self.place, tuple(self.findings), kind, months, note)
+        exam = ExamRow(
+            patient,
+            day,
+            self.place,
+            tuple(self.findings),
+            kind,
+            months,
+            note,
+            imaged or "both",
+            density,
+            radiologist,
+        )
         return ExamRecord(self.line, self.patient, exam)
 
 
 def _worry(finding: FindingRow) -> int:
     return rules.Category(finding.category).worry
+
+
+def _value(member: Any) -> Any:
+    """An enumerated value as the bulk loader's rows hold it (its canonical text), or None."""
+    return None if member is None else member.value
 
 
 def open_csv(path: str) -> TextIO:

@@ -41,6 +41,10 @@ EXAM_COLUMNS = (
     "size_class",
     "follow_up_months",
     "note",
+    "subdivision",
+    "imaged",
+    "density",
+    "radiologist",
 )
 PLAN_COLUMNS = (
     "patient_id",
@@ -79,6 +83,10 @@ def exam_rows(session: Session) -> Iterator[dict[str, Any]]:
             Finding.size_class,
             Exam.follow_up_months,
             Exam.note,
+            Finding.subdivision,
+            Exam.imaged,
+            Exam.density,
+            Exam.radiologist,
         )
         .join(Patient, Patient.id == Exam.patient_id)
         .join(Facility, Facility.id == Exam.facility_id)

@@ -10,17 +10,46 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-ROW_COLUMNS = ("at", "by", "action", "exam_id", "patient_id", "field", "before", "after")
-ROW_HEADERS = ("when (UTC)", "by", "what", "exam", "patient", "field", "before", "after")
+ROW_COLUMNS = (
+    "at",
+    "by",
+    "action",
+    "exam_id",
+    "patient_id",
+    "field",
+    "before",
+    "after",
+    "biopsy_id",
+)
+ROW_HEADERS = ("when (UTC)", "by", "what", "exam", "patient", "field", "before", "after", "biopsy")
 ACTIONS = {
     "exam.recorded": "recorded",
     "exam.add": "added",
     "exam.edit": "edited",
     "exam.delete": "deleted",
     "films.transfer": "films transferred",
+    "biopsy.add": "biopsy added",
+    "biopsy.edit": "biopsy edited",
+    "biopsy.delete": "biopsy deleted",
 }
 # The order fields are shown in; a field a later version adds comes after these.
-FIELDS = ("date", "facility", "kind", "findings", "follow_up_months", "note", "from", "to")
+FIELDS = (
+    "date",
+    "facility",
+    "kind",
+    "imaged",
+    "findings",
+    "density",
+    "radiologist",
+    "follow_up_months",
+    "side",
+    "result",
+    "concordant",
+    "pathology",
+    "note",
+    "from",
+    "to",
+)
 HIDDEN = frozenset({"id"})  # the exam's own id is in its own column
 NOT_KNOWN = "(not logged)"
 
@@ -35,11 +64,14 @@ class Entry(Protocol):
     patient_id: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    biopsy_id: int | None
 
 
 def finding_text(finding: dict[str, Any]) -> str:
-    """``probably-benign left (punctate, grouped, micro)``."""
+    """``probably-benign left (punctate, grouped, micro)``, ``suspicious 4B left``."""
     words = [finding.get("category") or "?"]
+    if finding.get("subdivision"):
+        words.append(finding["subdivision"])
     if finding.get("laterality"):
         words.append(finding["laterality"])
     details = [finding.get(k) for k in ("morphology", "distribution", "size_class")]
@@ -51,6 +83,8 @@ def value_text(field: str, value: Any) -> str:
     """A field's value in words; empty for none."""
     if value is None or value == "":
         return ""
+    if isinstance(value, bool):  # a biopsy's concordance
+        return "yes" if value else "no"
     if field == "findings" and isinstance(value, list):
         return "; ".join(finding_text(f) for f in value if isinstance(f, dict))
     return str(value)
@@ -81,6 +115,7 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "by": entry.actor,
         "action": entry.action,
         "exam_id": entry.exam_id,
+        "biopsy_id": entry.biopsy_id,
         "patient_id": entry.patient_id,
         "changes": [
             {"field": f, "before": b or None, "after": a or None} for f, b, a in changes(entry)
@@ -100,6 +135,7 @@ def entry_rows(entries: Iterable[Entry], repeat: bool = True) -> Iterator[dict[s
             "action": ACTIONS.get(entry.action, entry.action),
             "exam_id": entry.exam_id,
             "patient_id": entry.patient_id,
+            "biopsy_id": entry.biopsy_id,
         }
         lines = changes(entry) or [("", "", "")]
         for index, (field, before, after) in enumerate(lines):
@@ -111,5 +147,6 @@ def columns_for(single_exam: bool) -> tuple[Sequence[str], Sequence[str]]:
     """The table's columns and headers: one exam's history needs no exam column."""
     if not single_exam:
         return ROW_COLUMNS, ROW_HEADERS
-    kept = [i for i, c in enumerate(ROW_COLUMNS) if c not in ("exam_id", "patient_id")]
+    left_out = ("exam_id", "patient_id", "biopsy_id")
+    kept = [i for i, c in enumerate(ROW_COLUMNS) if c not in left_out]
     return [ROW_COLUMNS[i] for i in kept], [ROW_HEADERS[i] for i in kept]

@@ -12,8 +12,28 @@ from typing import Any
 from followup.rules.engine import ACTIONS, FLAG_CODES
 
 # The table, for people: overdue first and marked, short headers, cut to fit a terminal.
-DUE_TABLE = ("overdue", "due", "patient_id", "name", "action", "laterality", "facility", "flags")
-DUE_HEADERS = ("overdue", "due", "patient", "name", "action", "side", "facility", "other flags")
+DUE_TABLE = (
+    "overdue",
+    "due",
+    "patient_id",
+    "name",
+    "action",
+    "laterality",
+    "facility",
+    "flags",
+    "also",
+)
+DUE_HEADERS = (
+    "overdue",
+    "due",
+    "patient",
+    "name",
+    "action",
+    "side",
+    "facility",
+    "other flags",
+    "other breast",
+)
 # Columns whose values are known in advance are as wide as the widest, whatever rows come
 # first: a report's first rows must not decide that a later one is cut.
 _ACTION_WIDTH = max(map(len, ACTIONS))

@@ -274,21 +274,21 @@ def status_table(
     exams: Sequence[rules.Exam],
     biopsies: Sequence[rules.Biopsy] = (),
 ) -> str:
-    """The patient's page: who, exams and biopsies over time, each breast, the next step and
-    why (and the other breast's), the flags."""
+    """The patient's page: who, exams and biopsies over time, the next step and why (and the
+    other breast's), each breast's own course, the flags."""
     plan = assessment.plan
     who = f"{patient_id} ({name})" if name else patient_id
     lines = [f"Patient {who}, as of {assessment.as_of.isoformat()}", ""]
     if exams or biopsies:
         lines += ["Exams and biopsies" if biopsies else "Exams", _timeline(exams, biopsies), ""]
-    if len(plan.breasts) > 1 and plan.action != "treatment":
-        lines += ["Each breast", *_breast_lines(plan, assessment.as_of), ""]
     lines += ["Next step", _indented(next_step_text(plan, assessment.as_of))]
     if plan.action is not None:
         lines.append(_indented(f"Why: {plan.reason}"))
     for other in plan.also:
         also = next_step_text(other, assessment.as_of)
         lines.append(_indented(f"Also, for the {other.side.value} breast: {also}"))
+    if len(plan.breasts) > 1 and plan.action != "treatment":
+        lines += ["", "Each breast", *_breast_lines(plan, assessment.as_of)]
     if assessment.flags:
         lines += ["", "Flags (what to do)"]
         lines += [_indented(f"! {flag.code}: {flag.for_patient}") for flag in assessment.flags]

@@ -24,6 +24,8 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
+    if isinstance(value, dict):  # e.g. the due report's ``also``: its values, in order
+        return " ".join(str(plain(v)) for v in value.values() if v is not None)
     return value
 
 

@@ -82,6 +82,11 @@ _RESULT_ALIASES = {
     "cancer": BiopsyResult.MALIGNANT,
 }
 _DENSITY_ALIASES = {
+    # the ACR BI-RADS 4th edition's numbers (CBIS-DDSM's "breast density" column)
+    "1": Density.A,
+    "2": Density.B,
+    "3": Density.C,
+    "4": Density.D,
     "fatty": Density.A,
     "almost-entirely-fatty": Density.A,
     "scattered": Density.B,
@@ -119,7 +124,8 @@ def parse_imaged(text: str) -> Imaged:
 
 
 def parse_density(text: str) -> Density:
-    """Read a density letter ``a``-``d`` (or its words, e.g. ``extremely dense``)."""
+    """Read a density letter ``a``-``d`` (or its words, e.g. ``extremely dense``, or the 4th
+    edition's numbers 1-4)."""
     return _parse(text, Density, _DENSITY_ALIASES, "breast density")
 
 

@@ -132,8 +132,8 @@ def list_biopsies(session: Session, external_id: str) -> Sequence[Biopsy]:
 class BiopsyChanges:
     """Fields to change in ``biopsy edit``; None keeps the stored value, "" removes a text.
 
-    A result changed to ``pending`` drops the stored concordance unless one is given (which
-    the rules then refuse): a result not yet known has none."""
+    A new result drops the stored concordance unless one is given with it: the correlation
+    was made for the old result (a benign result then needs its own, as ``biopsy add``)."""
 
     date: date | None = None
     side: rules.Laterality | None = None
@@ -147,7 +147,7 @@ class BiopsyChanges:
 def _merged(row: Biopsy, changes: BiopsyChanges) -> rules.Biopsy:
     result = changes.result or rules.BiopsyResult(row.result)
     concordant = row.concordant if changes.concordant is None else changes.concordant
-    if changes.result is rules.BiopsyResult.PENDING and changes.concordant is None:
+    if changes.result not in (None, row.result) and changes.concordant is None:
         concordant = None
     stored_facility = row.facility.name if row.facility else None
     return rules.Biopsy(

@@ -264,6 +264,7 @@ class PlanRecord(Base):
             "laterality",
             "facility_id",
             "flag_codes",
+            "also_side",
             "also_action",
             "also_due",
         ),

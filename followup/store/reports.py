@@ -33,6 +33,7 @@ DUE_COLUMNS = (
     "overdue",
     "days_overdue",
     "flags",
+    "also",
 )
 FLAG_COLUMNS = ("patient_id", "name", "code", "due", "action", "facility", "message")
 # Core execution options of other whole-table reads (adherence): a streamed cursor.
@@ -170,8 +171,11 @@ def _driver_batches(session: Session, stmt: Select[Any]) -> Generator[list[tuple
 
 
 def due_select(query: DueQuery, sqlite: bool) -> Select[Any]:
-    """The due report's query: a range scan of the due index (SQLite reads due as text)."""
+    """The due report's query: a range scan of the due index, which covers every plan column
+    it reads (SQLite reads the dates as text)."""
     stmt = _plan_columns(type_coerce(PlanRecord.due, String) if sqlite else PlanRecord.due)
+    also_due = type_coerce(PlanRecord.also_due, String) if sqlite else PlanRecord.also_due
+    stmt = stmt.add_columns(PlanRecord.also_side, PlanRecord.also_action, also_due)
     stmt = stmt.where(PlanRecord.due.is_not(None))
     if query.overdue_only:
         stmt = stmt.where(PlanRecord.due < query.as_of)
@@ -184,8 +188,9 @@ def due_select(query: DueQuery, sqlite: bool) -> Select[Any]:
 
 def due_batches(session: Session, query: DueQuery) -> Generator[list[tuple[Any, ...]]]:
     """The plans the due report lists, sorted by due date then patient id, in batches of
-    (patient id, name, due, action, laterality, facility, stored flag codes): due is ISO text
-    on SQLite and a date on PostgreSQL; :class:`DueFacts` says what it means on the as-of date.
+    (patient id, name, due, action, laterality, facility, stored flag codes, and the other
+    breast's side, action and due): dates are ISO text on SQLite and dates on PostgreSQL;
+    :class:`DueFacts` says what the due date means on the as-of date.
 
     For writers of very large reports (CSV), which do their per-row work on whole batches.
     """
@@ -202,10 +207,28 @@ def due_records(
     facts = DueFacts(query.as_of, policy)
     due_facts, all_codes = facts.due, facts.codes
     for batch in due_batches(session, query):
-        for patient_id, name, due, action, laterality, facility, stored in batch:
+        for patient_id, name, due, action, laterality, facility, stored, *also in batch:
             day, overdue, late, dated = due_facts(due)
             codes = all_codes(stored, dated)
-            yield patient_id, name, day, action, laterality, facility, overdue, late, codes
+            other = also_value(*also)
+            yield patient_id, name, day, action, laterality, facility, overdue, late, codes, other
+
+
+def also_value(side: str | None, action: str | None, due: Any) -> dict[str, Any] | None:
+    """The other breast's step as the due report shows it (cli.md ``also``), or None."""
+    if action is None:
+        return None
+    day = due if due is None or isinstance(due, str) else due.isoformat()
+    return {"side": side, "action": action, "due": day}
+
+
+def also_text(side: str | None, action: str | None, due: Any) -> str:
+    """``also`` as one cell, as the generic CSV and table writers show the object: "right
+    routine-screening 2026-01-10"."""
+    other = also_value(side, action, due)
+    if other is None:
+        return ""
+    return " ".join(str(other[key]) for key in ("side", "action", "due") if other[key])
 
 
 def due_rows(session: Session, query: DueQuery, policy: rules.Policy) -> Generator[dict[str, Any]]:

@@ -8,7 +8,8 @@
 - ``film_transfers.date``: the films of the source up to that day moved. A transfer recorded
   before took the day it was recorded (``recorded_at``), NOT NULL from then on.
 - ``plans`` keep the step's subdivision and biopsy and the other breast's plan (``also_*``);
-  the due index covers ``also_action`` and ``also_due`` too (the due report's ``also``).
+  the due index covers ``also_side``, ``also_action`` and ``also_due`` too (the due
+  report's ``also``).
 - The plans are marked for a recompute under the policy in force (the rules changed), which
   ``followup db upgrade`` finishes, or else the next command that reads plans.
 
@@ -69,7 +70,7 @@ PLAN_COLUMNS = (
     ("also_reason", sa.Text()),
 )
 OLD_COVERING = ["due", "action", "laterality", "facility_id", "flag_codes"]
-NEW_COVERING = [*OLD_COVERING, "also_action", "also_due"]
+NEW_COVERING = [*OLD_COVERING, "also_side", "also_action", "also_due"]
 
 
 def _compared(column: str, values: Sequence[str]) -> str:
