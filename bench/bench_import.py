@@ -137,21 +137,33 @@ def time_raw(csv_path: Path, db: Path) -> float:
                     )
             if (pid, row[3], fid) != exam:
                 exam = (pid, row[3], fid)
-                exams.append((len(exams) + 1, pid, row[3], fid, row[5] or None, created))
-            findings.append((len(exams), row[6], row[7] or None, row[8] or None, row[9] or None))
+                described = (row[13] or "both", row[14] or None, row[15] or None)
+                exams.append(
+                    (len(exams) + 1, pid, row[3], fid, row[5] or None, *described, created)
+                )
+            findings.append(
+                (
+                    len(exams),
+                    row[6],
+                    row[7] or None,
+                    row[8] or None,
+                    row[9] or None,
+                    row[12] or None,
+                )
+            )
     conn.executemany(
         "INSERT INTO patients (id, external_id, name, email, reminders, created_at) "
         "VALUES (?, ?, ?, ?, 1, ?)",
         patient_rows,
     )
     conn.executemany(
-        "INSERT INTO exams (id, patient_id, date, facility_id, kind, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO exams (id, patient_id, date, facility_id, kind, imaged, density, radiologist,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         exams,
     )
     conn.executemany(
-        "INSERT INTO findings (exam_id, category, laterality, morphology, distribution) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO findings (exam_id, category, laterality, morphology, distribution,"
+        " subdivision) VALUES (?, ?, ?, ?, ?, ?)",
         findings,
     )
     conn.execute("COMMIT")

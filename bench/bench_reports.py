@@ -35,7 +35,8 @@ GOALS = {"due": (1.5, 2.0, 300), "raw": (None, None, 300), "status": (0.4, None,
 
 # What the due report reads, as one would write it by hand: the same joins and columns.
 RAW_QUERY = """
-SELECT p.external_id, p.name, pl.due, pl.action, pl.laterality, f.name, pl.flag_codes
+SELECT p.external_id, p.name, pl.due, pl.action, pl.laterality, f.name, pl.flag_codes,
+       pl.also_side, pl.also_action, pl.also_due
 FROM plans pl
 JOIN patients p ON p.id = pl.patient_id
 LEFT JOIN facilities f ON f.id = pl.facility_id
@@ -49,7 +50,8 @@ path, out, last, query = sys.argv[1:]
 connection = sqlite3.connect(path)
 with open(out, "w", newline="") as file:
     writer = csv.writer(file, lineterminator="\\n")
-    writer.writerow(["patient_id", "name", "due", "action", "laterality", "facility", "flags"])
+    writer.writerow(["patient_id", "name", "due", "action", "laterality", "facility", "flags",
+                     "also_side", "also_action", "also_due"])
     writer.writerows(connection.execute(query, (last,)))
 """
 
@@ -59,7 +61,8 @@ url, out, last, query = sys.argv[1:]
 with psycopg.connect(url) as connection, open(out, "w", newline="") as file:
     connection.execute("SET cursor_tuple_fraction = 1")  # all rows are read: same plan as due
     writer = csv.writer(file, lineterminator="\\n")
-    writer.writerow(["patient_id", "name", "due", "action", "laterality", "facility", "flags"])
+    writer.writerow(["patient_id", "name", "due", "action", "laterality", "facility", "flags",
+                     "also_side", "also_action", "also_due"])
     with connection.cursor(name="due") as cursor:
         cursor.itersize = 2000
         cursor.execute(query, (last,))

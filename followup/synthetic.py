@@ -1,11 +1,12 @@
 """A deterministic synthetic screening programme, for the demo and the benchmarks.
 
 Same seed, same programme: each patient draws from a generator seeded by the seed and her
-number, so patient 12 is the same whether 100 or 1,000,000 are made. The mix follows real
-screening: mostly negative or benign, a few per cent probably benign (followed on the
-6/6/12-month protocol, with some late or lost), about 1% suspicious, a few incomplete, some
-facility switches (half of them with the films transferred), facility names now and then
-typed with other case or spacing. Names and addresses are obviously fake (example.org).
+number, so patient 12 is the same whether 100 or 1,000,000 are made. Each patient's clinical
+course (BCSC-like rates: recalls, work-ups of one breast, the probably-benign protocol,
+4A/4B/4C, biopsies and their results, densities, radiologists) comes from
+:mod:`followup.synthetic_course`; here are the people and places: some facility switches (half
+of them with the films transferred, dated), facility names now and then typed with other case
+or spacing. Names and addresses are obviously fake (example.org).
 Nothing here touches a database: :func:`rows` feeds :mod:`followup.store.bulk`, and
 :func:`csv_records` gives the rows of an exams CSV as ``followup import exams`` reads it.
 """
@@ -19,12 +20,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from followup import rules
+from followup.synthetic_course import Places, history
 
 if TYPE_CHECKING:
     from followup.store.bulk_rows import Row
 
-C = rules.Category
-L = rules.Laterality
 
 FIRST = (
     "Ana",
@@ -81,28 +81,24 @@ PLACES = (
 KINDS = ("Imaging", "Breast Center", "Clinic", "Radiology", "Women's Health")
 FACILITIES = tuple(f"{place} {kind}" for place in PLACES for kind in KINDS)  # 50
 
-# Screening outcomes (category, weight): mostly negative or benign.
-SCREENING_MIX = (
-    (C.NEGATIVE, 700),
-    (C.BENIGN, 225),
-    (C.PROBABLY_BENIGN, 40),
-    (C.INCOMPLETE, 22),
-    (C.SUSPICIOUS, 10),
-    (C.HIGHLY_SUSPICIOUS, 3),
-)
-SIDES = (L.LEFT, L.RIGHT)
-MORPHOLOGY = {
-    C.BENIGN: ("coarse", "vascular", "round", "rim", "milk of calcium"),
-    C.PROBABLY_BENIGN: ("punctate", "round"),
-    C.SUSPICIOUS: ("amorphous", "coarse heterogeneous", "fine pleomorphic"),
-    C.HIGHLY_SUSPICIOUS: ("fine linear branching", "fine pleomorphic"),
+# Each facility's radiologists: four made-up readers, the same for every run.
+_READERS = {
+    facility: tuple(
+        f"Dr {FIRST[number % len(FIRST)]} {LAST[number // len(FIRST) % len(LAST)]}"
+        for number in range(4 * index, 4 * index + 4)
+    )
+    for index, facility in enumerate(FACILITIES)
 }
-DISTRIBUTION = ("grouped", "regional", "diffuse", "linear", "segmental")
+
+
+def readers(facility: str) -> tuple[str, ...]:
+    """The radiologists who read at ``facility`` (a name of :data:`FACILITIES`)."""
+    return _READERS[facility]
 
 
 @dataclass(frozen=True)
 class SyntheticPatient:
-    """One made-up patient with her exams and film transfers."""
+    """One made-up patient with her exams, film transfers and biopsies."""
 
     external_id: str
     name: str
@@ -111,6 +107,7 @@ class SyntheticPatient:
     reminders: bool
     exams: tuple[rules.Exam, ...]
     transfers: tuple[rules.FilmTransfer, ...]
+    biopsies: tuple[rules.Biopsy, ...] = ()
 
 
 def programme(patients: int, seed: int, as_of: date) -> Iterator[SyntheticPatient]:
@@ -121,7 +118,7 @@ def programme(patients: int, seed: int, as_of: date) -> Iterator[SyntheticPatien
 
 def make_patient(number: int, seed: int, as_of: date) -> SyntheticPatient:
     rng = random.Random(f"{seed}:{number}")
-    exams, transfers = _history(rng, as_of)
+    course = history(rng, as_of, PLACES_OF_EXAMS)
     has_email = rng.random() < 0.9
     return SyntheticPatient(
         external_id=f"P{number:07d}",
@@ -129,89 +126,9 @@ def make_patient(number: int, seed: int, as_of: date) -> SyntheticPatient:
         birth_date=as_of - timedelta(days=rng.randint(40 * 365, 75 * 365)),
         email=f"patient{number}@example.org" if has_email else None,
         reminders=rng.random() < 0.95,
-        exams=tuple(exams),
-        transfers=tuple(transfers),
-    )
-
-
-def _history(rng: random.Random, as_of: date) -> tuple[list[rules.Exam], list[rules.FilmTransfer]]:
-    """Screening every ~12 months, with the follow-up each result calls for."""
-    day = as_of - timedelta(days=rng.randint(200, 8 * 365))
-    facility = rng.choice(FACILITIES)
-    exams: list[rules.Exam] = []
-    transfers: list[rules.FilmTransfer] = []
-    category = _screening_result(rng)
-    while day <= as_of:
-        exams.append(
-            _exam(
-                rng,
-                day,
-                facility,
-                category,
-                screening=not exams or category in (C.NEGATIVE, C.BENIGN),
-            )
-        )
-        step = _next_visit(rng, category, exams)
-        if step is None:
-            break
-        gap, category = step
-        day += timedelta(days=gap)
-        if rng.random() < 0.06:
-            previous, facility = facility, rng.choice(FACILITIES)
-            if previous != facility and rng.random() < 0.5:
-                transfers.append(rules.FilmTransfer(previous, facility))
-    return exams, transfers
-
-
-def _screening_result(rng: random.Random) -> rules.Category:
-    categories, weights = zip(*SCREENING_MIX, strict=True)
-    return rng.choices(categories, weights)[0]
-
-
-def _next_visit(
-    rng: random.Random, category: rules.Category, exams: list[rules.Exam]
-) -> tuple[int, rules.Category] | None:
-    """(days until the next exam, its category), or None when she does not come back."""
-    if category is C.PROBABLY_BENIGN:
-        if rng.random() < 0.2:  # lost to follow-up
-            return None
-        late = rng.choice((0, 0, 0, 10, 45, 120))
-        stays = rng.random() < 0.8 and _episode_length(exams) < 4
-        return 182 + late, C.PROBABLY_BENIGN if stays else C.BENIGN
-    if category is C.INCOMPLETE:
-        return rng.randint(7, 40), rng.choice((C.BENIGN, C.NEGATIVE, C.PROBABLY_BENIGN))
-    if category.action == "biopsy":
-        if rng.random() < 0.3:
-            return rng.randint(20, 50), C.KNOWN_MALIGNANCY
-        return None if rng.random() < 0.5 else (rng.randint(150, 200), C.BENIGN)
-    if category is C.KNOWN_MALIGNANCY or rng.random() < 0.05:
-        return None
-    return rng.randint(330, 450), _screening_result(rng)
-
-
-def _episode_length(exams: list[rules.Exam]) -> int:
-    count = 0
-    for exam in reversed(exams):
-        if exam.findings[0].category is not C.PROBABLY_BENIGN:
-            break
-        count += 1
-    return count
-
-
-def _exam(
-    rng: random.Random, day: date, facility: str, category: rules.Category, screening: bool
-) -> rules.Exam:
-    side = rng.choice(SIDES) if category not in (C.NEGATIVE, C.KNOWN_MALIGNANCY) else None
-    morphology = rng.choice(MORPHOLOGY[category]) if category in MORPHOLOGY else None
-    distribution = rng.choice(DISTRIBUTION) if morphology else None
-    kind = rules.ExamKind.SCREENING if screening else rules.ExamKind.DIAGNOSTIC
-    if category is C.PROBABLY_BENIGN:
-        kind = rules.ExamKind.DIAGNOSTIC
-    return rules.Exam(
-        date=day,
-        facility=_spelling(rng, facility),
-        findings=(rules.Finding(category, side, morphology, distribution),),
-        kind=kind,
+        exams=tuple(course.exams),
+        transfers=tuple(course.transfers),
+        biopsies=tuple(course.biopsies),
     )
 
 
@@ -222,9 +139,18 @@ def _spelling(rng: random.Random, facility: str) -> str:
     return rng.choice((facility.upper(), facility.lower(), facility.replace(" ", "  ", 1)))
 
 
+PLACES_OF_EXAMS = Places(FACILITIES, _spelling, readers)
+
+
+def _text(value: Any) -> Any:
+    """An enumerated value's canonical text (the bulk loader's rows), None for none."""
+    return None if value is None else value.value
+
+
 def rows(patients: int, seed: int, as_of: date) -> Iterator[Row]:
-    """The programme as bulk-loader rows: each patient, then her exams, then her transfers."""
-    from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow, TransferRow
+    """The programme as bulk-loader rows: each patient, then her exams, transfers and
+    biopsies."""
+    from followup.store.bulk_rows import BiopsyRow, ExamRow, FindingRow, PatientRow, TransferRow
 
     for patient in programme(patients, seed, as_of):
         yield PatientRow(
@@ -240,14 +166,35 @@ def rows(patients: int, seed: int, as_of: date) -> Iterator[Row]:
                 date=exam.date,
                 facility=exam.facility,
                 findings=tuple(
-                    FindingRow(f.category, f.laterality, f.morphology, f.distribution)
+                    FindingRow(
+                        f.category,
+                        f.laterality,
+                        f.morphology,
+                        f.distribution,
+                        subdivision=_text(f.subdivision),
+                    )
                     for f in exam.findings
                 ),
                 kind=exam.kind,
                 follow_up_months=exam.follow_up_months,
+                imaged=exam.imaged.value,
+                density=_text(exam.density),
+                radiologist=exam.radiologist,
             )
         for transfer in patient.transfers:
-            yield TransferRow(patient.external_id, transfer.from_facility, transfer.to_facility)
+            yield TransferRow(
+                patient.external_id, transfer.from_facility, transfer.to_facility, transfer.date
+            )
+        for biopsy in patient.biopsies:
+            yield BiopsyRow(
+                patient.external_id,
+                biopsy.date,
+                biopsy.side.value,
+                biopsy.result.value,
+                biopsy.concordant,
+                biopsy.facility,
+                biopsy.pathology,
+            )
 
 
 CSV_COLUMNS = (
@@ -263,11 +210,16 @@ CSV_COLUMNS = (
     "distribution",
     "follow_up_months",
     "note",
+    "subdivision",
+    "imaged",
+    "density",
+    "radiologist",
 )
 
 
 def csv_records(patients: int, seed: int, as_of: date) -> Iterator[dict[str, Any]]:
-    """One record per finding, columns :data:`CSV_COLUMNS` (film transfers have no column)."""
+    """One record per finding, columns :data:`CSV_COLUMNS` (film transfers and biopsies are
+    not in an exams file)."""
     for patient in programme(patients, seed, as_of):
         for exam in patient.exams:
             for finding in exam.findings:
@@ -284,4 +236,8 @@ def csv_records(patients: int, seed: int, as_of: date) -> Iterator[dict[str, Any
                     "distribution": finding.distribution,
                     "follow_up_months": exam.follow_up_months,
                     "note": None,
+                    "subdivision": _text(finding.subdivision),
+                    "imaged": exam.imaged.value,
+                    "density": _text(exam.density),
+                    "radiologist": exam.radiologist,
                 }

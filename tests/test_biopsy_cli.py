@@ -60,6 +60,9 @@ def test_a_biopsy_from_pending_to_its_result(suspicious: Cli):
     ]
     assert "pathology-result" in {r["action"] for r in json.loads(
         cli("due", "--as-of", AS_OF, "--format", "json").stdout)}  # fmt: skip
+    stored = cli("export", "plans", "--format", "json").stdout
+    cli("recompute")  # the bulk path reads biopsies as the one-patient path does
+    assert cli("export", "plans", "--format", "json").stdout == stored
     # a pending result turns overdue 10 days after the biopsy (§4 boundary)
     assert "overdue" not in codes(status(cli, "2025-03-20"))
     assert "overdue" in codes(status(cli, "2025-03-21"))

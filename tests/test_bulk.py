@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from followup import rules, synthetic
 from followup.store.bulk import BulkLoader, load
-from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow, TransferRow
+from followup.store.bulk_rows import BiopsyRow, ExamRow, FindingRow, PatientRow, TransferRow
 from followup.store.database import open_database
 from followup.store.errors import InvalidInput
 from followup.store.models import Exam, Facility, FilmTransfer, Finding, Patient, PlanRecord
@@ -85,6 +85,7 @@ def test_plans_equal_refresh_plan(database):  # type: ignore[no-untyped-def]
         result = load(session, synthetic.rows(400, 3, AS_OF), today=AS_OF, batch_size=500)
         assert result.plans_written == 400
         assert result.transfers_added > 0 and result.exams_added > 1000
+        assert result.biopsies_added > 10
     with database.transaction(write=False) as session:
         loaded = plans_by_patient(session)
     with database.transaction() as session:
@@ -200,3 +201,42 @@ def test_a_reimport_checks_its_duplicates_a_batch_at_a_time(database):  # type: 
     # One for the batch's stored findings, one to replan the patients whose film transfers
     # were given again (the loop of one query per skipped exam made it hundreds).
     assert len(reads) <= 2, reads
+
+
+def test_biopsies_load_with_their_plans(database):  # type: ignore[no-untyped-def]
+    """Biopsies of new patients plan from the rows written, those of patients already stored
+    from the database; one already stored (patient, day, side) is skipped; both as
+    refresh_plan plans them (issue 13)."""
+    b4 = (FindingRow("suspicious", "left", subdivision="4B"),)
+    rows = [
+        PatientRow("P1"),
+        PatientRow("P2"),
+        ExamRow("P1", date(2025, 3, 1), "North", b4, kind="diagnostic", density="c"),
+        BiopsyRow("P1", date(2025, 3, 10), "left", "benign", True, "north", "fibroadenoma"),
+        ExamRow("P2", date(2025, 3, 1), "North", b4, kind="diagnostic", imaged="left"),
+        BiopsyRow("P2", date(2025, 3, 10), "left", "pending"),
+    ]
+    with database.transaction() as session:
+        result = load(session, rows, today=AS_OF)
+        plans = plans_by_patient(session)
+    assert (result.biopsies_added, result.biopsies_duplicate) == (2, 0)
+    assert (plans["P1"].action, plans["P1"].due) == ("short-interval-follow-up", date(2025, 9, 10))
+    assert (plans["P2"].action, plans["P2"].due) == ("pathology-result", date(2025, 3, 20))
+    later = [
+        BiopsyRow("P2", date(2025, 3, 10), "left", "pending"),  # stored already
+        BiopsyRow("P2", date(2025, 3, 24), "left", "malignant", pathology="DCIS"),
+    ]
+    with database.transaction() as session:
+        again = load(session, later, today=AS_OF)
+        plans = plans_by_patient(session)
+        for patient_id in session.scalars(select(Patient.id)):
+            refresh_plan(session, patient_id, rules.DEFAULT_POLICY)
+        assert plans_by_patient(session) == plans
+    assert (again.biopsies_added, again.biopsies_duplicate) == (1, 1)
+    assert (plans["P2"].action, plans["P2"].due) == ("treatment", None)
+    unsaid = [BiopsyRow("P1", date(2025, 4, 1), "left", "benign")]
+    with (
+        pytest.raises(InvalidInput, match=r"P1 .*concordant or discordant"),
+        database.transaction() as session,
+    ):
+        load(session, unsaid, today=AS_OF)

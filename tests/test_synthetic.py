@@ -9,7 +9,7 @@ from datetime import date
 
 from followup import rules, synthetic
 from followup.cli.output import write_csv
-from followup.store.bulk_rows import ExamRow, PatientRow, TransferRow
+from followup.store.bulk_rows import BiopsyRow, ExamRow, PatientRow, TransferRow
 
 AS_OF = date(2026, 6, 1)
 C = rules.Category
@@ -33,7 +33,7 @@ def test_the_mix_looks_like_screening():
     assert share[C.NEGATIVE] + share[C.BENIGN] > 0.8
     assert 0.02 <= share[C.PROBABLY_BENIGN] <= 0.12
     assert 0.003 <= share[C.SUSPICIOUS] + share[C.HIGHLY_SUSPICIOUS] <= 0.03
-    assert 0 < share[C.INCOMPLETE] <= 0.04
+    assert 0.03 < share[C.INCOMPLETE] + share[C.INCOMPLETE_PRIORS] <= 0.12
     assert 0 < share[C.KNOWN_MALIGNANCY] <= 0.01
     assert 40 <= len({rules.facility_key(e.facility) for e in exams}) <= 50
     variants = sum(e.facility not in synthetic.FACILITIES for e in exams)
@@ -47,6 +47,41 @@ def test_the_mix_looks_like_screening():
     assert 0.8 < sum(p.email is not None for p in patients) / len(patients) < 0.97
     assert 0.85 < sum(p.reminders for p in patients) / len(patients) < 0.99
     assert all(p.email is None or p.email.endswith("@example.org") for p in patients)
+
+
+def test_bcsc_like_rates_breasts_and_biopsies():
+    """Issue 13 point 10: unilateral follow-ups, 4A/4B/4C, densities, radiologists and
+    biopsies with realistic results, at rates near the BCSC's (clinical-rules.md §8)."""
+    patients = list(synthetic.programme(6000, seed=11, as_of=AS_OF))
+    exams = [e for p in patients for e in p.exams]
+    screens = [e for e in exams if e.kind is rules.ExamKind.SCREENING]
+    recalled = {C.INCOMPLETE, C.INCOMPLETE_PRIORS, C.PROBABLY_BENIGN, C.SUSPICIOUS}
+    recall = sum(e.findings[0].category in recalled | {C.HIGHLY_SUSPICIOUS} for e in screens)
+    assert 0.08 < recall / len(screens) < 0.14  # BCSC 11.6%
+    biopsies = [b for p in patients for b in p.biopsies]
+    results = Counter((b.result.value, b.concordant) for b in biopsies)
+    cancers = results["malignant", None]
+    assert 3 < 1000 * cancers / len(screens) < 8  # BCSC 5.1 per 1,000
+    assert 0.2 < cancers / len(biopsies) < 0.4  # PPV3, BCSC 28.6%
+    benign = results["benign", True]
+    assert benign > cancers > results["high-risk", None] > results["benign", False] > 0
+    assert results["pending", None] > 0
+    assert all(b.date <= AS_OF for b in biopsies)
+    subdivisions = Counter(e.findings[0].subdivision for e in exams)
+    assert subdivisions[rules.Subdivision.A] > subdivisions[rules.Subdivision.B]
+    assert subdivisions[rules.Subdivision.B] > subdivisions[rules.Subdivision.C] > 0
+    one_breast = [e for e in exams if e.imaged is not rules.Imaged.BOTH]
+    assert 0.02 < len(one_breast) / len(exams) < 0.2
+    assert all(e.findings[0].laterality is None for e in one_breast)
+    densities = Counter(e.density for e in exams if e.density)
+    dense = (densities[rules.Density.C] + densities[rules.Density.D]) / sum(densities.values())
+    assert 0.35 < dense < 0.6  # BCSC: about 47% dense
+    assert 0.85 < sum(e.radiologist is not None for e in exams) / len(exams) < 0.98
+    readers = {e.radiologist for e in exams if e.radiologist}
+    assert 100 < len(readers) <= 4 * len(synthetic.FACILITIES)
+    assert any(e.findings[0].category is C.POST_PROCEDURE for e in exams)
+    transfers = [t for p in patients for t in p.transfers]
+    assert transfers and all(t.date is not None and t.date <= AS_OF for t in transfers)
 
 
 def test_probably_benign_follows_the_protocol_with_some_late_or_lost():
@@ -68,7 +103,7 @@ def test_rows_and_csv_carry_the_same_exams():
     rows = list(synthetic.rows(30, 5, AS_OF))
     exams = [r for r in rows if isinstance(r, ExamRow)]
     assert sum(isinstance(r, PatientRow) for r in rows) == 30
-    assert all(isinstance(r, PatientRow | ExamRow | TransferRow) for r in rows)
+    assert all(isinstance(r, PatientRow | ExamRow | TransferRow | BiopsyRow) for r in rows)
     out = io.StringIO()
     written = write_csv(synthetic.csv_records(30, 5, AS_OF), synthetic.CSV_COLUMNS, out)
     records = list(csv.DictReader(io.StringIO(out.getvalue())))

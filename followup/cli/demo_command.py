@@ -55,7 +55,7 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
     """
     from followup.present.report_tables import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
     from followup.present.tables import write_table
-    from followup.store.demo import example_patient
+    from followup.store.demo import biopsied_patient, example_patient
     from followup.store.reports import DueQuery, due_rows
 
     as_of = import_day(as_of, earliest=EARLIEST_DEMO)  # its exams go back 8 years, to 1900
@@ -70,6 +70,7 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
                 (marked(r) for r in rows), DUE_TABLE, sys.stdout, DUE_HEADERS, widths=DUE_WIDTHS
             )
             example = example_patient(session) or "P0000001"
+            biopsied = biopsied_patient(session) or "P0000001"
     finally:
         demo_app.close()
     quoted = shlex.quote(str(path))  # the hints are meant to be pasted into a shell
@@ -77,6 +78,7 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
         f"\n{count} follow-ups due or overdue among {patients} synthetic patients in {path}.\n"
         "Explore further:\n"
         f"  followup --db {quoted} status {example}\n"
+        f"  followup --db {quoted} status {biopsied}    # her biopsy and its result\n"
         f"  followup --db {quoted} due --overdue --format csv\n"
         f"  followup --db {quoted} flags --code facility-switch\n"
         f"  followup --db {quoted} stats"

@@ -35,12 +35,6 @@ WIDTH = 100
 _SECOND_OPINION = (
     "A second opinion (another radiologist reviewing the images) is always your right."
 )
-_DENSITY = {
-    "a": "almost entirely fatty",
-    "b": "scattered fibroglandular",
-    "c": "heterogeneously dense",
-    "d": "extremely dense",
-}
 
 
 def _day(value: date | None) -> str | None:
@@ -175,7 +169,7 @@ def _details(exam: rules.Exam) -> str:
     if exam.follow_up_months:
         parts.append(f"radiologist: return in {exam.follow_up_months} months")
     if exam.density:
-        parts.append(f"density {exam.density.value} ({_DENSITY[exam.density.value]})")
+        parts.append(f"density {exam.density.value}")
     if exam.radiologist:
         parts.append(f"read by {exam.radiologist}")
     return "; ".join(parts)
@@ -258,6 +252,15 @@ def _indented(text: str) -> str:
     return textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="    ")
 
 
+def _breasts_differ(plan: rules.Plan) -> bool:
+    """Whether each breast's own step is worth showing: two courses with different steps
+    (under treatment the treating team sets them)."""
+    if len(plan.breasts) < 2 or plan.action == "treatment":
+        return False
+    left, right = plan.breasts
+    return (left.action, left.due) != (right.action, right.due)
+
+
 def _breast_lines(plan: rules.Plan, as_of: date) -> list[str]:
     """Each breast's own course (§2): its step and why."""
     lines = []
@@ -287,7 +290,7 @@ def status_table(
     for other in plan.also:
         also = next_step_text(other, assessment.as_of)
         lines.append(_indented(f"Also, for the {other.side.value} breast: {also}"))
-    if len(plan.breasts) > 1 and plan.action != "treatment":
+    if _breasts_differ(plan):
         lines += ["", "Each breast", *_breast_lines(plan, assessment.as_of)]
     if assessment.flags:
         lines += ["", "Flags (what to do)"]

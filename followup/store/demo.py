@@ -1,5 +1,5 @@
-"""What ``followup demo`` keeps in its database: the mark that says it is a demo, and a
-patient worth showing first."""
+"""What ``followup demo`` keeps in its database: the mark that says it is a demo, and the
+patients worth showing first."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.store.models import Patient, PlanRecord, Setting
+from followup.store.models import Biopsy, Patient, PlanRecord, Setting
 
 DEMO_MARK = "demo"
 
@@ -38,6 +38,17 @@ def example_patient(session: Session) -> str | None:
         select(Patient.external_id)
         .join(PlanRecord, PlanRecord.patient_id == Patient.id)
         .order_by((PlanRecord.action != "short-interval-follow-up"), Patient.external_id)
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def biopsied_patient(session: Session) -> str | None:
+    """A patient with a biopsy on record (one whose result is in, if there is one)."""
+    query = (
+        select(Patient.external_id)
+        .join(Biopsy, Biopsy.patient_id == Patient.id)
+        .order_by((Biopsy.result == "pending"), Patient.external_id)
         .limit(1)
     )
     return session.scalar(query)
