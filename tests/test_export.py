@@ -139,6 +139,7 @@ def test_plans_csv_and_json(records: Cli):
         "reason",
         "exam_date",
         "flags",
+        "also",
     ]
     p1, p2 = rows
     assert (p1["action"], p1["due"], p1["laterality"]) == (

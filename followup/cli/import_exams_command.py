@@ -71,12 +71,14 @@ def import_exams(
     """Import exams from FILE.csv, one finding per row (UTF-8, with or without BOM).
 
     Columns are recognised by their usual names (patient_id/mrn, date/exam_date, facility/site,
-    category/birads/assessment, laterality/side, kind, morphology/calc type,
-    distribution/calc distribution, follow_up_months, finding_id/abnormality id, note, name,
-    email, phone, birth_date); --map names the others. Every row is checked as `exam add`
-    checks its options; unknown patients and facilities are created. An exam is one patient's
-    exam of one day, facility and kind: one already stored that says the same (findings,
-    interval, note) is skipped and counted as a duplicate, while one that says otherwise stops
+    category/birads/assessment (4A/4B/4C kept), subdivision, laterality/side, kind,
+    morphology/calc type, distribution/calc distribution, follow_up_months,
+    finding_id/abnormality id, note, imaged (both/left/right, default both), density/breast
+    density (a-d, or 1-4), radiologist, name, email, phone, birth_date); --map names the
+    others. Every row is checked as `exam add` checks its options; unknown patients and
+    facilities are created. An exam is one patient's exam of one day, facility and kind: one
+    already stored that says the same (findings, interval, note, breasts imaged, density,
+    radiologist) is skipped and counted as a duplicate, while one that says otherwise stops
     the import. Cells an export prefixed with a quote against spreadsheet formulas ('=1+1)
     are read as they were (=1+1), so an export imports back as it is.
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.store.models import Exam, Facility, Finding, Patient, PlanRecord
+from followup.store.reports import also_value
 
 STREAM = {"yield_per": 2000}
 
@@ -57,6 +58,7 @@ PLAN_COLUMNS = (
     "reason",
     "exam_date",
     "flags",
+    "also",
 )
 
 
@@ -99,7 +101,8 @@ def exam_rows(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def plan_rows(session: Session) -> Iterator[dict[str, Any]]:
-    """Every stored plan, by patient id; ``flags`` are the stored (date-independent) codes.
+    """Every stored plan, by patient id; ``flags`` are the stored (date-independent) codes,
+    ``also`` the other breast's step (as in the due report).
 
     ``overdue`` and ``lost-to-follow-up`` depend on the day the plan is read, so they are not
     exported here; ``followup due`` and ``followup flags`` compute them for an as-of date.
@@ -116,6 +119,9 @@ def plan_rows(session: Session) -> Iterator[dict[str, Any]]:
             PlanRecord.reason,
             PlanRecord.exam_date,
             PlanRecord.flag_codes,
+            PlanRecord.also_side,
+            PlanRecord.also_action,
+            PlanRecord.also_due,
         )
         .join(Patient, Patient.id == PlanRecord.patient_id)
         .outerjoin(Facility, Facility.id == PlanRecord.facility_id)
@@ -125,4 +131,6 @@ def plan_rows(session: Session) -> Iterator[dict[str, Any]]:
     for row in session.execute(query).mappings():
         values = dict(row)
         values["flags"] = values.pop("flag_codes").split()
+        also = (values.pop("also_side"), values.pop("also_action"), values.pop("also_due"))
+        values["also"] = also_value(*also)
         yield values
