@@ -76,7 +76,8 @@ def build_patient(cli: Cli) -> Cli:
         "--note",
         "=not a formula",
     )
-    cli("films", "transfer", "P1", "--from", "Northside Imaging", "--to", "Eastside Clinic")
+    cli("films", "transfer", "P1", "--from", "Northside Imaging", "--to", "Eastside Clinic",
+        "--date", "2024-08-15")  # fmt: skip
     return cli
 
 
@@ -118,6 +119,7 @@ def test_patient_and_exam_coding(patient: Cli):
         "extension": [
             {"url": "from", "valueString": "northside IMAGING"},
             {"url": "to", "valueString": "Eastside Clinic"},
+            {"url": "date", "valueDate": "2024-08-15"},
         ],
     }
     procedures = resources(bundle, "Procedure")
@@ -187,10 +189,14 @@ def test_every_ig_code_exists_in_the_ig():
     )
     for birads_code, radlex_code, _ in fhir.CATEGORY_CODES.values():
         assert birads_code in birads and radlex_code in radlex
-    # The two categories of the revised clinical-rules.md §1 get their FHIR coding with the
-    # FHIR side of issue 13 (point 4); until then they are the only ones without one.
+    # The two categories of the revised clinical-rules.md §1 have no code of their own in
+    # the IG: they are coded with ours (and incomplete-priors as a BI-RADS 0 too).
     unmapped = set(rules.Category) - set(fhir.CATEGORY_CODES)
-    assert unmapped <= {rules.Category.INCOMPLETE_PRIORS, rules.Category.POST_PROCEDURE}
+    assert unmapped == {rules.Category.INCOMPLETE_PRIORS, rules.Category.POST_PROCEDURE}
+    assert fhir.PRIORS_CODES[0] in birads
+    for code, _, answer in fhir.SUBDIVISION_CODES.values():  # 4A/4B/4C
+        assert code in birads and answer in radlex
+    assert fhir.DENSITY_CODE[1] in radlex and set(fhir.DENSITY_CODES.values()) <= radlex
     assert set(fhir.MORPHOLOGY_CODES.values()) <= radlex
     assert {radlex for radlex, _ in fhir.DISTRIBUTION_CODES.values()} <= radlex
     assert {"RDE1565", "RDE1568", "RDE1586"} <= radlex
@@ -310,3 +316,90 @@ def test_future_exam_is_refused(patient: Cli, tmp_path: Path):
 def test_unknown_patient_export(sqlite_cli: Cli):
     sqlite_cli("init")
     assert "no patient with id 'P9'" in sqlite_cli("export", "fhir", "P9", code=1).stderr
+
+
+def build_breasts_and_biopsies(cli: Cli) -> Cli:
+    """Issue 13 in one patient: a one-breast exam, 4A/4B/4C, the 2024 categories, density,
+    radiologist, a dated film transfer, and biopsies of every kind of result."""
+    cli("patient", "add", "P2", "--name", "Bea Okafor")
+    add = ("exam", "add", "P2", "--facility", "Northside Imaging")
+    cli(*add, "--date", "2023-02-01", "--category", "0-priors", "--kind", "screening",
+        "--density", "d", "--radiologist", "Dr Ana Silva")  # fmt: skip
+    cli(*add, "--date", "2024-03-01", "--category", "4c", "--laterality", "left",
+        "--category", "4a", "--laterality", "right", "--kind", "diagnostic")  # fmt: skip
+    cli(*add, "--date", "2024-03-12", "--category", "post-procedure", "--imaged", "left")
+    cli("exam", "add", "P2", "--date", "2024-09-12", "--facility", "Southside",
+        "--category", "2", "--imaged", "right", "--kind", "diagnostic")  # fmt: skip
+    cli("films", "transfer", "P2", "--from", "Northside Imaging", "--to", "Southside",
+        "--date", "2024-09-01")  # fmt: skip
+    biopsy = ("biopsy", "add", "P2", "--side")
+    cli(*biopsy, "left", "--date", "2024-03-12", "--result", "malignant", "--pathology",
+        "DCIS", "--facility", "Northside Imaging", "--note", "clip placed")  # fmt: skip
+    cli(*biopsy, "right", "--date", "2024-03-12", "--result", "benign", "--concordant",
+        "--pathology", "fibroadenoma")  # fmt: skip
+    cli(*biopsy, "right", "--date", "2024-04-20", "--result", "high-risk", "--pathology", "ADH")
+    cli(*biopsy, "right", "--date", "2024-05-20", "--result", "benign", "--discordant")
+    cli(*biopsy, "right", "--date", "2024-06-20", "--result", "pending")
+    return cli
+
+
+def test_breasts_biopsies_and_dated_transfers_round_trip(cli: Cli, tmp_path: Path):
+    """Issue 13 points 3 and 4: a Procedure and a coded pathology DiagnosticReport per biopsy,
+    Category4A/4B/4C, the 2024 categories, density, radiologist, the imaged breast and the
+    transfer's date, valid FHIR R4, and read back with nothing lost."""
+    build_breasts_and_biopsies(cli)
+    target = tmp_path / "P2.json"
+    cli("export", "fhir", "P2", "-o", str(target))
+    bundle = json.loads(target.read_text(encoding="utf-8"))
+    Bundle.model_validate(bundle)
+    procedures = resources(bundle, "Procedure")
+    biopsies = [p for p in procedures if p["code"]["text"] == "Breast biopsy"]
+    assert len(biopsies) == 5 and len(procedures) == 9
+    reports = {r["id"]: r for r in resources(bundle, "DiagnosticReport")}
+    first = biopsies[0]
+    assert first["bodySite"][0]["coding"][0]["code"] == "80248007"  # left breast
+    assert first["note"] == [{"text": "clip placed"}]
+    report = reports[first["report"][0]["reference"].removeprefix("urn:uuid:")]
+    assert report["conclusion"] == "DCIS" and report["status"] == "final"
+    assert report["category"][0]["coding"][0]["code"] == "LP7839-6"
+    assert report["conclusionCode"][0]["coding"][0] == {
+        "system": fhir.BIOPSY_RESULT_SYSTEM,
+        "code": "malignant",
+    }
+    assert {r["status"] for r in reports.values()} == {"final", "registered"}
+    assert [e["valueBoolean"] for r in reports.values() for e in r.get("extension", [])] == [
+        True,
+        False,
+    ]
+    observations = resources(bundle, "Observation")
+    values = [o["valueCodeableConcept"] for o in observations]
+    codes = [{c["code"] for c in v["coding"]} for v in values]
+    assert {"incomplete-priors", "Category0"} <= codes[0]
+    assert any("Category4C" in c and "397144001" in c for c in codes)
+    assert any("Category4A" in c for c in codes)
+    assert any(c == {"post-procedure"} for c in codes)
+    density = next(o for o in observations if o["code"]["coding"][0]["code"] == "RDE1587")
+    assert density["valueCodeableConcept"]["text"] == "d"
+    screening = next(p for p in procedures if p.get("performer"))
+    assert screening["performer"][0]["actor"] == {"display": "Dr Ana Silva"}
+    one_breast = [p for p in procedures if p.get("bodySite") and p not in biopsies]
+    assert [p["bodySite"][0]["text"] for p in one_breast] == ["left", "right"]
+    (person,) = resources(bundle, "Patient")
+    transfer = next(e for e in person["extension"] if e["url"] == fhir.EXT_FILM_TRANSFER)
+    assert {"url": "date", "valueDate": "2024-09-01"} in transfer["extension"]
+
+    fresh = Cli(str(tmp_path / "fresh.db"))
+    out = fresh("import", "fhir", str(target)).stdout
+    assert "5 biopsies added, 0 already recorded" in out
+    assert fresh("export", "fhir", "P2").stdout == target.read_text(encoding="utf-8")
+    for command in (("status", "P2"), ("biopsy", "list", "P2"), ("films", "list", "P2")):
+        args = (*command, "--format", "json")
+        if command[0] == "status":
+            args = (*args, "--as-of", AS_OF)
+        mine, theirs = json.loads(cli(*args).stdout), json.loads(fresh(*args).stdout)
+        if command[0] == "films":  # when each was recorded differs; what was sent does not
+            mine = [{k: v for k, v in t.items() if k != "recorded_at"} for t in mine]
+            theirs = [{k: v for k, v in t.items() if k != "recorded_at"} for t in theirs]
+        assert theirs == mine, command
+    again = fresh("import", "fhir", str(target)).stdout
+    assert "0 exams added, 4 already recorded" in again and "0 biopsies added, 5" in again

@@ -1,4 +1,5 @@
-"""``followup export exams|plans|fhir``: records out, as spreadsheet-safe CSV, JSON or FHIR."""
+"""``followup export exams|plans|biopsies|fhir``: records out, as spreadsheet-safe CSV, JSON
+or FHIR."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from followup.cli.params import format_option, output_options
 
 @click.group()
 def export() -> None:
-    """Export the records: every exam or plan as CSV/JSON, or one patient as FHIR.
+    """Export the records: every exam, plan or biopsy as CSV/JSON, or one patient as FHIR.
 
     \b
     Examples:
       followup export exams --format csv -o exams.csv
+      followup export biopsies --format csv -o biopsies.csv
       followup export plans --format json > plans.json
       followup export fhir P1 -o P1.fhir.json
     """
@@ -66,6 +68,31 @@ def plans(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
         output_stream(output, force=force) as out,
     ):
         write_rows(plan_rows(session), PLAN_COLUMNS, fmt, out)
+
+
+@export.command("biopsies")
+@format_option("csv", "json")
+@output_options("the export")
+@pass_app
+def biopsies(app: AppContext, fmt: str, output: str | None, force: bool) -> None:
+    """Every biopsy, one row each: patient_id, date, side, result, concordant (true/false,
+    empty when not recorded), facility, pathology, note.
+
+    The CSV is what `followup import biopsies` reads, so it imports back as it is (import the
+    exams first: it creates the patients). Cells a spreadsheet would run as a formula are
+    prefixed with a quote.
+
+    \b
+    Examples:
+      followup export biopsies --format csv -o biopsies.csv
+      followup --db other.db import biopsies biopsies.csv
+    """
+    from followup.cli.output import output_stream, write_rows
+    from followup.exchange.csv_biopsies import BIOPSY_COLUMNS
+    from followup.exchange.export import biopsy_rows
+
+    with app.transaction(write=False) as session, output_stream(output, force=force) as out:
+        write_rows(biopsy_rows(session), BIOPSY_COLUMNS, fmt, out)
 
 
 @export.command("fhir")

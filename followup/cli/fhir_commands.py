@@ -1,4 +1,5 @@
-"""``followup import fhir FILE.json``: a FHIR Bundle's patients and exams, all or nothing."""
+"""``followup import fhir FILE.json``: a FHIR Bundle's patients, exams and biopsies, all or
+nothing."""
 
 from __future__ import annotations
 
@@ -80,13 +81,15 @@ def import_fhir(
     from DiagnosticReports with a BI-RADS assessment in conclusionCode (as the HL7 Breast
     Radiology IG writes a report; both spellings of its BiRadsAssessmentCategoryCS system are
     read). A bundle may hold several patients; each exam belongs to the Patient its subject
-    names. What the bundle holds that is not read is listed on stderr with the reason.
+    names. Biopsies are read from our biopsy Procedures with their pathology
+    DiagnosticReports (result, concordance, pathology text), film transfers with their dates.
+    What the bundle holds that is not read is listed on stderr with the reason.
 
     A new patient is created. An existing one must have the same details as the bundle
     (otherwise nothing is imported and the differing fields are named). An exam is one
     patient's exam of one day, facility and kind: one already stored that says the same is
-    skipped; one that says otherwise is refused. All or nothing; plans are recomputed under
-    this database's policy.
+    skipped; one that says otherwise is refused (a biopsy likewise, by day and breast). All
+    or nothing; plans are recomputed under this database's policy.
 
     \b
     Examples:
@@ -112,8 +115,12 @@ def import_fhir(
 def _summary_line(summary: ImportSummary) -> str:
     counts = (
         f"{summary.total('added'):,} exams added, {summary.total('skipped'):,} already "
-        f"recorded, {summary.total('transfers'):,} film transfers recorded."
+        f"recorded, {summary.total('transfers'):,} film transfers recorded"
     )
+    biopsies, known = summary.total("biopsies"), summary.total("biopsies_skipped")
+    if biopsies or known:
+        counts += f", {biopsies:,} biopsies added, {known:,} already recorded"
+    counts += "."
     if len(summary.patients) == 1:
         (patient,) = summary.patients
         state = "new patient" if patient.created else "existing patient"

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     metavar="COLUMN=FIELD",
     help="Read COLUMN into FIELD (repeatable); FIELD 'ignore' leaves a column out. Fields: "
     "patient_id, date, facility, category, laterality, kind, morphology, distribution, "
-    "size_class, follow_up_months, finding_id, note, name, email, phone, birth_date.",
+    "size_class, follow_up_months, finding_id, note, subdivision, imaged, density, "
+    "radiologist, name, email, phone, birth_date.",
 )
 @click.option("--default-date", type=DATE, metavar="DATE", help="Exam date for rows without one.")
 @click.option("--default-facility", metavar="NAME", help="Facility for rows without one.")

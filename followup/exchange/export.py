@@ -1,4 +1,4 @@
-"""Whole-database exports as rows, streamed: ``followup export exams|plans``.
+"""Whole-database exports as rows, streamed: ``followup export exams|plans|biopsies``.
 
 Exams are exported **one row per finding**, the exam's and the patient's fields repeated on
 each row, sorted so the rows of one exam are adjacent. That is the shape the CSV importer
@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followup.store.models import Exam, Facility, Finding, Patient, PlanRecord
+from followup.exchange.csv_biopsies import BIOPSY_COLUMNS
+from followup.store.models import Biopsy, Exam, Facility, Finding, Patient, PlanRecord
 from followup.store.reports import also_value
 
 STREAM = {"yield_per": 2000}
@@ -134,3 +135,29 @@ def plan_rows(session: Session) -> Iterator[dict[str, Any]]:
         also = (values.pop("also_side"), values.pop("also_action"), values.pop("also_due"))
         values["also"] = also_value(*also)
         yield values
+
+
+def biopsy_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every biopsy (BIOPSY_COLUMNS), by patient id, date and side: what `import biopsies`
+    reads back."""
+    query = (
+        select(
+            Patient.external_id.label("patient_id"),
+            Biopsy.date,
+            Biopsy.side,
+            Biopsy.result,
+            Biopsy.concordant,
+            Facility.name.label("facility"),
+            Biopsy.pathology,
+            Biopsy.note,
+        )
+        .join(Patient, Patient.id == Biopsy.patient_id)
+        .outerjoin(Facility, Facility.id == Biopsy.facility_id)
+        .order_by(Patient.external_id, Biopsy.date, Biopsy.side)
+        .execution_options(**STREAM)
+    )
+    for row in session.execute(query).mappings():
+        values = dict(row)
+        if values["concordant"] is not None:  # SQLite returns 0/1
+            values["concordant"] = bool(values["concordant"])
+        yield {name: values[name] for name in BIOPSY_COLUMNS}

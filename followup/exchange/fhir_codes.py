@@ -23,6 +23,13 @@ DESCRIPTOR_SYSTEM = f"{OURS}:descriptor"
 EXT_REMINDERS = f"{OURS}:extension:reminders"
 EXT_FOLLOW_UP_MONTHS = f"{OURS}:extension:follow-up-months"
 EXT_FILM_TRANSFER = f"{OURS}:extension:film-transfer"
+EXT_CONCORDANT = f"{OURS}:extension:concordant"
+# Our own codes where no published system has one: the canonical category (the 2024 categories
+# of clinical-rules.md §1), a breast biopsy as followup records it, its result.
+CATEGORY_SYSTEM = f"{OURS}:category"
+PROCEDURE_SYSTEM = f"{OURS}:procedure"
+BIOPSY_CODE = ("breast-biopsy", "Breast biopsy")
+BIOPSY_RESULT_SYSTEM = f"{OURS}:biopsy-result"
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"{OURS}:fhir")
 
 IG = "http://hl7.org/fhir/us/breast-radiology/CodeSystem"
@@ -34,6 +41,18 @@ RECOMMENDATION_SYSTEM = f"{IG}/ServiceRecommendationsCS"
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+# The pathology report of a biopsy (LOINC's part "Pathology" and its final diagnosis report).
+PATHOLOGY_CATEGORY = (LOINC, "LP7839-6", "Pathology")
+PATHOLOGY_REPORT = (LOINC, "22637-3", "Pathology report final diagnosis Narrative")
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    """A FHIR Coding (``display`` only when given)."""
+    found = {"system": system, "code": code}
+    if display:
+        found["display"] = display
+    return found
+
 
 C = rules.Category
 # category -> (BiRadsAssessmentCategoryCS, RadLexCDE RDE1586 answer, SNOMED CT or None)
@@ -59,10 +78,35 @@ CATEGORY_DISPLAY = {
     C.HIGHLY_SUSPICIOUS: "Category 5 (Highly Suggestive of Malignancy)",
     C.KNOWN_MALIGNANCY: "Category 6 (Known Biopsy-Proven Malignancy)",
 }
-# 4A/4B/4C are all "suspicious" here (clinical-rules.md §1).
+# The BI-RADS 4 subdivision (clinical-rules.md §1): BiRadsAssessmentCategoryCS, its display,
+# RadLex CDE RDE1586 answer. Written beside the plain category 4 codes (SNOMED CT has none).
+S = rules.Subdivision
+SUBDIVISION_CODES: dict[rules.Subdivision, tuple[str, str, str]] = {
+    S.A: (
+        "Category4A",
+        "Category 4A (Low suspicion)",
+        "RDE1586_category4ASuspiciousAbnormalityLowLikelihoodOfBeingCancer",
+    ),
+    S.B: (
+        "Category4B",
+        "Category 4B (Moderate suspicion)",
+        "RDE1586_category4BSuspiciousAbnormalityModerateLikelihoodOfBeingCancer",
+    ),
+    S.C: (
+        "Category4C",
+        "Category 4C (High suspicion)",
+        "RDE1586_category4CSuspiciousAbnormalityHighLikelihoodOfBeingCancer",
+    ),
+}
+SUBDIVISION_BY_CODE = {
+    code: sub for sub, (birads, _, radlex) in SUBDIVISION_CODES.items() for code in (birads, radlex)
+}
+# "incomplete: need prior mammograms" is a BI-RADS 0 for the published systems (its own name
+# in CATEGORY_SYSTEM); post-procedure has no BI-RADS code at all (CATEGORY_SYSTEM only).
+PRIORS_CODES = ("Category0", "397138000")
 CATEGORY_BY_CODE = {
     **{code: cat for cat, codes in CATEGORY_CODES.items() for code in codes if code},
-    **{f"Category4{x}": C.SUSPICIOUS for x in "ABC"},
+    **{code: C.SUSPICIOUS for code in SUBDIVISION_BY_CODE},
 }
 CATEGORY_SYSTEMS = (*BIRADS_SYSTEMS, RADLEX_SYSTEM, SNOMED)
 
@@ -112,6 +156,17 @@ DESCRIPTORS = {
 }
 DESCRIPTOR_BY_CODE = {(s, c): field for field, (s, c, _) in DESCRIPTORS.items()}
 
+# The exam's breast density (clinical-rules.md §1): an Observation of RadLex CDE RDE1587.
+DENSITY_CODE = (RADLEX_SYSTEM, "RDE1587", "Breast composition category")
+DENSITY_CODES = {
+    rules.Density.A: "RDE1587_categoryATheBreastsAreAlmostEntirelyFatty",
+    rules.Density.B: "RDE1587_categoryBThereAreScatteredAreasOfFibroglandularDensity",
+    rules.Density.C: "RDE1587_categoryCTheBreastsAreHeterogeneouslyDense",
+    rules.Density.D: "RDE1587_categoryDTheBreastsAreExtremelyDense",
+}
+DENSITY_BY_CODE = {code: density for density, code in DENSITY_CODES.items()}
+RADIOLOGIST = "radiologist"  # Procedure.performer.function.text of the exam's reader
+
 # plan action -> ServiceRecommendationsCS code
 RECOMMENDATIONS = {
     "additional-imaging": ("AdditionalViews", "Additional views"),
@@ -119,4 +174,6 @@ RECOMMENDATIONS = {
     "short-interval-follow-up": ("Follow-up", "Follow-up"),
     "biopsy": ("Biopsy", "Biopsy"),
     "treatment": ("SurgicalConsult", "Surgical consult"),
+    "prior-films": ("CompareToPriorExams", "Compare to prior exams"),
+    "surgical-consultation": ("SurgicalConsult", "Surgical consult"),
 }

@@ -1,11 +1,14 @@
-"""``followup import fhir``: a bundle's patients, exams and film transfers into the store.
+"""``followup import fhir``: a bundle's patients, exams, biopsies and film transfers into the
+store.
 
 All or nothing, in the caller's one transaction. A patient is created when unknown; when she
 exists, her stored details must equal the bundle's, otherwise nothing is imported and the
 message names the differing fields (merging health records silently is worse than asking).
 An exam already stored (same day, facility and kind: :mod:`followup.store.same_exam`) that
-says the same is skipped; one that says otherwise is refused. Film transfers not yet recorded
-are added. Each patient's plan is recomputed once, under this database's policy.
+says the same is skipped; one that says otherwise is refused; biopsies likewise (same day and
+breast). Film transfers not yet recorded (or recorded with an earlier date) are added, dated
+as the bundle says (the day of the import when it does not). Each patient's plan is
+recomputed once, under this database's policy.
 
 Time is linear in the bundle's resources: it is read in one pass
 (:mod:`followup.exchange.fhir_read`); CHUNK patients at a time, their stored records are read
@@ -23,11 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.exchange.fhir_read import ParsedPatient, ReadOptions, parse_bundle
+from followup.exchange.fhir_biopsies import IncomingBiopsy
+from followup.exchange.fhir_read import ParsedPatient, ReadOptions, Transfer, parse_bundle
+from followup.store.biopsies import add_biopsy, stored_twin
 from followup.store.errors import Conflict
 from followup.store.exam_batch import Facilities, PatientExams, add_exams
 from followup.store.exams import transfer_films
-from followup.store.models import AuditEntry, Exam, FilmTransfer, Patient, PlanRecord
+from followup.store.models import AuditEntry, Biopsy, Exam, FilmTransfer, Patient, PlanRecord
 from followup.store.patients import (
     PatientDetails,
     check_external_id,
@@ -37,7 +42,7 @@ from followup.store.patients import (
 from followup.store.plans import refresh_plans
 
 CHUNK = 500  # patients written per round of statements
-WRITTEN = (Patient, Exam, AuditEntry, FilmTransfer, PlanRecord)  # what a chunk writes
+WRITTEN = (Patient, Exam, AuditEntry, FilmTransfer, Biopsy, PlanRecord)  # what a chunk writes
 DETAILS = ("name", "birth_date", "email", "phone", "reminders")  # compared, never merged
 
 
@@ -48,6 +53,8 @@ class PatientSummary:
     added: int
     skipped: int
     transfers: int
+    biopsies: int = 0
+    biopsies_skipped: int = 0
 
 
 @dataclass
@@ -99,7 +106,9 @@ def _one_per_id(patients: list[ParsedPatient]) -> list[ParsedPatient]:
         external_id = check_external_id(parsed.external_id)
         first = by_id.get(external_id)
         if first is None:
-            by_id[external_id] = replace(parsed, exams=list(parsed.exams))
+            by_id[external_id] = replace(
+                parsed, exams=list(parsed.exams), biopsies=list(parsed.biopsies)
+            )
             continue
         differ = _differences(first.details, parsed.details)
         if differ:
@@ -109,6 +118,7 @@ def _one_per_id(patients: list[ParsedPatient]) -> list[ParsedPatient]:
             )
         first.exams.extend(parsed.exams)
         first.transfers.extend(parsed.transfers)
+        first.biopsies.extend(parsed.biopsies)
     return list(by_id.values())
 
 
@@ -138,9 +148,14 @@ def _import_chunk(
     summaries = []
     for (patient, created), parsed, (added, skipped) in zip(patients, chunk, counts, strict=True):
         moved = _import_transfers(session, patient, parsed.transfers, policy, created, today)
-        summaries.append(PatientSummary(patient.external_id, created, added, skipped, moved))
+        biopsied, known = _import_biopsies(session, patient, parsed.biopsies, today)
+        summaries.append(
+            PatientSummary(patient.external_id, created, added, skipped, moved, biopsied, known)
+        )
     changed = [
-        p.id for (p, _), s in zip(patients, summaries, strict=True) if s.added or s.transfers
+        p.id
+        for (p, _), s in zip(patients, summaries, strict=True)
+        if s.added or s.transfers or s.biopsies
     ]
     if changed:
         refresh_plans(session, changed, policy)
@@ -164,37 +179,63 @@ def _same_patient(patient: Patient, details: PatientDetails) -> None:
 def _import_transfers(
     session: Session,
     patient: Patient,
-    pairs: list[tuple[str, str]],
+    pairs: list[Transfer],
     policy: rules.Policy,
     created: bool,
     today: date,
 ) -> int:
-    """Record the transfers not yet recorded (after the exams, whose facilities they name),
-    dated the day of the import."""
+    """Record the transfers not yet recorded, or recorded with an earlier date (after the
+    exams, whose facilities they name); a transfer without a date is of the day of the
+    import."""
     if not pairs:
         return 0
-    recorded = set()
+    recorded = {}
     if not created:
         recorded = {
-            (t.from_facility.key, t.to_facility.key)
+            (t.from_facility.key, t.to_facility.key): t.date
             for t in session.scalars(
                 select(FilmTransfer).where(FilmTransfer.patient_id == patient.id)
             )
         }
     session.expire(patient, ["exams"])  # her exams just written: where her films are from
     moved = 0
-    for source, target in pairs:
-        if (rules.facility_key(source), rules.facility_key(target)) in recorded:
+    for source, target, sent in pairs:
+        key = (rules.facility_key(source), rules.facility_key(target))
+        if key in recorded and (sent is None or recorded[key] >= sent):
             continue
         transfer_films(
             session,
             patient.external_id,
             source,
             target,
-            day=today,
+            day=sent or today,
             today=today,
             policy=policy,
             refresh=False,
         )
+        recorded[key] = sent or today
         moved += 1
     return moved
+
+
+def _import_biopsies(
+    session: Session, patient: Patient, biopsies: list[IncomingBiopsy], today: date
+) -> tuple[int, int]:
+    """Add the biopsies not yet recorded; (added, skipped as already recorded). One that
+    differs from the stored record of its day and breast is a Conflict (all rolled back)."""
+    added = skipped = 0
+    for incoming in biopsies:
+        twin = stored_twin(session, patient.id, incoming.biopsy, incoming.note, today=today)
+        if twin is not None:
+            skipped += 1
+            continue
+        add_biopsy(
+            session,
+            patient.external_id,
+            incoming.biopsy,
+            note=incoming.note,
+            today=today,
+            refresh=False,
+        )
+        added += 1
+    return added, skipped

@@ -7,7 +7,11 @@ What is read (codes: :mod:`followup.exchange.fhir_codes`):
   have; ``--patient-id`` names the one patient of a bundle whose Patient has no usable
   identifier. Name, birth date, telecom, our extensions (reminders, film transfers).
 - every **Procedure** (how followup writes an exam) with the **Observations** that are
-  ``partOf`` it (one finding each: the BI-RADS category, side and descriptors);
+  ``partOf`` it (one finding each: the BI-RADS category with 4A/4B/4C, side and descriptors;
+  and one of RadLex RDE1587, the exam's breast density), the breast it imaged
+  (``bodySite``), the radiologist who read it (``performer``);
+- every biopsy **Procedure** of ours with its pathology **DiagnosticReport**
+  (:mod:`followup.exchange.fhir_biopsies`);
 - every **DiagnosticReport** with a BI-RADS assessment in ``conclusionCode`` (how other
   producers, the HL7 Breast Radiology IG among them, write a report's conclusion): one exam
   with that assessment, dated by ``effective[x]``, at the facility of its ``performer`` or
@@ -29,20 +33,14 @@ from datetime import date
 from typing import Any
 
 from followup import rules
+from followup.exchange import fhir_values
+from followup.exchange.fhir_biopsies import IncomingBiopsy, is_biopsy, read_biopsy
 from followup.exchange.fhir_codes import (
     BIRADS_SYSTEMS,
-    CATEGORY_BY_CODE,
-    CATEGORY_SYSTEMS,
-    DESCRIPTOR_BY_CODE,
-    DESCRIPTORS,
     EXT_FILM_TRANSFER,
     EXT_FOLLOW_UP_MONTHS,
     EXT_REMINDERS,
-    KIND_BY_CODE,
-    LOINC,
     PATIENT_ID_SYSTEM,
-    SIDE_BY_CODE,
-    SNOMED,
 )
 from followup.store.errors import InvalidInput
 from followup.store.exam_batch import Incoming
@@ -69,12 +67,16 @@ class ReadOptions:
     default_facility: str | None = None
 
 
+Transfer = tuple[str, str, date | None]  # from, to, the day (None: not given)
+
+
 @dataclass
 class ParsedPatient:
     external_id: str
     details: PatientDetails
-    transfers: list[tuple[str, str]]
+    transfers: list[Transfer]
     exams: list[Incoming] = field(default_factory=list)
+    biopsies: list[IncomingBiopsy] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -147,19 +149,18 @@ def _extension(resource: Json, url: str) -> Any:
     return None
 
 
-def _codes(concept: Json | None) -> Iterator[tuple[str | None, str | None]]:
-    for coding in (concept or {}).get("coding") or []:
-        yield coding.get("system"), coding.get("code")
-
-
-def _transfers(resource: Json) -> list[tuple[str, str]]:
-    pairs = []
+def _transfers(resource: Json) -> list[Transfer]:
+    pairs: list[Transfer] = []
     for extension in resource.get("extension") or []:
         if extension.get("url") == EXT_FILM_TRANSFER:
-            parts = {e.get("url"): e.get("valueString") for e in extension.get("extension") or []}
+            parts = {
+                e.get("url"): e.get("valueString") or e.get("valueDate")
+                for e in extension.get("extension") or []
+            }
             if not parts.get("from") or not parts.get("to"):
                 raise BundleError("a film-transfer extension lacks its 'from' or 'to' facility")
-            pairs.append((parts["from"], parts["to"]))
+            day = rules.parse_date(parts["date"]) if parts.get("date") else None
+            pairs.append((parts["from"], parts["to"], day))
     return pairs
 
 
@@ -215,50 +216,6 @@ def _details(resource: Json) -> PatientDetails:
     )
 
 
-def _coded_category(concept: Json) -> rules.Category | None:
-    for system, code in _codes(concept):
-        if system in CATEGORY_SYSTEMS and code in CATEGORY_BY_CODE:
-            return CATEGORY_BY_CODE[code]
-    return None
-
-
-def _category(value: Json) -> rules.Category:
-    return _coded_category(value) or rules.parse_category(value.get("text") or "")
-
-
-def _side(sites: Json | None) -> rules.Laterality | None:
-    if not sites:
-        return None
-    for system, code in _codes(sites):
-        if system == SNOMED and code in SIDE_BY_CODE:
-            return rules.Laterality(SIDE_BY_CODE[code])
-    return rules.parse_laterality(sites.get("text") or "")
-
-
-def _finding(observation: Json) -> rules.Finding:
-    descriptors: dict[str, str | None] = dict.fromkeys(DESCRIPTORS)
-    for component in observation.get("component") or []:
-        for key in _codes(component.get("code")):
-            if key in DESCRIPTOR_BY_CODE:
-                descriptors[DESCRIPTOR_BY_CODE[key]] = (
-                    component.get("valueCodeableConcept") or {}
-                ).get("text")
-    return rules.Finding(
-        category=_category(observation.get("valueCodeableConcept") or {}),
-        laterality=_side(observation.get("bodySite")),
-        morphology=descriptors["morphology"],
-        distribution=descriptors["distribution"],
-        size_class=descriptors["size_class"],
-    )
-
-
-def _kind(code: Json | None) -> rules.ExamKind | None:
-    for system, value in _codes(code):
-        if system == LOINC and value in KIND_BY_CODE:
-            return rules.ExamKind(KIND_BY_CODE[value])
-    return None
-
-
 def _where(day: date, facility: str, kind: rules.ExamKind | None) -> str:
     exam = f"{kind.value} exam" if kind else "exam"
     return f"the {exam} of {day.isoformat()} at {facility}"
@@ -273,9 +230,12 @@ class _Reader:
     def read(self) -> ParsedBundle:
         patients = self._patients()
         owners = {id(resource): parsed for resource, parsed in patients}
+        pathology = self._biopsies(owners)
         for procedure, observations in self._procedures():
             self._owner(procedure, owners).exams.append(self._exam(procedure, observations))
         for report in self.resources.of_type("DiagnosticReport"):
+            if id(report) in pathology:
+                continue
             self.resources.used.add(id(report))
             exam = self._report(report)
             if exam is not None:
@@ -332,8 +292,35 @@ class _Reader:
                 "DiagnosticReport's conclusionCode)"
             )
         for procedure in self.resources.of_type("Procedure"):
+            if is_biopsy(procedure):
+                continue
             self.resources.used.add(id(procedure))
             yield procedure, by_procedure.get(id(procedure), [])
+
+    def _biopsies(self, owners: dict[int, ParsedPatient]) -> set[int]:
+        """Read every biopsy Procedure and its report; returns the reports' identities (not
+        read again as exam reports)."""
+        reports: set[int] = set()
+        for procedure in self.resources.of_type("Procedure"):
+            if not is_biopsy(procedure):
+                continue
+            self.resources.used.add(id(procedure))
+            found = [self.resources.resolve(r) for r in procedure.get("report") or []]
+            report = next((r for r in found if r and r["resourceType"] == "DiagnosticReport"), None)
+            if report is not None:
+                reports.add(id(report))
+            location = procedure.get("location")
+            facility = None
+            if location:
+                facility = (self.resources.resolve(location) or {}).get("name") or location.get(
+                    "display"
+                )
+            try:
+                incoming = read_biopsy(procedure, report, facility)
+            except ValueError as exc:
+                raise BundleError(f"{label(procedure)}: {exc}") from None
+            self._owner(procedure, owners).biopsies.append(incoming)
+        return reports
 
     def _facility(self, procedure: Json) -> str:
         location = procedure.get("location") or {}
@@ -350,12 +337,16 @@ class _Reader:
             raise BundleError("a Procedure has no performedDateTime; each exam needs its date")
         day = rules.parse_date(performed[:10])
         facility = self._facility(procedure)
-        kind = _kind(procedure.get("code"))
+        kind = fhir_values.kind(procedure.get("code"))
         where = _where(day, facility, kind)
-        if not observations:
+        densities = [o for o in observations if fhir_values.is_density(o)]
+        assessed = [o for o in observations if not fhir_values.is_density(o)]
+        if not assessed:
             raise BundleError(f"{where} has no Observation with its assessment category")
         try:
-            findings = tuple(_finding(o) for o in observations)
+            findings = tuple(fhir_values.finding(o) for o in assessed)
+            density = fhir_values.density(densities)
+            imaged = fhir_values.imaged(procedure)
         except ValueError as exc:
             raise BundleError(f"{where}: {exc}") from None
         notes = [n["text"] for n in procedure.get("note") or [] if n.get("text")]
@@ -365,6 +356,9 @@ class _Reader:
             findings=findings,
             kind=kind,
             follow_up_months=_extension(procedure, EXT_FOLLOW_UP_MONTHS),
+            imaged=imaged,
+            density=density,
+            radiologist=fhir_values.radiologist(procedure),
         )
         return Incoming(exam, "\n".join(notes) or None, where)
 
@@ -372,7 +366,9 @@ class _Reader:
 
     def _report(self, report: Json) -> Incoming | None:
         """The exam a report's BI-RADS conclusion states, or None (listed as skipped)."""
-        categories = [c for c in map(_coded_category, report.get("conclusionCode") or []) if c]
+        categories = [
+            c for c in map(fhir_values.coded_category, report.get("conclusionCode") or []) if c
+        ]
         if not categories:
             self.skipped.append(
                 f"{label(report)}: no BI-RADS assessment in its conclusionCode (a code of "
@@ -396,7 +392,7 @@ class _Reader:
                 + " and ".join(hint for _, hint in gaps)
                 + "; nothing was imported"
             )
-        kind = _kind(report.get("code"))
+        kind = fhir_values.kind(report.get("code"))
         findings = tuple(rules.Finding(category=c) for c in dict.fromkeys(categories))
         exam = rules.Exam(date=day, facility=facility, findings=findings, kind=kind)
         where = f"{label(report)} ({_where(day, facility, kind)})"
@@ -439,6 +435,7 @@ class _Reader:
             counts = Counter(r["resourceType"] for r in unused)
             what = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
         self.skipped.append(
-            f"not read: {what} (followup reads Patient, Procedure with its Observations, and "
-            "DiagnosticReport with a BI-RADS conclusionCode)"
+            f"not read: {what} (followup reads Patient, Procedure with its Observations, a "
+            "biopsy Procedure with its pathology report, and DiagnosticReport with a BI-RADS "
+            "conclusionCode)"
         )

@@ -7,22 +7,32 @@ with ``fhir.resources``), its codes from :mod:`followup.exchange.fhir_codes`. It
 - **Patient**: identifier ``urn:followup:patient-id|<id>``, name (as ``text``), birthDate,
   telecom (email, phone), and extensions of ours for the reminders opt-out and for each film
   transfer (``from``/``to`` facility: whose films are on hand where, which the rules read).
-- **Location** per facility, ``name`` = the spelling this database shows.
+- **Location** per facility (of an exam or a biopsy), ``name`` = the spelling this database
+  shows. Each film transfer extension gives its ``date`` too (the films up to that day).
 - **Procedure** per exam (not ImagingStudy: an ImagingStudy describes DICOM series and
   instances, which followup does not have; a Procedure is "a mammogram was performed, when,
   where"): code LOINC 24606-6 (screening) or 24605-8 (diagnostic) (text only when the kind
   is unknown), ``performedDateTime`` = the exam date, ``location``, the note as ``note``, and
-  the radiologist's recommended interval as an extension of ours.
+  the radiologist's recommended interval as an extension of ours; ``bodySite`` the breast it
+  imaged when only one; ``performer`` the radiologist who read it (``function.text``
+  "radiologist", ``actor.display`` the name); an **Observation** of its breast density
+  (RadLex CDE ``RDE1587`` and its a-d answers), ``partOf`` it.
 - **Observation** per finding, ``partOf`` its Procedure: code RadLex CDE ``RDE1586``
   (Assessment category) of the HL7 Breast Radiology IG; the value coded three ways: the IG's
   BiRadsAssessmentCategoryCS (``Category0``..``Category6``), its RadLex CDE answer
   (``RDE1586_...``) and SNOMED CT (397138000, 397140005, 397141009, 397143007, 397144001,
   397145000 for categories 0-5; category 6 has no international SNOMED CT concept, so it
-  carries the IG codes only), with the canonical category name as ``text``. ``bodySite`` is
-  the SNOMED CT breast structure of the side. Descriptors are components: morphology as
-  RadLex ``RDE1565`` (calcification type), distribution as ``RDE1568`` (plus the SNOMED CT
-  code of the IG's CalcificationDistributionVS), size class under a code of ours; each value's
-  ``text`` is the stored term exactly, the codings are added where the IG has one.
+  carries the IG codes only), with the canonical category name as ``text``. A 4A/4B/4C
+  finding has the IG's Category4A/4B/4C and RadLex answers instead of the plain 4 ones;
+  ``incomplete-priors`` (a BI-RADS 0 to the published systems) and ``post-procedure`` (no
+  BI-RADS code) carry our own ``urn:followup:category`` code too, which a reader prefers.
+  ``bodySite`` is the SNOMED CT breast structure of the side. Descriptors are components:
+  morphology as RadLex ``RDE1565`` (calcification type), distribution as ``RDE1568`` (plus the
+  SNOMED CT code of the IG's CalcificationDistributionVS), size class under a code of ours;
+  each value's ``text`` is the stored term exactly, the codings are added where the IG has
+  one.
+- a **Procedure** and a pathology **DiagnosticReport** per biopsy
+  (:mod:`followup.exchange.fhir_biopsies`).
 - **ServiceRequest** for the next follow-up when the stored plan has a due date (treatment has
   none): ``occurrenceDateTime`` = due, code from the IG's ServiceRecommendationsCS plus our
   action code, ``reasonCode.text`` = the plan's reason, ``bodySite`` = the plan's side,
@@ -44,11 +54,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup import rules
+from followup.exchange.fhir_biopsies import biopsy_resources
 from followup.exchange.fhir_codes import (
     ACTION_SYSTEM,
     BIRADS_SYSTEM,
     CATEGORY_CODES,
     CATEGORY_DISPLAY,
+    CATEGORY_SYSTEM,
+    DENSITY_CODE,
+    DENSITY_CODES,
     DESCRIPTORS,
     DISTRIBUTION_CODES,
     EXT_FILM_TRANSFER,
@@ -60,13 +74,17 @@ from followup.exchange.fhir_codes import (
     MORPHOLOGY_CODES,
     OBSERVATION_CATEGORY,
     PATIENT_ID_SYSTEM,
+    PRIORS_CODES,
+    RADIOLOGIST,
     RADLEX_SYSTEM,
     RECOMMENDATION_SYSTEM,
     RECOMMENDATIONS,
     SIDE_CODES,
     SNOMED,
+    SUBDIVISION_CODES,
+    coding,
 )
-from followup.store.models import Exam, Facility, FilmTransfer, Patient, PlanRecord
+from followup.store.models import Biopsy, Exam, Facility, FilmTransfer, Patient, PlanRecord
 from followup.store.patients import get_patient
 
 Json = dict[str, Any]
@@ -86,11 +104,7 @@ def _ref(resource: Json) -> str:
     return f"urn:uuid:{resource['id']}"
 
 
-def _coding(system: str, code: str, display: str | None = None) -> Json:
-    coding = {"system": system, "code": code}
-    if display:
-        coding["display"] = display
-    return coding
+_coding = coding
 
 
 def _body_site(side: str | None) -> Json | None:
@@ -111,6 +125,7 @@ def _transfer_extension(transfer: FilmTransfer) -> Json:
         "extension": [
             {"url": "from", "valueString": transfer.from_facility.name},
             {"url": "to", "valueString": transfer.to_facility.name},
+            {"url": "date", "valueDate": transfer.date.isoformat()},
         ],
     }
 
@@ -153,6 +168,10 @@ def procedure_resource(exam: Exam, subject: Json, location: Json) -> Json:
     extension = None
     if exam.follow_up_months is not None:
         extension = [{"url": EXT_FOLLOW_UP_MONTHS, "valueInteger": exam.follow_up_months}]
+    performer = None
+    if exam.radiologist:
+        performer = [{"function": {"text": RADIOLOGIST}, "actor": {"display": exam.radiologist}}]
+    sides = None if exam.imaged == "both" else [_body_site(exam.imaged)]
     return _compact(
         {
             "resourceType": "Procedure",
@@ -163,18 +182,31 @@ def procedure_resource(exam: Exam, subject: Json, location: Json) -> Json:
             "code": code,
             "subject": {"reference": _ref(subject)},
             "performedDateTime": exam.date.isoformat(),
+            "performer": performer,
             "location": {"reference": _ref(location), "display": location["name"]},
+            "bodySite": sides,
             "note": [{"text": exam.note}] if exam.note else None,
         }
     )
 
 
-def _category_value(category: rules.Category) -> Json:
+def _category_value(category: rules.Category, subdivision: str | None) -> Json:
+    """The assessment coded for every reader: the IG's systems and SNOMED CT (with 4A/4B/4C
+    where given), and our own code for the 2024 categories the published systems lack."""
+    if category not in CATEGORY_CODES:  # incomplete-priors, post-procedure
+        codings = [_coding(CATEGORY_SYSTEM, category.value)]
+        if category is rules.Category.INCOMPLETE_PRIORS:
+            birads, snomed = PRIORS_CODES
+            codings += [
+                _coding(BIRADS_SYSTEM, birads, CATEGORY_DISPLAY[rules.Category.INCOMPLETE]),
+                _coding(SNOMED, snomed),
+            ]
+        return {"coding": codings, "text": category.value}
     birads, radlex, snomed = CATEGORY_CODES[category]
-    codings = [
-        _coding(BIRADS_SYSTEM, birads, CATEGORY_DISPLAY[category]),
-        _coding(RADLEX_SYSTEM, radlex),
-    ]
+    display = CATEGORY_DISPLAY[category]
+    if subdivision is not None:
+        birads, display, radlex = SUBDIVISION_CODES[rules.Subdivision(subdivision)]
+    codings = [_coding(BIRADS_SYSTEM, birads, display), _coding(RADLEX_SYSTEM, radlex)]
     if snomed:
         codings.append(_coding(SNOMED, snomed))
     return {"coding": codings, "text": category.value}
@@ -212,11 +244,33 @@ def observation_resource(finding: Any, index: int, procedure: Json, subject: Jso
             },
             "subject": {"reference": _ref(subject)},
             "effectiveDateTime": procedure["performedDateTime"],
-            "valueCodeableConcept": _category_value(rules.Category(finding.category)),
+            "valueCodeableConcept": _category_value(
+                rules.Category(finding.category), finding.subdivision
+            ),
             "bodySite": _body_site(finding.laterality),
             "component": components,
         }
     )
+
+
+def density_resource(exam: Exam, procedure: Json, subject: Json) -> Json:
+    """The exam's breast density (RadLex CDE RDE1587), ``partOf`` its Procedure."""
+    density = rules.Density(exam.density)
+    system, code, display = DENSITY_CODE
+    return {
+        "resourceType": "Observation",
+        "id": _id("density", procedure["id"]),
+        "status": "final",
+        "partOf": [{"reference": _ref(procedure)}],
+        "category": [{"coding": [_coding(OBSERVATION_CATEGORY, "imaging", "Imaging")]}],
+        "code": {"coding": [_coding(system, code, display)], "text": "Breast density"},
+        "subject": {"reference": _ref(subject)},
+        "effectiveDateTime": procedure["performedDateTime"],
+        "valueCodeableConcept": {
+            "coding": [_coding(RADLEX_SYSTEM, DENSITY_CODES[density])],
+            "text": density.value,
+        },
+    }
 
 
 def service_request_resource(
@@ -243,6 +297,10 @@ def service_request_resource(
     )
 
 
+def patient_biopsies(session: Session, patient: Patient) -> list[Biopsy]:
+    return list(session.scalars(select(Biopsy).where(Biopsy.patient_id == patient.id)))
+
+
 def export_bundle(session: Session, external_id: str) -> Json:
     """The patient's FHIR R4 Bundle (type collection) as plain JSON-able data."""
     patient = get_patient(session, external_id)
@@ -266,6 +324,15 @@ def export_bundle(session: Session, external_id: str) -> Json:
         clinical.extend(
             observation_resource(f, i, procedure, subject) for i, f in enumerate(exam.findings)
         )
+        if exam.density:
+            clinical.append(density_resource(exam, procedure, subject))
+    for biopsy in sorted(patient_biopsies(session, patient), key=lambda b: (b.date, b.side)):
+        place = None
+        if biopsy.facility is not None:
+            place = locations.setdefault(
+                biopsy.facility_id, location_resource(patient.external_id, biopsy.facility)
+            )
+        clinical.extend(biopsy_resources(biopsy, _id, subject, place))
     plan = session.get(PlanRecord, patient.id)
     if plan is not None and plan.due is not None:
         where = locations.get(plan.facility_id) if plan.facility_id else None

@@ -94,8 +94,10 @@ def add_biopsy(
     note: str | None = None,
     today: date,
     policy: rules.Policy | None = None,
+    refresh: bool = True,
 ) -> Biopsy:
-    """Record a biopsy (validated like every other way in), log it, refresh the plan."""
+    """Record a biopsy (validated like every other way in), log it, refresh the plan (an
+    import adding several passes ``refresh=False`` and refreshes it once)."""
     patient = get_patient(session, external_id)
     biopsy = _checked(biopsy, note, today)
     _refuse_duplicate(
@@ -106,7 +108,44 @@ def add_biopsy(
     session.add(row)
     session.flush()
     log_change(session, "biopsy.add", patient.id, {"after": biopsy_snapshot(row)}, biopsy_id=row.id)
-    refresh_plan(session, patient.id, policy)
+    if refresh:
+        refresh_plan(session, patient.id, policy)
+    return row
+
+
+def stored_twin(
+    session: Session, patient_id: int, biopsy: rules.Biopsy, note: str | None, *, today: date
+) -> Biopsy | None:
+    """The stored record of this biopsy (same patient, day and breast) when it says the same
+    (an import skips it); a Conflict naming it when it says otherwise; None when there is
+    none."""
+    wanted = _checked(biopsy, note, today)
+    row = session.scalars(
+        select(Biopsy).where(
+            Biopsy.patient_id == patient_id,
+            Biopsy.date == wanted.date,
+            Biopsy.side == wanted.side.value,
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    stored = {k: v for k, v in biopsy_snapshot(row).items() if k != "id"}
+    facility = stored.pop("facility")
+    incoming = {
+        "date": wanted.date.isoformat(),
+        "side": wanted.side.value,
+        "result": wanted.result.value,
+        "concordant": wanted.concordant,
+        "pathology": wanted.pathology,
+        "note": note or None,
+    }
+    same_place = rules.facility_key(facility or "") == rules.facility_key(wanted.facility or "")
+    if stored != incoming or not same_place:
+        raise Conflict(
+            f"the biopsy of {wanted.date.isoformat()} of the {wanted.side.value} breast differs "
+            f"from the stored biopsy {row.id}; nothing was imported. Check it with `followup "
+            "biopsy list` and edit or delete one"
+        )
     return row
 
 
