@@ -196,10 +196,10 @@ def _category_value(category: rules.Category, subdivision: str | None) -> Json:
     if category not in CATEGORY_CODES:  # incomplete-priors, post-procedure
         codings = [_coding(CATEGORY_SYSTEM, category.value)]
         if category is rules.Category.INCOMPLETE_PRIORS:
-            birads, snomed = PRIORS_CODES
+            zero, zero_snomed = PRIORS_CODES
             codings += [
-                _coding(BIRADS_SYSTEM, birads, CATEGORY_DISPLAY[rules.Category.INCOMPLETE]),
-                _coding(SNOMED, snomed),
+                _coding(BIRADS_SYSTEM, zero, CATEGORY_DISPLAY[rules.Category.INCOMPLETE]),
+                _coding(SNOMED, zero_snomed),
             ]
         return {"coding": codings, "text": category.value}
     birads, radlex, snomed = CATEGORY_CODES[category]
@@ -253,9 +253,8 @@ def observation_resource(finding: Any, index: int, procedure: Json, subject: Jso
     )
 
 
-def density_resource(exam: Exam, procedure: Json, subject: Json) -> Json:
+def density_resource(density: rules.Density, procedure: Json, subject: Json) -> Json:
     """The exam's breast density (RadLex CDE RDE1587), ``partOf`` its Procedure."""
-    density = rules.Density(exam.density)
     system, code, display = DENSITY_CODE
     return {
         "resourceType": "Observation",
@@ -325,12 +324,12 @@ def export_bundle(session: Session, external_id: str) -> Json:
             observation_resource(f, i, procedure, subject) for i, f in enumerate(exam.findings)
         )
         if exam.density:
-            clinical.append(density_resource(exam, procedure, subject))
+            clinical.append(density_resource(rules.Density(exam.density), procedure, subject))
     for biopsy in sorted(patient_biopsies(session, patient), key=lambda b: (b.date, b.side)):
         place = None
         if biopsy.facility is not None:
             place = locations.setdefault(
-                biopsy.facility_id, location_resource(patient.external_id, biopsy.facility)
+                biopsy.facility.id, location_resource(patient.external_id, biopsy.facility)
             )
         clinical.extend(biopsy_resources(biopsy, _id, subject, place))
     plan = session.get(PlanRecord, patient.id)

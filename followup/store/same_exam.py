@@ -59,8 +59,8 @@ def content(
     """The content of an exam from its findings' columns (FINDING_FIELDS order) and its
     exam-level values (``described`` in DESCRIBED_FIELDS order). The rules' StrEnums equal
     their text, so either may be given."""
-    findings = frozenset(tuple(finding) for finding in findings)
-    return ExamContent(findings, follow_up_months, note, tuple(described))
+    columns = frozenset(tuple(finding) for finding in findings)
+    return ExamContent(columns, follow_up_months, note, tuple(described))
 
 
 def stored_content(exam: Any) -> ExamContent:
