@@ -122,10 +122,9 @@ def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextI
             if not (plain_cells(ids) and plain_cells(names)):
                 batch = [(csv_cell(pid), csv_cell(name), *rest) for pid, name, *rest in batch]
             lines = [
-                f"{pid},{name or ''},{due},{kept[action, side, facility]},{dated[due, stored]},"
-                f"{other[also_side, also_action, also_due]}\n"
-                for pid, name, due, action, side, facility, stored, *also in batch
-                for also_side, also_action, also_due in [also]
+                f"{pid},{name or ''},{due},{kept[act, side, place]},{dated[due, codes]},"
+                f"{other[o_side, o_act, o_due]}\n"
+                for pid, name, due, act, side, place, codes, o_side, o_act, o_due in batch
             ]
             out.write("".join(lines))
 

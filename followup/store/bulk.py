@@ -371,11 +371,15 @@ class BulkLoader:
         self.result.biopsies_duplicate += len(rows) - added
         self._cursor.execute(self._sql.biopsies_of, (self._sql.in_list({r[0] for r in rows}),))
         keys, names = {row[:3] for row in rows}, self._stored_names
-        return [
-            (patient, biopsy_value(biopsy_id, driver_date(day), *more, f and names[f], text))
-            for biopsy_id, patient, day, *more, f, text in list(self._cursor)
-            if (patient, day, more[0]) in keys
-        ]
+        written = []
+        for biopsy_id, patient, day, side, result, agrees, place, found in self._cursor.fetchall():
+            if (patient, day, side) in keys:
+                name = names[place] if place else None
+                biopsy = biopsy_value(
+                    biopsy_id, driver_date(day), side, result, agrees, name, found
+                )
+                written.append((patient, biopsy))
+        return written
 
     def _scalar(self, sql: str) -> Any:
         self._cursor.execute(sql)

@@ -97,10 +97,22 @@ def plan_batch(
 
     def plans() -> Iterable[tuple[int, rules.Plan]]:
         for patient_pk in sorted(by_patient.keys() | films.keys() | cores.keys()):
-            history = [
-                exam_value(*exam[1:3], names[exam[3]], *exam[4:9], map(findings, exam[9]))
-                for exam in by_patient[patient_pk]
-            ]
+            history = []
+            for (
+                _,
+                exam_id,
+                day_,
+                place,
+                kind,
+                months,
+                imaged,
+                density,
+                reader,
+                columns,
+            ) in by_patient[patient_pk]:
+                described = (kind, months, imaged, density, reader)
+                exam = exam_value(exam_id, day_, names[place], *described, map(findings, columns))
+                history.append(exam)
             moved = [transfer_value(names[s], names[t], d) for s, t, d in films[patient_pk]]
             inputs = PatientInputs(history, moved, cores.get(patient_pk, ()))
             yield patient_pk, inputs.plan(policy)

@@ -262,7 +262,8 @@ def _grouped(rows: Iterable[Any], finding: FindingCache) -> Iterator[tuple[int, 
     """Rows of one finding each, ordered by patient and exam, as each patient's exams (rows
     unpacked as they come: slicing each of millions of rows would cost more)."""
     patient = 0  # of ``exam``; no patient has 0 as her primary key
-    exam: tuple[Any, ...] | None = None  # exam_value's arguments but its findings
+    # exam_value's arguments but its findings
+    exam: tuple[int, date, str, str | None, int | None, str, str | None, str | None] | None = None
     history: list[rules.Exam] = []
     findings: list[rules.Finding] = []
     for patient_pk, exam_id, day, facility, kind, months, imaged, density, reader, *columns in rows:
