@@ -185,7 +185,7 @@ def test_the_revision_keeps_rows_constraints_and_starts_above_logged_ids(sqlite_
     sql(cli.url, "INSERT INTO audit_log (at, actor, action, patient_id, exam_id, detail) "
                  "VALUES ('2025-01-11 00:00:00', 'x', 'exam.delete', 1, 3, '{}')")  # fmt: skip
     schema, rows = _schema(cli.url), _rows(cli.url)
-    upgrade_to(cli.url, "0006")  # 0007 and 0008 change the exams on purpose
+    upgrade_to(cli.url, "0006")  # 0007 and 0009 change the exams on purpose
     assert _rows(cli.url) == rows
     upgraded = _schema(cli.url)
     assert {t: upgraded[t] for t in schema} == schema  # columns, FKs, uniques, CHECKs, indexes

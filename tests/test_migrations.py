@@ -115,7 +115,7 @@ FINDING_COLUMNS = "id, exam_id, category, laterality, morphology, distribution, 
 
 
 def _finding_rows(db_url: str) -> list[tuple[object, ...]]:
-    """The findings as every revision since 0001 holds them (0008 adds a column)."""
+    """The findings as every revision since 0001 holds them (0009 adds a column)."""
     database = Database(resolve_url(db_url))
     with database.engine.connect() as conn:
         rows = conn.execute(text(f"SELECT {FINDING_COLUMNS} FROM findings ORDER BY id")).all()
@@ -281,7 +281,7 @@ def test_reminder_revision_renames_withdrawn_and_leases_old_claims_both_ways(db_
     assert _refused(db_url, "UPDATE reminders SET status = 'withdrawn' WHERE id = 1")
     if before:
         assert _definitions(db_url) == before  # table and index as 0001 wrote them
-# -- revision 0008: each breast, biopsies, dated transfers (issue 13 point 8) ---------------
+# -- revision 0009: each breast, biopsies, dated transfers (issue 13 point 8) ---------------
 
 
 def _json(cli: Cli, *args: str) -> object:
@@ -290,19 +290,19 @@ def _json(cli: Cli, *args: str) -> object:
     return json.loads(cli(*args, "--format", "json").stdout)
 
 
-def test_revision_0008_upgrade_keeps_every_record_dates_transfers_and_replans(db_url):
+def test_revision_0009_upgrade_keeps_every_record_dates_transfers_and_replans(db_url):
     cli = Cli(db_url)
     cli("patient", "add", "P1")
     for day, place, category in (("2024-01-10", "Old Town", "2"), ("2025-01-10", "N", "3")):
         cli("exam", "add", "P1", "--date", day, "--facility", place, "--category", category,
             "--laterality", "left", "--kind", "diagnostic")  # fmt: skip
     cli("films", "transfer", "P1", "--from", "Old Town", "--to", "N")
-    cli("db", "downgrade", "0007")
+    cli("db", "downgrade", "0008")
     _sql(db_url, "UPDATE film_transfers SET recorded_at = '2024-03-05 23:59:00'")
     _sql(db_url, "UPDATE plans SET action = 'biopsy', due = '2000-01-01'")  # stale plans
     before = _finding_rows(db_url)
     out = cli("db", "upgrade").stdout
-    assert f"0007 -> {HEAD_REVISION}" in out and "Recomputed the plans of 1 patients" in out
+    assert f"0008 -> {HEAD_REVISION}" in out and "Recomputed the plans of 1 patients" in out
     assert _finding_rows(db_url) == before
     exams = _json(cli, "exam", "list", "P1")
     assert [(e["id"], e["imaged"], e["density"], e["radiologist"]) for e in exams] == [
@@ -321,7 +321,7 @@ def test_revision_0008_upgrade_keeps_every_record_dates_transfers_and_replans(db
     assert _sql(db_url, "SELECT recompute_next FROM plans_state") == [(None,)]
 
 
-def test_revision_0008_downgrade_keeps_what_the_older_schema_holds(db_url):
+def test_revision_0009_downgrade_keeps_what_the_older_schema_holds(db_url):
     cli = Cli(db_url)
     cli("patient", "add", "P1")
     cli("exam", "add", "P1", "--date", "2025-01-10", "--facility", "N", "--category", "4b",
@@ -332,7 +332,7 @@ def test_revision_0008_downgrade_keeps_what_the_older_schema_holds(db_url):
     cli("exam", "add", "P1", "--date", "2025-01-26", "--facility", "N",
         "--category", "post-procedure", "--laterality", "left")  # fmt: skip
     cli("films", "transfer", "P1", "--from", "N", "--to", "S", "--date", "2025-01-27")
-    cli("db", "downgrade", "0007")
+    cli("db", "downgrade", "0008")
     assert _sql(db_url, "SELECT id, category, laterality FROM findings ORDER BY id") == [
         (1, "suspicious", "left"),
         (2, "incomplete", None),  # the older schema's one incomplete category

@@ -218,7 +218,7 @@ def test_an_older_database_without_a_policy_keeps_the_defaults(clinic: Cli):
     _old_database(clinic, None)
     upgrade_to(clinic.url, "0006")
     assert sql(clinic.url, "SELECT policy_id, recompute_next FROM plans_state") == [(None, None)]
-    out = clinic("db", "upgrade").stdout  # 0008 recomputes: the rules changed (issue 13)
+    out = clinic("db", "upgrade").stdout  # 0009 recomputes: the rules changed (issue 13)
     assert f"0006 -> {HEAD_REVISION}" in out
     assert clinic("policy", "show").stdout.startswith("# The defaults")
     assert due(clinic) == {"P1": "2025-07-31", "P2": "2025-06-20"}

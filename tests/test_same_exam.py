@@ -181,6 +181,6 @@ def test_descriptors_and_size_class_are_read_alike_by_every_door(p1: Cli, tmp_pa
 
 def test_the_models_values_come_from_the_rules():
     assert models.SIDES == rules.SIDES and models.KINDS == rules.KINDS
-    assert sorted(models.STORED_CATEGORIES) == sorted(rules.CATEGORIES)  # all of them (0008)
+    assert sorted(models.STORED_CATEGORIES) == sorted(rules.CATEGORIES)  # all of them (0009)
     assert models.SUBDIVISIONS == rules.SUBDIVISIONS and models.IMAGED == rules.IMAGED
     assert models.DENSITIES == rules.DENSITIES and models.BIOPSY_RESULTS == rules.BIOPSY_RESULTS

@@ -3,7 +3,7 @@
 the log of a patient or of everyone.
 
 Each entry says who, when, and what the record said before and after, as JSON. Ids are never
-reused (revisions 0005, 0008), so every entry naming exam 5 (or biopsy 5) is about the same
+reused (revisions 0005, 0009), so every entry naming exam 5 (or biopsy 5) is about the same
 record.
 """
 

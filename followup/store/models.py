@@ -38,12 +38,12 @@ NAMING_CONVENTION = {
 }
 
 # The canonical values come from the rules; the CHECK constraints hold these (revisions 0004,
-# 0008), in the order the revisions wrote them: the categories of the revised
-# clinical-rules.md §1 (revision 0008) last.
-ADDED_IN_0008 = (rules.Category.INCOMPLETE_PRIORS.value, rules.Category.POST_PROCEDURE.value)
+# 0009), in the order the revisions wrote them: the categories of the revised
+# clinical-rules.md §1 (revision 0009) last.
+ADDED_IN_0009 = (rules.Category.INCOMPLETE_PRIORS.value, rules.Category.POST_PROCEDURE.value)
 STORED_CATEGORIES = (
-    *(c for c in rules.CATEGORIES if c not in ADDED_IN_0008),
-    *ADDED_IN_0008,
+    *(c for c in rules.CATEGORIES if c not in ADDED_IN_0009),
+    *ADDED_IN_0009,
 )
 SIDES = rules.SIDES
 KINDS = rules.KINDS
@@ -134,7 +134,7 @@ class Exam(Base):
     follow_up_months: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    # clinical-rules.md §1, §2 (revision 0008): which breasts it imaged, the breast density
+    # clinical-rules.md §1, §2 (revision 0009): which breasts it imaged, the breast density
     # and who read it; exams recorded before take "both".
     imaged: Mapped[str] = mapped_column(String(8), default="both", server_default="both")
     density: Mapped[str | None] = mapped_column(String(1))
@@ -178,7 +178,7 @@ class FilmTransfer(Base):
     """The films taken at ``from_facility`` up to ``date`` (and what it had on hand by then)
     are on hand at ``to_facility`` (clinical-rules.md §6). One row per patient and pair: a
     later transfer of the same pair moves its date on (it sends everything the earlier did).
-    Rows recorded before transfers were dated took the day they were recorded (0008)."""
+    Rows recorded before transfers were dated took the day they were recorded (0009)."""
 
     __tablename__ = "film_transfers"
     __table_args__ = (
@@ -255,7 +255,7 @@ class PlanRecord(Base):
 
     __tablename__ = "plans"
     # Covering: the due report reads every other column it needs from the index (revisions
-    # 0003, 0008).
+    # 0003, 0009).
     __table_args__ = (
         Index(
             "ix_plans_due",
@@ -285,7 +285,7 @@ class PlanRecord(Base):
     episode_step: Mapped[int | None] = mapped_column(Integer)
     flag_codes: Mapped[str] = mapped_column(String(400), default="", server_default="")
     # The step's BI-RADS 4 subdivision and biopsy, and the other breast's plan when it differs
-    # (``also``, clinical-rules.md §2), so that nothing hides behind the earlier date (0008).
+    # (``also``, clinical-rules.md §2), so that nothing hides behind the earlier date (0009).
     subdivision: Mapped[str | None] = mapped_column(String(2))
     biopsy_id: Mapped[int | None] = mapped_column(Integer)
     also_side: Mapped[str | None] = mapped_column(String(8))

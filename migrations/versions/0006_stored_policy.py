@@ -10,7 +10,7 @@ the defaults, so the plans are marked for a recompute under it, which ``followup
 recomputed with the defaults, or never, keeps the defaults and its plans as they are.
 
 Downgrading writes the policy in force back to ``plan_policy`` when the plans follow it, or
-are only marked for a recompute under older rules by revision 0008's downgrade
+are only marked for a recompute under older rules by revision 0009's downgrade
 (``recompute_next`` 0).
 
 Revision ID: 0006

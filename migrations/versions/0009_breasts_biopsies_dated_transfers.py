@@ -26,8 +26,8 @@ transfers lose their dates (all the source's films, as the older rules read ever
 biopsies are dropped (every one added with ``biopsy add`` stays described in the audit log),
 and the plans are marked for a recompute, which the older version finishes under its rules.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import re
@@ -36,8 +36,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
