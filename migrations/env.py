@@ -36,11 +36,6 @@ def run_migrations() -> None:
                 context.configure(
                     connection=connection,
                     target_metadata=target_metadata,
-                    # One transaction for the whole run on SQLite too (Alembic commits each
-                    # revision there by default): our connections BEGIN explicitly, so DDL is
-                    # transactional, and a revision that fails (a refused downgrade) or the
-                    # foreign key check below undoes every revision of the run.
-                    transactional_ddl=True,
                     render_as_batch=sqlite,
                     # SQLite's DDL is transactional too (explicit BEGINs, store/database.py):
                     # one transaction for the whole run, so a revision that refuses rolls back

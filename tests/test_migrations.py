@@ -281,6 +281,8 @@ def test_reminder_revision_renames_withdrawn_and_leases_old_claims_both_ways(db_
     assert _refused(db_url, "UPDATE reminders SET status = 'withdrawn' WHERE id = 1")
     if before:
         assert _definitions(db_url) == before  # table and index as 0001 wrote them
+
+
 # -- revision 0009: each breast, biopsies, dated transfers (issue 13 point 8) ---------------
 
 
