@@ -43,6 +43,11 @@ class Policy:
     overdue_repeat_days: int = 30
     # Adherence statistics: a return within this many days after the due date is on time.
     on_time_days: int = 30
+    # §7: a patient called less than this many days ago is left off the to-call list.
+    recontact_days: int = 14
+    # §7: an appointment passed by more than this many days with no exam or biopsy since is
+    # missed (``missed-appointment``), and she is back on the lists.
+    appointment_grace_days: int = 7
 
 
 DEFAULT_POLICY = Policy()

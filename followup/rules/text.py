@@ -43,6 +43,47 @@ def check_text(value: object, what: str, *, note: bool = False) -> str | None:
     return value
 
 
+MAX_ADDRESS_LINES = 5  # the letters' envelope window (followup.present.letter_facts)
+MAX_ADDRESS_LINE = 100
+MAX_PHONE = 64
+
+
+def check_address(value: str | None, what: str = "address") -> str | None:
+    """A postal address as stored: one line a line (LF), each line's ends trimmed, blank lines
+    dropped; empty is None (no address). ValueError when a line holds a control character
+    (a tab included), or there are more lines, or longer ones, than a letter's window holds."""
+    if value is None:
+        return None
+    check_text(value, what, note=True)
+    if "\t" in value:
+        raise ValueError(f"the {what} holds a tab; separate its parts with spaces")
+    lines = [line.strip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [line for line in lines if line]
+    if len(lines) > MAX_ADDRESS_LINES:
+        raise ValueError(
+            f"the {what} has {len(lines)} lines; an envelope window holds at most "
+            f"{MAX_ADDRESS_LINES} (the name is printed above them)"
+        )
+    long = next((line for line in lines if len(line) > MAX_ADDRESS_LINE), None)
+    if long is not None:
+        raise ValueError(
+            f"a line of the {what} is {len(long)} characters long; keep each line to "
+            f"{MAX_ADDRESS_LINE} (break it into lines)"
+        )
+    return "\n".join(lines) or None
+
+
+def check_phone(value: str | None, what: str = "phone number") -> str | None:
+    """A telephone number as stored: one line of text, at most MAX_PHONE characters, ends
+    trimmed; empty is None. Its form is the clinic's business (extensions, country codes)."""
+    if value is None:
+        return None
+    check_text(value, what)
+    if len(value.strip()) > MAX_PHONE:
+        raise ValueError(f"the {what} is longer than {MAX_PHONE} characters; shorten it")
+    return value.strip() or None
+
+
 def has_controls(value: str) -> bool:
     return _CONTROL.search(value) is not None
 

@@ -148,6 +148,9 @@ SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 d
     "pathology_result_days": (1, 365),
     "post_biopsy_months": (1, 36),
     "surgical_consultation_days": (1, 365),
+    # §7 pathway
+    "recontact_days": (1, 365),
+    "appointment_grace_days": (1, 365),
 }
 
 
