@@ -358,3 +358,59 @@ def test_revision_0009_downgrade_keeps_what_the_older_schema_holds(db_url):
     ]
     assert shown["biopsies"] == []
     assert shown["next"]["action"] == "biopsy"  # nothing that needs care dropped out of sight
+
+
+# -- revision 0010: the pathway (issue 14) ----------------------------------------------------
+
+
+def _columns(db_url: str, table: str) -> set[str]:
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        found = {c["name"] for c in inspect(conn).get_columns(table)}
+    database.close()
+    return found
+
+
+PATHWAY_COLUMNS = {
+    "address",
+    "closed_reason",
+    "closed_on",
+    "appointment",
+    "last_contact",
+    "last_outcome",
+    "last_call",
+}
+
+
+def test_pathway_revision_down_and_up_keeps_the_other_records(db_url):
+    """0010 adds the contacts log, the clinic, and columns to patients and facilities;
+    its downgrade drops exactly those (the patients' table keeps its AUTOINCREMENT)."""
+    cli = Cli(db_url)
+    cli("patient", "add", "P1", "--name", "Ana", "--address", "12 Main St\\nSpringfield")
+    cli("exam", "add", "P1", "--date", "2025-01-31", "--facility", "N", "--category", "3",
+        "--laterality", "left", "--kind", "diagnostic")  # fmt: skip
+    cli("contact", "P1", "--outcome", "scheduled", "--date", "2025-08-01",
+        "--appointment", "2025-08-20")  # fmt: skip
+    cli("facility", "edit", "N", "--phone", "555")
+    cli("clinic", "set", "--name", "Clinic")
+    before = cli("exam", "list", "P1", "--format", "json").stdout
+    cli("db", "downgrade", "0009")
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "://" not in db_url:
+            patients = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'patients'"
+            ).scalar()
+            assert "AUTOINCREMENT" in patients
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    database.close()
+    assert not {"contacts", "clinic"} & tables
+    assert not PATHWAY_COLUMNS & _columns(db_url, "patients")
+    assert not {"address", "phone"} & _columns(db_url, "facilities")
+    assert f"0009 -> {HEAD_REVISION}" in cli("db", "upgrade").stdout
+    assert cli("exam", "list", "P1", "--format", "json").stdout == before
+    assert _columns(db_url, "patients") >= PATHWAY_COLUMNS
+    assert "no contact recorded" in cli("contact", "list", "P1").stdout
+    cli("contact", "P1", "--outcome", "reached")
+    assert "reached" in cli("contact", "list", "P1").stdout

@@ -28,6 +28,7 @@ def test_add_show_list_edit(cli):
         "email": "ana@example.org",
         "phone": "555-0100",
         "reminders": True,
+        "address": None,
     }
     cli("patient", "add", "P2", "--no-reminders")
     listed = json.loads(cli("patient", "list", "--format", "json").stdout)

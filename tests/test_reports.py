@@ -75,6 +75,11 @@ def test_due_window_sort_and_fields(programme: Cli):
         "overdue": True,
         "days_overdue": 30,
         "flags": ["short-comparison-history", "overdue", "biopsy-recommended"],
+        "phone": None,
+        "email": None,
+        "state": "open",
+        "appointment": None,
+        "last_contact": None,
         # the other breast's step: nothing hides behind the earlier date (issue 13)
         "also": {"side": "left", "action": "routine-screening", "due": "2026-04-02"},
     }
@@ -109,6 +114,11 @@ def test_due_csv_is_spreadsheet_safe(programme: Cli):
         "overdue",
         "days_overdue",
         "flags",
+        "phone",
+        "email",
+        "state",
+        "appointment",
+        "last_contact",
         "also",
     ]
     by_id = {r["patient_id"]: r for r in rows}
@@ -160,7 +170,11 @@ def test_table_cut_to_a_terminal_width():
     ("fmt", "expected"),
     [
         ("json", "[]\n"),
-        ("csv", "patient_id,name,due,action,laterality,facility,overdue,days_overdue,flags,also\n"),
+        (
+            "csv",
+            "patient_id,name,due,action,laterality,facility,overdue,days_overdue,flags,phone,"
+            "email,state,appointment,last_contact,also\n",
+        ),
     ],
 )
 def test_empty_due_report(cli: Cli, fmt: str, expected: str):

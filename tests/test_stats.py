@@ -95,7 +95,20 @@ def test_csv_and_table(programme: Cli):
     rows = list(
         csv.DictReader(io.StringIO(programme("stats", "--as-of", AS_OF, "--format", "csv").stdout))
     )
-    assert list(rows[0]) == ["section", "step", "due", "on_time", "late", "lost", "open"]
+    assert list(rows[0]) == [
+        "section",
+        "step",
+        "due",
+        "on_time",
+        "late",
+        "lost",
+        "open",
+        "due_pct",
+        "on_time_pct",
+        "late_pct",
+        "lost_pct",
+        "open_pct",
+    ]
     first = rows[0]
     assert (first["section"], first["step"], first["due"], first["lost"]) == (
         "probably-benign step",
@@ -127,4 +140,70 @@ def test_the_stats_table_shows_every_figure_of_a_step() -> None:
     from followup.present.report_tables import STATS_COLUMNS
     from followup.store.adherence import STEP_COLUMNS
 
-    assert ("section", *STEP_COLUMNS) == STATS_COLUMNS
+    assert STATS_COLUMNS[: 1 + len(STEP_COLUMNS)] == ("section", *STEP_COLUMNS)
+
+
+def test_percentages_beside_the_counts(programme: Cli):
+    result = figures(programme)
+    six = result["probably_benign"][0]
+    assert (six["due"], six["on_time_pct"], six["lost_pct"], six["open_pct"]) == (
+        4,
+        50.0,
+        25.0,
+        25.0,
+    )
+    # five patients with a plan, all tracked: shares of five
+    assert (result["patients"], result["tracked"]) == (5, 5)
+    assert result["actions_pct"]["biopsy"] == 20.0
+    assert result["flags_pct"]["overdue"] == 60.0
+    assert result["tracking"]["open"] == 5 and result["tracking_pct"]["open"] == 100.0
+    table = programme("stats", "--as-of", AS_OF).stdout
+    assert "2 (50.0%)" in table and "3 (60.0%)" in table  # 6-month on time; overdue
+    empty = figures(programme, "--from", "2030-01-01")["probably_benign"][0]
+    assert empty["due"] == 0 and empty["on_time_pct"] is None  # no base, no percentage
+
+
+def test_pathway_counts_and_closed_patients_leave_the_action_and_flag_counts(programme: Cli):
+    programme("patient", "close", "R4", "--reason", "moved-away", "--date", "2025-05-01")
+    programme("contact", "R3", "--outcome", "scheduled", "--date", "2025-05-25",
+              "--appointment", "2025-06-10")  # fmt: skip
+    result = figures(programme)
+    assert result["tracking"] == {
+        "open": 3,
+        "scheduled": 1,
+        "closed": 1,
+        "declined": 0,
+        "moved-away": 1,
+        "deceased": 0,
+        "care-elsewhere": 0,
+        "to-call": 1,  # R2: R3 is scheduled, R4 closed
+    }
+    assert result["tracking_pct"]["closed"] == 20.0 and result["tracking_pct"]["to-call"] == 25.0
+    assert result["flags"]["overdue"] == 2  # R2, R3
+    assert result["actions"]["short-interval-follow-up"] == 3
+
+
+def test_by_facility_and_one_facility(programme: Cli):
+    programme("patient", "add", "S1")
+    probably_benign_exam(programme, "S1", "2024-09-01")  # at Northside Imaging, lost
+    programme("exam", "add", "S1", "--date", "2025-05-01", "--facility", "Southside",
+              "--category", "benign")  # fmt: skip
+    grouped = figures(programme, "--by", "facility")
+    assert grouped["by"] == "facility"
+    groups = {g["group"]: g for g in grouped["groups"]}
+    assert set(groups) == {"N", "Northside Imaging", "Southside"}
+    assert groups["Southside"]["patients"] == 1 and groups["N"]["actions"]["biopsy"] == 1
+    # S1's 6-month step counted from her Northside exam: due 2025-03-01, back 2025-05-01, late
+    assert groups["Northside Imaging"]["probably_benign"][0]["late"] == 1
+    assert groups["Southside"]["probably_benign"][0]["due"] == 0
+    one = figures(programme, "--facility", "northside imaging")
+    assert one["facility"] == "Northside Imaging" and one["patients"] == 4
+    assert one["probably_benign"] == groups["Northside Imaging"]["probably_benign"]
+    rows = list(csv.DictReader(io.StringIO(
+        programme("stats", "--as-of", AS_OF, "--by", "facility", "--format", "csv").stdout
+    )))  # fmt: skip
+    assert list(rows[0])[:2] == ["group", "section"] and {r["group"] for r in rows} == set(groups)
+    refused = programme("stats", "--facility", "Nowhere", code=1).stderr
+    assert "no facility is named 'Nowhere'" in refused
+    assert "exclude each other" in programme("stats", "--facility", "N", "--by", "facility",
+                                             code=2).stderr  # fmt: skip

@@ -33,6 +33,9 @@ COMMANDS = {
     "export": "followup.cli.export_commands:export",
     "calendar": "followup.cli.calendar_command:calendar",
     "remind": "followup.cli.remind_command:remind",
+    "contact": "followup.cli.contact_commands:contact",
+    "facility": "followup.cli.facility_commands:facility",
+    "clinic": "followup.cli.facility_commands:clinic",
 }
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from followup.cli.contact_commands import close, reopen
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import DATE, F, format_option, output_options
 
-PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "email", "phone", "reminders")
+PATIENT_COLUMNS = ("patient_id", "name", "birth_date", "email", "phone", "reminders", "address")
 
 
 def _details_options(func: F) -> F:
@@ -25,6 +26,12 @@ def _details_options(func: F) -> F:
                 help="Where reminders are sent: one address, e.g. ana@example.org.",
             ),
             click.option("--phone", metavar="TEXT", help="A phone number, for coordinators."),
+            click.option(
+                "--address",
+                metavar="TEXT",
+                help="Her postal address, for letters: one line a line (a line break, or \\n "
+                "typed as two characters), at most 5 lines.",
+            ),
         ]
     ):
         func = option(func)
@@ -39,12 +46,19 @@ def patient_row(patient: Any) -> dict[str, Any]:
         "email": patient.email,
         "phone": patient.phone,
         "reminders": patient.reminders,
+        "address": patient.address,
     }
+
+
+def typed_lines(text: str | None) -> str | None:
+    """An address typed on one line with ``\\n`` (two characters) between its lines, as
+    with real line breaks (shells make those awkward to type)."""
+    return text.replace("\\n", "\n") if text else text
 
 
 @click.group()
 def patient() -> None:
-    """Add, list, show and edit patients.
+    """Add, list, show and edit patients; close and reopen their tracking.
 
     \b
     Examples:
@@ -63,6 +77,7 @@ def add(app: AppContext, patient_id: str, no_reminders: bool, **details: Any) ->
     """Add a patient with id PATIENT_ID (e.g. P1 or a record number)."""
     from followup.store.patients import PatientDetails, add_patient
 
+    details["address"] = typed_lines(details["address"])
     with app.transaction() as session:
         created = add_patient(
             session,
@@ -110,6 +125,8 @@ def show(app: AppContext, patient_id: str, fmt: str) -> None:
         shown = "" if value is None else value
         if key == "reminders":
             shown = "on" if value else "off"
+        if key == "address" and value:
+            shown = value.replace("\n", "\n" + " " * 12)
         click.echo(f"{key.replace('_', ' '):<11} {shown}")
 
 
@@ -128,6 +145,7 @@ def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: An
 
     if reminders is None and all(value is None for value in details.values()):
         raise click.UsageError(nothing_to_change("--email ADDR"))
+    details["address"] = typed_lines(details["address"])
     with app.transaction() as session:
         changes = edit_patient(
             session, patient_id, PatientDetails(reminders=reminders, **details), today=today()
@@ -136,3 +154,7 @@ def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: An
         click.echo(unchanged(f"Patient {patient_id}"))
         return
     click.echo(f"Updated patient {patient_id}: {', '.join(sorted(changes))}.")
+
+
+patient.add_command(close)
+patient.add_command(reopen)

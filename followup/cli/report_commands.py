@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from contextlib import closing
 from datetime import date
 from operator import itemgetter
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -33,6 +34,20 @@ if TYPE_CHECKING:
     help="Include follow-ups due up to this many days after the as-of date.",
 )
 @click.option("--overdue", "overdue_only", is_flag=True, help="Only follow-ups already past due.")
+@click.option("--upcoming", is_flag=True, help="Only follow-ups not yet due (today included).")
+@click.option(
+    "--to-call",
+    is_flag=True,
+    help="The to-call list: overdue patients, open, not scheduled, not called in the last "
+    "recontact_days (policy, default 14); biopsy-type actions first, then the most recently "
+    "overdue (--within does not apply).",
+)
+@click.option(
+    "--closed",
+    is_flag=True,
+    help="Include patients whose tracking is closed (declined, moved away, deceased, care "
+    "elsewhere), who are left out otherwise.",
+)
 @click.option(
     "--facility",
     metavar="NAME",
@@ -47,6 +62,9 @@ def due(
     as_of: date | None,
     within: int,
     overdue_only: bool,
+    upcoming: bool,
+    to_call: bool,
+    closed: bool,
     facility: str | None,
     fmt: str,
     output: str | None,
@@ -54,14 +72,17 @@ def due(
 ) -> None:
     """Follow-ups due within DAYS (default 30) of the as-of date, overdue ones included.
 
-    Sorted by due date, then patient id. Overdue rows are marked `!` in the table.
+    Sorted by due date, then patient id. Overdue rows are marked `!` in the table. Each row
+    says where the patient stands on the pathway: open, scheduled (with the appointment: she
+    stays listed, marked) or closed, and when she was last contacted (`followup contact`).
 
     \b
     Examples:
       followup due                               # the next 30 days and everything overdue
       followup due --within 7 --facility "Northside Imaging"
+      followup due --to-call                     # whom to call this morning, in order
       followup due --overdue --format csv -o overdue.csv
-      followup due --as-of 2025-07-01 --format json
+      followup due --upcoming --as-of 2025-07-01 --format json
     """
     from followup.cli.output import output_stream, write_rows
     from followup.present.report_tables import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
@@ -69,7 +90,8 @@ def due(
     from followup.store.exams import known_facility
     from followup.store.reports import DUE_COLUMNS, DueQuery, due_rows
 
-    query = DueQuery(as_of or today(), within, overdue_only, facility)
+    _refuse_contradictions(overdue_only, upcoming, to_call, closed)
+    query = DueQuery(as_of or today(), within, overdue_only, facility, upcoming, to_call, closed)
     with (
         app.transaction(write=False, plans=True) as session,
         output_stream(output, force=force) as out,
@@ -94,6 +116,18 @@ def due(
                 write_rows(rows, DUE_COLUMNS, fmt, out)
 
 
+def _refuse_contradictions(overdue: bool, upcoming: bool, to_call: bool, closed: bool) -> None:
+    """Options that would ask for an empty report, refused rather than answered with one."""
+    if overdue and upcoming:
+        raise click.UsageError("--overdue and --upcoming exclude each other; give one of them")
+    if to_call and upcoming:
+        raise click.UsageError("--to-call lists overdue patients only; leave out --upcoming")
+    if to_call and closed:
+        raise click.UsageError(
+            "--to-call lists open patients only (closed ones are never called); leave out --closed"
+        )
+
+
 def _terminal_width(out: TextIO) -> int | None:
     """The terminal's width when ``out`` is one; None (no limit) for files and pipes."""
     return shutil.get_terminal_size().columns if out.isatty() else None
@@ -101,32 +135,57 @@ def _terminal_width(out: TextIO) -> int | None:
 
 def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextIO) -> None:
     """The due report as CSV, the same cells as the generic writer, put together a batch of
-    rows at a time: hundreds of thousands of rows cannot pay for a dict, nine conversions and
-    the csv module each (together they cost more than the query).
+    rows at a time: hundreds of thousands of rows cannot pay for a dict, fourteen conversions
+    and the csv module each (together they cost more than the query).
 
-    What people typed (patient id, name) is its own cell, checked a batch at a time; the other
-    cells repeat (dates, codes, facilities) and are made once each by the csv module. The due
-    date is ISO: text as SQLite returns it, or a date, which prints as ISO.
+    What people typed (patient id, name, phone, e-mail) is its own cell, checked a batch and
+    a column at a time; the other cells repeat (dates, codes, facilities, pathway states) and
+    are made once each by the csv module. The due date is ISO: text as SQLite returns it, or a
+    date, which prints as ISO.
     """
-    from followup.cli.output import CsvParts, csv_cell, csv_line, plain_cells
+    from followup.cli.output import CsvParts, csv_line
     from followup.store.reports import DUE_COLUMNS, DueFacts, also_text, due_batches
+    from followup.store.tracking_rows import as_text
 
     facts = DueFacts(query.as_of, policy)
+    tracked = facts.tracking
     kept = CsvParts()  # action, laterality, facility
     dated = CsvParts(lambda key: facts.dated_part(*key))  # overdue, days overdue, flags
+    pathway = CsvParts(lambda key: (key[0], as_text(key[1]), as_text(key[2])))
     other = CsvParts(lambda key: (also_text(*key),))  # the other breast's side, action, due
     out.write(csv_line(DUE_COLUMNS) + "\n")
-    with closing(due_batches(session, query)) as batches:  # closed early too: its cursor
+    with closing(due_batches(session, query, policy)) as batches:  # closed early too: its cursor
         for batch in batches:
-            ids, names = map(itemgetter(0), batch), map(itemgetter(1), batch)
-            if not (plain_cells(ids) and plain_cells(names)):
-                batch = [(csv_cell(pid), csv_cell(name), *rest) for pid, name, *rest in batch]
-            lines = [
-                f"{pid},{name or ''},{due},{kept[act, side, place]},{dated[due, codes]},"
-                f"{other[o_side, o_act, o_due]}\n"
-                for pid, name, due, act, side, place, codes, o_side, o_act, o_due in batch
-            ]
+            lines = []
+            for pid, name, due, action, side, facility, stored, *rest in _typed_cells(batch):
+                phone, email, closed, appointment, last_contact, last_call, *also = rest
+                state = tracked(closed, appointment, last_call)
+                lines.append(
+                    f"{pid},{name or ''},{due},{kept[action, side, facility]},"
+                    f"{dated[due, stored, state.missed]},{phone or ''},{email or ''},"
+                    f"{pathway[state.state.value, appointment, last_contact]},"
+                    f"{other[tuple(also)]}\n"
+                )
             out.write("".join(lines))
+
+
+# Cells of a due row that people typed: patient id, name, phone, e-mail.
+_TYPED = (0, 1, 7, 8)
+
+
+def _typed_cells(batch: list[tuple[Any, ...]]) -> Sequence[Sequence[Any]]:
+    """The batch with each typed cell as its CSV text; a column whose cells are all plain (the
+    usual case) is checked in one scan and left as it is."""
+    from followup.cli.output import csv_cell, plain_cells
+
+    unsafe = [i for i in _TYPED if not plain_cells(map(itemgetter(i), batch))]
+    if not unsafe:
+        return batch
+    rows = [list(row) for row in batch]
+    for row in rows:
+        for i in unsafe:
+            row[i] = csv_cell(row[i])
+    return rows
 
 
 @click.command()
@@ -134,8 +193,14 @@ def _write_due_csv(session: Session, query: DueQuery, policy: Policy, out: TextI
 @click.option(
     "--code",
     type=click.Choice(FLAG_CODES),
-    help="Only this flag (codes of clinical-rules.md §4).",
+    help="Only this flag (codes of clinical-rules.md §6).",
 )
+@click.option(
+    "--facility",
+    metavar="NAME",
+    help="Only patients last seen at this facility (a known one, matched as everywhere).",
+)
+@click.option("--closed", is_flag=True, help="Include patients whose tracking is closed.")
 @format_option("table", "json", "csv")
 @output_options("the report")
 @pass_app
@@ -143,6 +208,8 @@ def flags(
     app: AppContext,
     as_of: date | None,
     code: str | None,
+    facility: str | None,
+    closed: bool,
     fmt: str,
     output: str | None,
     force: bool,
@@ -150,23 +217,29 @@ def flags(
     """Patients with flags in force on the as-of date, one row per flag, with what to do.
 
     In the table the message is never cut: on a terminal it is wrapped to its width.
+    Patients whose tracking is closed are left out unless --closed is given.
 
     \b
     Examples:
       followup flags
       followup flags --code lost-to-follow-up --format csv -o lost.csv
+      followup flags --code missed-appointment --facility "Northside Imaging"
       followup flags --code facility-switch --as-of 2025-07-01
     """
     from followup.cli.output import output_stream, write_rows
     from followup.present.report_tables import FLAG_WIDTHS
     from followup.present.tables import write_table
-    from followup.store.reports import FLAG_COLUMNS, flag_rows
+    from followup.store.exams import known_facility
+    from followup.store.reports import FLAG_COLUMNS, FlagQuery, flag_rows
 
+    query = FlagQuery(as_of or today(), code, facility, closed)
     with (
         app.transaction(write=False, plans=True) as session,
         output_stream(output, force=force) as out,
     ):
-        rows = flag_rows(session, as_of or today(), code, app.policy)
+        if facility is not None:
+            known_facility(session, facility)
+        rows = flag_rows(session, query, app.policy)
         if fmt == "table":
             width = _terminal_width(out)
             write_table(rows, FLAG_COLUMNS, out, width=width, widths=FLAG_WIDTHS, wrap=True)
@@ -178,6 +251,16 @@ def flags(
 @as_of_option
 @click.option("--from", "start", type=DATE, metavar="DATE", help="First due date counted.")
 @click.option("--to", "end", type=DATE, metavar="DATE", help="Last due date counted.")
+@click.option(
+    "--facility",
+    metavar="NAME",
+    help="Only this facility: patients last seen there, steps counted from its exams.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["facility"]),
+    help="One group of figures per facility.",
+)
 @format_option("table", "json", "csv")
 @output_options("the figures")
 @pass_app
@@ -186,11 +269,13 @@ def stats(
     as_of: date | None,
     start: date | None,
     end: date | None,
+    facility: str | None,
+    by: str | None,
     fmt: str,
     output: str | None,
     force: bool,
 ) -> None:
-    """Adherence figures of the programme, as an audit asks for them.
+    """Adherence figures of the programme, as an audit asks for them, with percentages.
 
     Probably-benign steps are the 6-, 12- and 24-month follow-ups of a probably-benign
     episode, each due the policy's probably_benign_months (6, 6, 12) after the exam before
@@ -204,43 +289,63 @@ def stats(
       late     her next exam came after that
       lost     no exam since, more than lost_after_days (default 90) after the due date
       open     no exam since, not yet lost
+    Each outcome's percentage is of the step's due count.
 
     Then, from the stored plans: patients by next action (biopsy = open biopsy
-    recommendations) and patients with each flag in force on the as-of date.
+    recommendations) and patients with each flag in force on the as-of date, of the patients
+    still tracked (closed ones left out), with their share of those; and the pathway: patients
+    open, scheduled and closed (by reason) as shares of all patients with a plan, and the
+    to-call list as a share of those tracked. A facility's figures are those of the patients
+    last seen there, and the steps counted from its exams.
 
     \b
     Examples:
       followup stats
       followup stats --from 2024-01-01 --to 2024-12-31 --format csv
-      followup stats --as-of 2025-12-31 --format json
-      followup stats --format csv -o stats.csv
+      followup stats --facility "Northside Imaging"
+      followup stats --by facility --format json
+      followup stats --as-of 2025-12-31 --format csv -o stats.csv
     """
     from followup.cli.output import output_stream
 
     as_of = as_of or today()
     if start and end and start > end:
         raise click.UsageError(f"--from {start} is after --to {end}; swap them")
+    if facility is not None and by is not None:
+        raise click.UsageError("--facility and --by facility exclude each other; give one")
     with output_stream(output, force=force) as out:
-        _write_stats(app, as_of, start, end, fmt, out)
+        _write_stats(app, as_of, start, end, facility, by, fmt, out)
 
 
 def _write_stats(
-    app: AppContext, as_of: date, start: date | None, end: date | None, fmt: str, out: TextIO
+    app: AppContext,
+    as_of: date,
+    start: date | None,
+    end: date | None,
+    facility: str | None,
+    by: str | None,
+    fmt: str,
+    out: TextIO,
 ) -> None:
     from followup.cli.output import dump_json, write_rows
     from followup.present.report_tables import STATS_COLUMNS, STATS_HEADERS, stats_rows
-    from followup.store.adherence import programme_stats
+    from followup.store.adherence import StatsQuery, programme_stats
+    from followup.store.exams import known_facility
 
     with app.transaction(write=False, plans=True) as session:
-        figures = programme_stats(session, app.policy, as_of, start, end)
+        facility_id = known_facility(session, facility).id if facility is not None else None
+        query = StatsQuery(as_of, start, end, facility_id, by_facility=by == "facility")
+        figures = programme_stats(session, app.policy, query)
     if fmt == "json":
         dump_json(figures, out)
         return
-    rows = stats_rows(figures)
+    grouped = by is not None
+    columns = ["group", *STATS_COLUMNS] if grouped else list(STATS_COLUMNS)
     if fmt == "csv":
-        write_rows(rows, STATS_COLUMNS, fmt, out)
-    else:
-        write_rows(rows, STATS_COLUMNS, fmt, out, headers=STATS_HEADERS)
+        write_rows(stats_rows(figures, table=False), columns, fmt, out)
+        return
+    headers = ["group", *STATS_HEADERS] if grouped else list(STATS_HEADERS)
+    write_rows(stats_rows(figures, table=True), columns[: len(headers)], fmt, out, headers)
 
 
 @click.command()

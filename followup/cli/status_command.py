@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import click
@@ -48,6 +49,9 @@ def status(
     from followup.cli.context import read_policy_file
     from followup.cli.output import dump_json, output_stream
     from followup.present.status_view import status_json, status_table
+    from followup.present.tracking_view import tracking_json, tracking_section
+    from followup.rules.tracking import missed_appointment_flag
+    from followup.store.contacts import patient_tracking
     from followup.store.patients import get_patient
     from followup.store.plans import assess_patient
     from followup.store.policies import parse_policy_file, read_state
@@ -61,11 +65,16 @@ def status(
         in_force = read_state(session)
         policy = preview or in_force.policy
         inputs, assessment = assess_patient(session, patient.id, policy, as_of)
+        pathway, _ = patient_tracking(session, patient.id, as_of, policy)
         name = patient.name
+    missed = missed_appointment_flag(pathway)
+    if missed is not None:  # §6: the last flag of the order
+        assessment = replace(assessment, flags=(*assessment.flags, missed))
     reads = [policy_file] if policy_file else []
     with output_stream(output, force=force, reads=reads) as out:
         if fmt == "json":
             shown = status_json(patient_id, assessment, inputs.exams, inputs.biopsies)
+            shown["tracking"] = tracking_json(pathway)
             shown["policy"] = {"in_force": in_force.policy_id, "preview": policy_file}
             dump_json(shown, out)
             return
@@ -75,3 +84,4 @@ def status(
                 "in force for every other command).\n\n"
             )
         out.write(status_table(patient_id, name, assessment, inputs.exams, inputs.biopsies) + "\n")
+        out.write("\n" + tracking_section(pathway, as_of, patient_id.strip()) + "\n")

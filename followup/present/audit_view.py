@@ -31,10 +31,17 @@ ACTIONS = {
     "biopsy.add": "biopsy added",
     "biopsy.edit": "biopsy edited",
     "biopsy.delete": "biopsy deleted",
+    "contact.add": "contact recorded",
+    "patient.close": "tracking closed",
+    "patient.reopen": "tracking reopened",
+    "facility.edit": "facility edited",
+    "clinic.set": "clinic set",
 }
 # The order fields are shown in; a field a later version adds comes after these.
 FIELDS = (
     "date",
+    "outcome",
+    "appointment",
     "facility",
     "kind",
     "imaged",
@@ -49,6 +56,9 @@ FIELDS = (
     "note",
     "from",
     "to",
+    "name",
+    "address",
+    "phone",
 )
 HIDDEN = frozenset({"id"})  # the exam's own id is in its own column
 NOT_KNOWN = "(not logged)"

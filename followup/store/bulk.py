@@ -51,6 +51,7 @@ from followup.store.bulk_rows import DEFAULT_BATCH, Row, RowBuffer, Staged
 from followup.store.bulk_sql import TOUCHED, Statements, bind, driver_date
 from followup.store.bulk_stored import refuse_different
 from followup.store.clock import now
+from followup.store.contacts import refresh_tracking_of
 from followup.store.database import driver_connection
 from followup.store.errors import InvalidInput
 from followup.store.exams import facility_skeletons, warn_lookalike
@@ -420,11 +421,13 @@ class BulkLoader:
         for chunk in self.TOUCHED_chunks():
             plans = self._stored_plans(chunk)
             self._write_plans(rows_for(plans, self._facility, self._day))
-        TOUCHED.drop(self._conn)
         if self._cache_size is not None:
             self._cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
         self.close()
         self.session.expire_all()  # ORM objects loaded before the load are stale now
+        # New exams reopen and answer appointments (§7); patients new to this load have no log.
+        refresh_tracking_of(self.session, touched)
+        TOUCHED.drop(self._conn)
         return self.result
 
     def _plan(self, batch: _Batch, new: set[int]) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from followup import rules
+from followup.rules.tracking import LOGGED
 
 # Named constraints from the first revision, so later migrations can drop them by name on
 # SQLite (batch mode) and PostgreSQL alike.
@@ -52,12 +53,17 @@ IMAGED = rules.IMAGED
 DENSITIES = rules.DENSITIES
 BIOPSY_SIDES = rules.BIOPSY_SIDES
 BIOPSY_RESULTS = rules.BIOPSY_RESULTS
+# Every entry a pathway log may hold (clinical-rules.md §7).
+LOGGED_OUTCOMES = LOGGED
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     """``column`` is NULL or one of ``values``, compared one by one: SQLite fills an ephemeral
     table for every row it checks against an IN list of three values or more (revision 0004)."""
     return " OR ".join([f"{column} IS NULL", *(f"{column} = '{v}'" for v in values)])
+
+
+Day = date  # the type, for classes whose column ``date`` hides it
 
 
 class Base(DeclarativeBase):
@@ -73,7 +79,16 @@ class Patient(Base):
     """A person under follow-up; ``external_id`` is the id people type (``P1``, a MRN)."""
 
     __tablename__ = "patients"
-    __table_args__ = NEVER_REUSED
+    __table_args__ = (
+        # Few patients have an appointment: `flags --code missed-appointment` reads them alone.
+        Index(
+            "ix_patients_appointment",
+            "appointment",
+            sqlite_where=text("appointment IS NOT NULL"),
+            postgresql_where=text("appointment IS NOT NULL"),
+        ),
+        NEVER_REUSED,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -83,6 +98,16 @@ class Patient(Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    address: Mapped[str | None] = mapped_column(Text)  # postal, one line a line (letters)
+    # Her pathway summary (followup.rules.tracking.TrackingSummary, §7), kept in step with her
+    # contacts, exams and biopsies by followup.store.contacts, so the due report reads it with
+    # her row instead of her contacts. All None for a patient never contacted.
+    closed_reason: Mapped[str | None] = mapped_column(String(16))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    appointment: Mapped[date | None] = mapped_column(Date)
+    last_contact: Mapped[date | None] = mapped_column(Date)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    last_call: Mapped[date | None] = mapped_column(Date)
 
     exams: Mapped[list[Exam]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
@@ -97,6 +122,8 @@ class Facility(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)  # postal, for letters (§7)
+    phone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Exam(Base):
@@ -231,6 +258,44 @@ class Biopsy(Base):
 
     patient: Mapped[Patient] = relationship()
     facility: Mapped[Facility | None] = relationship(lazy="joined")
+
+
+class Contact(Base):
+    """One entry of a patient's pathway log (clinical-rules.md §7): an attempt to reach her
+    and its outcome (``scheduled`` with the appointment), a closing, a reopen; who recorded
+    it and when. Entries are never changed or deleted: they are the history."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", LOGGED_OUTCOMES), name="outcome"),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    date: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16))
+    appointment: Mapped[Day | None] = mapped_column(Date)
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+    facility: Mapped[Facility | None] = relationship(lazy="joined")
+
+class Clinic(Base):
+    """One row: the clinic that sends the letters (``clinic set``): its name, return address
+    and telephone number, the same for every coordinator and cron job."""
+
+    __tablename__ = "clinic"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):

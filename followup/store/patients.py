@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followup.rules.dates import check_birth_date
-from followup.rules.text import check_text, has_controls
+from followup.rules.text import check_address, check_text, has_controls
 from followup.store.clock import now
 from followup.store.errors import Conflict, InvalidInput, NotFound
 from followup.store.models import Patient
 
-EDITABLE = ("name", "birth_date", "email", "phone", "reminders")
+EDITABLE = ("name", "birth_date", "email", "phone", "reminders", "address")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class PatientDetails:
     email: str | None = None
     phone: str | None = None
     reminders: bool | None = None
+    address: str | None = None  # postal, one line a line
 
 
 def check_external_id(external_id: str) -> str:
@@ -136,15 +137,23 @@ def check_details(
 
 
 def _checked(details: PatientDetails, today: date | None) -> PatientDetails:
-    """The details as they are stored (the address without surrounding spaces)."""
+    """The details as they are stored: the e-mail address without surrounding spaces, the
+    postal address as trimmed lines ("" kept: in an edit it clears)."""
     check_details(
         name=details.name,
         email=details.email,
         phone=details.phone,
         birth_date=details.birth_date,
         today=today,
+        address=details.address,
     )
-    return replace(details, email=check_email(details.email))
+    details = replace(details, email=check_email(details.email))
+    if not details.address:
+        return details
+    try:
+        return replace(details, address=check_address(details.address) or "")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def add_patient(
@@ -175,6 +184,7 @@ def new_patient(external_id: str, details: PatientDetails, *, today: date | None
         phone=details.phone,
         reminders=True if details.reminders is None else details.reminders,
         created_at=now(),
+        address=details.address or None,
     )
 
 
@@ -217,6 +227,8 @@ def edit_patient(
     value given is the one stored."""
     patient = get_patient(session, external_id)
     details = _checked(details, today)
+    if details.reminders and not patient.reminders:
+        _refuse_if_deceased(session, patient)
     changes: dict[str, Any] = {}
     for field in EDITABLE:
         value = getattr(details, field)
@@ -228,3 +240,15 @@ def edit_patient(
             changes[field] = (getattr(patient, field), value)
             setattr(patient, field, value)
     return changes
+
+
+def _refuse_if_deceased(session: Session, patient: Patient) -> None:
+    """``deceased`` turns reminders off for good (clinical-rules.md §7)."""
+    from followup.store.contacts import reminders_ended
+
+    entry = reminders_ended(session, patient.id)
+    if entry is not None:
+        raise Conflict(
+            f"patient {patient.external_id} is recorded deceased ({entry.date.isoformat()}), "
+            "which turns her reminders off for good; they cannot be turned on again"
+        )

@@ -90,7 +90,9 @@ def refresh_plan(
     session: Session, patient_pk: int, policy: rules.Policy | None = None
 ) -> rules.Plan:
     """Recompute and store one patient's plan from her exams, film transfers and biopsies,
-    under the policy in force unless told (the caller read it already, in this transaction)."""
+    under the policy in force unless told (the caller read it already, in this transaction),
+    and her pathway summary (followup.store.contacts), which her latest exam or biopsy
+    changes."""
     return refresh_plans(session, [patient_pk], policy)[patient_pk]
 
 
@@ -99,6 +101,7 @@ def refresh_plans(
 ) -> dict[int, rules.Plan]:
     """:func:`refresh_plan` for many patients at once (an import): the same inputs and
     plans, in a few statements instead of a few per patient."""
+    from followup.store.contacts import refresh_tracking_of
     from followup.store.policies import policy_in_force
 
     policy = policy or policy_in_force(session)
@@ -106,6 +109,9 @@ def refresh_plans(
     inputs = read_inputs(session, of_patients(patients))
     plans = {patient: inputs.get(patient, NOTHING).plan(policy) for patient in patients}
     store_plans(session, plans)
+    # §7: a new exam or biopsy reopens tracking and answers an appointment
+    latest = {patient: inputs.get(patient, NOTHING).latest_record() for patient in patients}
+    refresh_tracking_of(session, patients, latest)
     return plans
 
 

@@ -34,9 +34,11 @@ from sqlalchemy.orm import Session
 
 from followup import rules
 from followup.rules.dates import add_days
+from followup.rules.tracking import TrackingState
 from followup.store.clock import now
 from followup.store.models import Patient, PlanRecord, Reminder
 from followup.store.policies import require_current_plans
+from followup.store.tracking_rows import TrackingFacts
 
 UPCOMING = "upcoming"
 OVERDUE = "overdue"
@@ -101,13 +103,26 @@ def candidates(
     require_current_plans(session)
     horizon = add_days(as_of, days_ahead)  # clamped: --as-of 9999-12-31 is no overflow
     known = _logged_statuses(session, horizon)
+    scheduled = TrackingFacts(as_of, policy)
     stmt = (
-        select(Patient.id, Patient.external_id, Patient.email, Patient.reminders, PlanRecord.due)
+        select(
+            Patient.id,
+            Patient.external_id,
+            Patient.email,
+            Patient.reminders,
+            PlanRecord.due,
+            Patient.appointment,
+        )
         .join(Patient, Patient.id == PlanRecord.patient_id)
         .where(PlanRecord.due.is_not(None), PlanRecord.due <= horizon)
+        .where(Patient.closed_reason.is_(None))  # §7: a closed patient gets none
         .order_by(PlanRecord.due, Patient.external_id)
     )
     for row in session.execute(stmt, execution_options={"yield_per": INSERT_CHUNK}):
+        if row.appointment is not None and scheduled(None, row.appointment, None).state == (
+            TrackingState.SCHEDULED
+        ):
+            continue  # §7: a scheduled patient leaves the overdue ladder
         kind, sequence = reminder_key(row.due, as_of, policy)
         yield Candidate(
             patient_pk=row.id,

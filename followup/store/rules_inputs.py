@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from followup import rules
+from followup.rules.tracking import latest_record
 from followup.store.models import Biopsy, Exam, Facility, FilmTransfer, Finding
 
 FINDING_CACHE = 10_000
@@ -88,6 +89,11 @@ class PatientInputs(NamedTuple):
 
     def assess(self, policy: rules.Policy, as_of: date) -> rules.Assessment:
         return rules.assess(self.exams, self.transfers, policy, as_of, self.biopsies)
+
+    def latest_record(self) -> date | None:
+        """Her latest exam's or biopsy's date: what reopens her tracking and answers her
+        appointment (clinical-rules.md §7)."""
+        return latest_record(self.exams, self.biopsies)
 
 
 NOTHING = PatientInputs((), (), ())  # a patient with no records (her plan: record an exam)
