@@ -91,15 +91,37 @@ def load_database(target: str, patients: int, seed: int, as_of: date) -> tuple[i
             started = time.perf_counter()
             result = loader.finish()
             finishing = time.perf_counter() - started
-        loading += time.perf_counter() - started
+            loading += time.perf_counter() - started
+            print("  recording the coordinators' contacts...", file=sys.stderr)
+            started = time.perf_counter()
+            contacts = add_pathway(session, seed, as_of)
+            pathway = time.perf_counter() - started
     finally:
         database.close()
     exams = result.exams_added
     counts = ", ".join(f"{k}={v:,}" for k, v in result.as_dict().items())
     return count, (
         f"{counts}\nloader alone: {loading:.1f} s ({finishing:.1f} s of it finishing), "
-        f"{count / loading:,.0f} rows/s, {exams / loading:,.0f} exams/s"
+        f"{count / loading:,.0f} rows/s, {exams / loading:,.0f} exams/s\n"
+        f"contacts: {contacts:,} recorded for the patients due, {pathway:.1f} s"
     )
+
+
+def add_pathway(session: Any, seed: int, as_of: date) -> int:
+    """The pathway of the patients due by as-of + 30 days (followup.synthetic.pathway):
+    calls, appointments, closings, with each patient's summary; returns the contacts."""
+    from sqlalchemy import select
+
+    from followup.rules.dates import add_days
+    from followup.store.contacts import load_log
+    from followup.store.models import PlanRecord
+
+    due = session.execute(
+        select(PlanRecord.patient_id, PlanRecord.due)
+        .where(PlanRecord.due <= add_days(as_of, 30))
+        .order_by(PlanRecord.patient_id)
+    )
+    return load_log(session, synthetic.pathway(due, seed, as_of), today=as_of)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,14 @@ Nothing here touches a database: :func:`rows` feeds :mod:`followup.store.bulk`, 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from followup import rules
 from followup.synthetic_course import Places, history
+from followup.rules.tracking import Contact, Outcome
 
 if TYPE_CHECKING:
     from followup.store.bulk_rows import Row
@@ -104,6 +105,7 @@ class SyntheticPatient:
     name: str
     birth_date: date
     email: str | None
+    phone: str
     reminders: bool
     exams: tuple[rules.Exam, ...]
     transfers: tuple[rules.FilmTransfer, ...]
@@ -125,6 +127,7 @@ def make_patient(number: int, seed: int, as_of: date) -> SyntheticPatient:
         name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
         birth_date=as_of - timedelta(days=rng.randint(40 * 365, 75 * 365)),
         email=f"patient{number}@example.org" if has_email else None,
+        phone=f"555-{number % 10_000:04d}",  # not drawn: the programme stays as it was
         reminders=rng.random() < 0.95,
         exams=tuple(course.exams),
         transfers=tuple(course.transfers),
@@ -158,6 +161,7 @@ def rows(patients: int, seed: int, as_of: date) -> Iterator[Row]:
             name=patient.name,
             birth_date=patient.birth_date,
             email=patient.email,
+            phone=patient.phone,
             reminders=patient.reminders,
         )
         for exam in patient.exams:
@@ -241,3 +245,58 @@ def csv_records(patients: int, seed: int, as_of: date) -> Iterator[dict[str, Any
                     "density": _text(exam.density),
                     "radiologist": exam.radiologist,
                 }
+
+
+# The pathway (clinical-rules.md §7) of the patients due: how often a coordinator has tried an
+# overdue patient, what came of each try, and how often tracking was closed. Made up, in the
+# range recall programmes report (about half the overdue reached for at least once, a few per
+# cent closed, most calls unanswered).
+TRIED = 0.5  # overdue patients with at least one attempt
+TRY_MIX = (
+    (Outcome.NO_ANSWER, 35),
+    (Outcome.LEFT_MESSAGE, 25),
+    (Outcome.REACHED, 15),
+    (Outcome.LETTER_SENT, 10),
+    (Outcome.SCHEDULED, 10),
+    (Outcome.WRONG_NUMBER, 5),
+)
+CLOSED = 0.05  # of those tried
+CLOSE_MIX = (
+    (Outcome.DECLINED, 40),
+    (Outcome.MOVED_AWAY, 30),
+    (Outcome.CARE_ELSEWHERE, 25),
+    (Outcome.DECEASED, 5),
+)
+BOOKED_AHEAD = 0.1  # patients due soon who already have an appointment
+
+
+def pathway(
+    due: Iterable[tuple[int, date]], seed: int, as_of: date
+) -> Iterator[tuple[int, Contact]]:
+    """Contacts for patients (key, due date) due by ``as_of`` + 30 days, none after
+    ``as_of``; the same seed and key, the same contacts."""
+    for key, day in due:
+        rng = random.Random(f"{seed}:{key}:pathway")
+        if day >= as_of:
+            if rng.random() < BOOKED_AHEAD:
+                call = as_of - timedelta(days=rng.randint(0, 20))
+                yield key, Contact(call, Outcome.SCHEDULED, day)
+            continue
+        if rng.random() >= TRIED:
+            continue
+        yield from _tries(rng, key, day, as_of)
+
+
+def _tries(rng: random.Random, key: int, due: date, as_of: date) -> Iterator[tuple[int, Contact]]:
+    outcomes, weights = [o for o, _ in TRY_MIX], [w for _, w in TRY_MIX]
+    call = due
+    for _ in range(rng.randint(1, 3)):
+        call += timedelta(days=rng.randint(1, 30))
+        if call > as_of:
+            return
+        outcome = rng.choices(outcomes, weights)[0]
+        booked = call + timedelta(days=rng.randint(7, 40)) if outcome is Outcome.SCHEDULED else None
+        yield key, Contact(call, outcome, booked)
+    if rng.random() < CLOSED:
+        reasons, shares = [o for o, _ in CLOSE_MIX], [w for _, w in CLOSE_MIX]
+        yield key, Contact(call, rng.choices(reasons, shares)[0])

@@ -114,3 +114,20 @@ def test_rows_and_csv_carry_the_same_exams():
     assert records[0]["date"] == first.date.isoformat()
     assert records[0]["category"] == first.findings[0].category
     assert {r["kind"] for r in records} == {"screening", "diagnostic"}
+
+
+def test_the_pathway_is_deterministic_plausible_and_never_in_the_future():
+    from datetime import timedelta
+
+    due = [(key, AS_OF - timedelta(days=key % 700) + timedelta(days=20)) for key in range(4000)]
+    entries = list(synthetic.pathway(due, 3, AS_OF))
+    assert entries == list(synthetic.pathway(due, 3, AS_OF))
+    for _, entry in entries:
+        rules.tracking.validate_contact(entry, AS_OF)  # as `contact` would check it
+    overdue = {key for key, day in due if day < AS_OF}
+    tried = {key for key, _ in entries if key in overdue}
+    assert 0.35 < len(tried) / len(overdue) < 0.55  # about half, some not yet due a call
+    closed = [e for _, e in entries if e.outcome in rules.tracking.CLOSING]
+    assert 0.02 < len(closed) / len(tried) < 0.08
+    ahead = {key for key, _ in entries if key not in overdue}
+    assert 0.05 < len(ahead) / (len(due) - len(overdue)) < 0.15
