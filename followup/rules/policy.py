@@ -41,6 +41,10 @@ class Policy:
     lost_after_days: int = 90
     # Reminders: an overdue follow-up is reminded again every this many days.
     overdue_repeat_days: int = 30
+    # §7, the ladder: the upcoming reminder this many days before the due date, then the
+    # overdue steps on these days after it (the last by certified mail), then nothing more.
+    reminder_days_before: int = 30
+    overdue_steps_days: tuple[int, ...] = (1, 30, 60)
     # Adherence statistics: a return within this many days after the due date is on time.
     on_time_days: int = 30
     # §7: a patient called less than this many days ago is left off the to-call list.
