@@ -20,8 +20,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from followup import rules
-from followup.synthetic_course import Places, history
 from followup.rules.tracking import Contact, Outcome
+from followup.synthetic_course import Places, history
 
 if TYPE_CHECKING:
     from followup.store.bulk_rows import Row

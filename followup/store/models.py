@@ -285,6 +285,7 @@ class Contact(Base):
 
     facility: Mapped[Facility | None] = relationship(lazy="joined")
 
+
 class Clinic(Base):
     """One row: the clinic that sends the letters (``clinic set``): its name, return address
     and telephone number, the same for every coordinator and cron job."""
