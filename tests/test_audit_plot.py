@@ -109,6 +109,33 @@ def test_labels_do_not_overlap_each_other_nor_leave_the_axes(report):
             assert not box.overlaps(other)
 
 
+def test_a_crowd_of_names_is_thinned_and_the_caption_says_so(report):
+    from matplotlib.text import Text
+
+    """Forty radiologists with the same figures: one spot, room for a few names only. The
+    total keeps its label; the others never overlap; the caption says names were left out."""
+    crowd = [
+        AuditPatient([AuditExam(START + timedelta(days=day), "screening", category, "N", reader)])
+        for reader in (f"Dr Number {number:02d}" for number in range(40))
+        for day, category in enumerate(["negative"] * 45 + ["incomplete"] * 5)
+    ]
+    figure = plot.audit_figure(audit(crowd, START, END, AS_OF, by="radiologist"))
+    (axes,) = figure.axes
+    labels = [t.get_text() for t in axes.texts]
+    assert "all radiologists" in labels and 1 < len(labels) < 41
+    assert axes.get_title().endswith(plot.LEFT_OUT)
+    renderer = figure.canvas.get_renderer()
+    boxes = [Text.get_window_extent(t, renderer) for t in axes.texts]  # the words, no leader
+    for index, box in enumerate(boxes):
+        assert not any(box.overlaps(other) for other in boxes[index + 1 :])
+    assert plot.LEFT_OUT not in plot.audit_figure(report).axes[0].get_title()  # room for all
+
+
+def test_the_caption_names_the_facility_the_exams_were_restricted_to(report):
+    caption = plot.audit_figure(report, "Northside Imaging").axes[0].get_title()
+    assert caption.startswith("Exams at Northside Imaging of 2024-01-01 to 2024-12-31,")
+
+
 def test_a_single_programme_is_one_point():
     report = audit(programme(), START, END, AS_OF)
     figure = plot.audit_figure(report)

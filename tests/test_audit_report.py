@@ -188,6 +188,8 @@ def test_json_is_the_object_of_cli_md_with_every_field_and_nulls():
     assert {"groups", "references"} <= set(data)
     assert (data["from"], data["to"], data["by"]) == ("2024-01-01", "2024-12-31", "radiologist")
     assert data["outcome_days"] == 365 and data["outcomes_known_through"] == "2025-06-30"
+    assert data["facility"] is None  # the exams of every facility
+    assert audit_json(report, "Northside Imaging")["facility"] == "Northside Imaging"
     assert [g["group"] for g in data["groups"]] == ["Ames", "Brook", None, "all"]
     for group in data["groups"]:
         assert list(group)[: len(CLI_MD_FIELDS)] == CLI_MD_FIELDS

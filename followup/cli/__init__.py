@@ -28,6 +28,7 @@ COMMANDS = {
     "stats": "followup.cli.report_commands:stats",
     "recompute": "followup.cli.report_commands:recompute",
     "policy": "followup.cli.policy_commands:policy",
+    "audit": "followup.cli.audit_command:audit",
     "audit-log": "followup.cli.audit_log_commands:audit_log",
     "demo": "followup.cli.demo_command:demo",
     "export": "followup.cli.export_commands:export",

@@ -23,7 +23,7 @@ def policy() -> None:
     It is stored in the database, so every command, every user and every cron job applies the
     same one, and the stored plans always follow it. A database uses the defaults of
     clinical-rules.md until a policy is set. Values have bounds: intervals 1-36 months,
-    windows 1-365 days, comparison 1-10 years.
+    windows 1-365 days (the audit's outcome_days 1-730), comparison 1-10 years.
 
     \b
     Examples:
@@ -73,11 +73,12 @@ def set_(app: AppContext, file: str) -> None:
     """Check the TOML policy FILE, store it as the policy in force, and recompute every plan.
 
     Every key is checked (known key, whole numbers, within bounds: intervals 1-36 months,
-    windows 1-365 days, comparison 1-10 years); a bad file is refused whole, naming the key
-    and its bound, and nothing changes. Keys left out take their defaults. The policy is
-    kept with who set it (FOLLOWUP_USER, else the login name) and when; `policy history`
-    lists them. Plans are then recomputed a batch of patients at a time (a progress bar on a
-    terminal); if that is interrupted, the next command that reads plans finishes it.
+    windows 1-365 days, the audit's outcome_days 1-730, comparison 1-10 years); a bad file
+    is refused whole, naming the key and its bound, and nothing changes. Keys left out take
+    their defaults. The policy is kept with who set it (FOLLOWUP_USER, else the login name)
+    and when; `policy history` lists them. Plans are then recomputed a batch of patients at
+    a time (a progress bar on a terminal); if that is interrupted, the next command that
+    reads plans finishes it.
 
     \b
     Examples:

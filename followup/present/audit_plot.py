@@ -39,6 +39,8 @@ MAX_LABEL = 28
 # farther out, with a leader line, when every near place is taken.
 _NEAR = ((7, -4), (-7, -4), (0, 7), (0, -14), (7, 6), (-7, 6), (7, -14), (-7, -14))
 _FAR = ((22, 12), (-22, 12), (22, -22), (-22, -22), (0, 22), (0, -30), (34, -4), (-34, -4))
+LABEL_GAP = 4  # pixels between two labels side by side
+LEFT_OUT = "Where names would overlap, some are left out: the table gives every group."
 _LEADER = {"arrowstyle": "-", "color": "#888888", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 5}
 
 
@@ -78,13 +80,20 @@ def plot_format(path: str | PurePath) -> str:
         ) from None
 
 
-def audit_plot(report: AuditReport, fmt: str) -> bytes:
+def check_available() -> None:
+    """Raise :class:`PlotUnavailable` now if matplotlib is missing: a command that will draw
+    says so before it reads a million exams, not after."""
+    _matplotlib()
+
+
+def audit_plot(report: AuditReport, fmt: str, facility: str | None = None) -> bytes:
     """Recall rate against cancer detection rate for each group of ``report`` (and the total),
-    as ``fmt`` (``png`` or ``svg``) bytes; the same report gives the same bytes. Raises
+    as ``fmt`` (``png`` or ``svg``) bytes; the same report gives the same bytes. ``facility``
+    names the facility the exams were restricted to, if any. Raises
     :class:`PlotUnavailable` without matplotlib."""
     if fmt not in PLOT_FORMATS.values():
         raise ValueError(f"unknown plot format {fmt!r}; use png or svg")
-    figure = audit_figure(report)
+    figure = audit_figure(report, facility)
     _figure_class, _canvas_class, rc_context = _matplotlib()
     out = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
@@ -93,7 +102,7 @@ def audit_plot(report: AuditReport, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def audit_figure(report: AuditReport) -> Figure:
+def audit_figure(report: AuditReport, facility: str | None = None) -> Figure:
     """The plot as a matplotlib Figure on an Agg canvas, labels placed (for a caller that
     embeds it, e.g. a web page, or checks where the labels went)."""
     figure_class, canvas_class, rc_context = _matplotlib()
@@ -104,9 +113,17 @@ def audit_figure(report: AuditReport) -> Figure:
         axes = figure.add_subplot()
         points = _draw(axes, points, report)
         figure.suptitle(_title(report), fontsize=12)
-        axes.set_title(_caption(report, missing), fontsize=8.5, color="#444444")
+        caption = _caption(report, missing, facility)
+        axes.set_title(caption, fontsize=8.5, color="#444444")
         figure.draw_without_rendering()  # lay out first: labels are placed in final pixels
-        _place_labels(axes, points, canvas.get_renderer())
+        if _place_labels(axes, points, canvas.get_renderer()):
+            # Some names were left out: say so, lay the figure out again with the longer
+            # caption and place the labels anew in the pixels of that layout.
+            for text in list(axes.texts):
+                text.remove()
+            axes.set_title(f"{caption}\n{LEFT_OUT}", fontsize=8.5, color="#444444")
+            figure.draw_without_rendering()
+            _place_labels(axes, points, canvas.get_renderer())
     return cast("Figure", figure)
 
 
@@ -234,7 +251,7 @@ def _scatter(axes: Axes, points: list[_Point]) -> list[Any]:
         ),
         "few": (any(p.few for p in points), "o", "#555555", False),
         "edge": (any(p.marker in "^>" for p in points), "^", "#555555", True),
-        "total": (any(p.total for p in points), "D", INSIDE_COLOUR, True),
+        "total": (any(p.total for p in points), "D", "#555555", True),
     }
     words = {
         "inside": "inside the acceptable region",
@@ -265,26 +282,38 @@ def _title(report: AuditReport) -> str:
     return f"Recall rate against cancer detection rate, {group}"
 
 
-def _caption(report: AuditReport, missing: list[str]) -> str:
+def _caption(report: AuditReport, missing: list[str], facility: str | None) -> str:
+    where = f" at {facility}" if facility is not None else ""
     text = (
-        f"Exams of {report.start} to {report.end}, as of {report.as_of}.\nCancer detection rests"
-        f" on the screens up to {report.outcomes_known_through}, whose {report.outcome_days}-day"
-        " window has ended."
+        f"Exams{where} of {report.start} to {report.end}, as of {report.as_of}.\nCancer"
+        f" detection rests on the screens up to {report.outcomes_known_through}, whose"
+        f" {report.outcome_days}-day window has ended."
     )
     if missing:
         text += f"\nNot plotted (no rate yet): {', '.join(missing)}."
     return text
 
 
-def _place_labels(axes: Axes, points: list[_Point], renderer: RendererBase) -> None:
+def _label_order(point: _Point) -> tuple[int, float, float]:
+    """Who gets a place first when names crowd: the total, then the groups resting on enough
+    screens (those outside the acceptable region first), then the others."""
+    rank = 0 if point.total else 1 + 2 * point.few + point.acceptable
+    return rank, -point.y, point.x
+
+
+def _place_labels(axes: Axes, points: list[_Point], renderer: RendererBase) -> int:
     """Put each label beside its point where it overlaps no label, point or axis edge placed
-    so far (or overlaps least): a few candidates per label, measured by the renderer."""
+    so far: a few candidates per label, measured by the renderer. A label with no such place
+    is left out (a crowd of names is read by nobody; the table names every group), except
+    the total's, which takes the place where it overlaps least. Returns how many were left
+    out."""
     from matplotlib.text import Text as text_class
 
     frame = axes.get_window_extent(renderer)
     spots = [_marker_box(axes, at, renderer) for at in [BCSC, *((p.x, p.y) for p in points)]]
     placed: list[Bbox] = []
-    for point in sorted(points, key=lambda p: (-p.y, p.x)):
+    left_out = 0
+    for point in sorted(points, key=_label_order):
         best = None
         for dx, dy in (*_NEAR, *_FAR):
             text = axes.annotate(
@@ -312,7 +341,19 @@ def _place_labels(axes: Axes, points: list[_Point], renderer: RendererBase) -> N
             if clash == 0:
                 break
         assert best is not None
-        placed.append(best[2])
+        if clash and not point.total:  # no place free of overlap: the last one tried clashed
+            best[1].remove()
+            left_out += 1
+            continue
+        placed.append(_spaced(best[2]))
+    return left_out
+
+
+def _spaced(box: Bbox) -> Bbox:
+    """A placed label with a little room on either side: two names must not run together."""
+    from matplotlib.transforms import Bbox
+
+    return Bbox.from_extents(box.x0 - LABEL_GAP, box.y0, box.x1 + LABEL_GAP, box.y1)
 
 
 def _marker_box(axes: Axes, at: tuple[float, float], renderer: RendererBase) -> Bbox:

@@ -100,9 +100,10 @@ def references_json() -> dict[str, dict[str, Any]]:
     }
 
 
-def audit_json(report: AuditReport) -> dict[str, Any]:
+def audit_json(report: AuditReport, facility: str | None = None) -> dict[str, Any]:
     """The object of cli.md "Audit": ``{"from", "to", "by", "groups", "references"}`` and the
-    as-of date, window and last exam day with a known outcome that the figures depend on."""
+    facility the exams were restricted to (or null), the as-of date, window and last exam day
+    with a known outcome that the figures depend on."""
     return {
         "from": report.start.isoformat(),
         "to": report.end.isoformat(),
@@ -110,6 +111,7 @@ def audit_json(report: AuditReport) -> dict[str, Any]:
         "as_of": report.as_of.isoformat(),
         "outcome_days": report.outcome_days,
         "outcomes_known_through": report.outcomes_known_through.isoformat(),
+        "facility": facility,
         "groups": [group_json(figures) for figures in report.groups],
         "references": references_json(),
     }
@@ -277,9 +279,11 @@ def _block_notes(figures: AuditFigures, days: int) -> list[str]:
     return notes
 
 
-def _header(report: AuditReport) -> list[str]:
+def _header(report: AuditReport, facility: str | None) -> list[str]:
     known, days = report.outcomes_known_through, report.outcome_days
     grouping = f", by {report.by}" if report.by else ""
+    if facility is not None:
+        grouping = f" at {facility}{grouping}"
     if known >= report.end:
         window = "Every exam's window has ended: the outcome figures are complete."
     elif known < report.start:
@@ -324,14 +328,15 @@ def _width(rows: Sequence[Row], column: int) -> int:
     )
 
 
-def audit_table(report: AuditReport) -> str:
-    """The audit as a person reads it: a header, then one block per group, columns aligned
-    across blocks so that groups compare at a glance."""
+def audit_table(report: AuditReport, facility: str | None = None) -> str:
+    """The audit as a person reads it: a header (naming the ``facility`` the exams were
+    restricted to, if any), then one block per group, columns aligned across blocks so that
+    groups compare at a glance."""
     blocks = [(figures, _block_lines(figures)) for figures in report.groups]
     every_row = [_HEADERS, *(row for _, lines in blocks for row, _notes in lines)]
     widths = [_width(every_row, i) for i in range(len(_HEADERS))]
     note_indent = 2 + widths[0] + 2
-    lines = [wrapped for text in _header(report) for wrapped in _wrapped(text, 0)]
+    lines = [wrapped for text in _header(report, facility) for wrapped in _wrapped(text, 0)]
     for figures, block in blocks:
         lines += ["", _title(figures, report.by), _aligned(_HEADERS, widths)]
         for row, notes in block:

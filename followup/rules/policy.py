@@ -52,13 +52,16 @@ class Policy:
     # §7: an appointment passed by more than this many days with no exam or biopsy since is
     # missed (``missed-appointment``), and she is back on the lists.
     appointment_grace_days: int = 7
+    # §8: the outcomes audit counts a cancer within this many days after an exam.
+    outcome_days: int = 365
 
 
 DEFAULT_POLICY = Policy()
 
 UNIT_BOUNDS = {"months": (1, 36), "days": (1, 365), "years": (1, 10)}
-# Keys whose bound is not the one of the unit in their name.
-KEY_BOUNDS: dict[str, tuple[int, int]] = {}
+# Keys whose bound is not the one of the unit in their name. The audit's window may reach two
+# years: a programme that screens every two years counts its interval cancers over both.
+KEY_BOUNDS: dict[str, tuple[int, int]] = {"outcome_days": (1, 730)}
 COUNT_BOUNDS = (1, 1000)  # a whole number whose name carries no unit
 MAX_STEPS = 12  # the longest list a key may hold (a protocol of follow-up steps)
 MAX_TEXT = 200

@@ -177,17 +177,20 @@ def _driver_statement(stmt: Select[Any], dialect: Dialect) -> tuple[str, Any]:
     return compiled.string, values
 
 
-def _driver_batches(session: Session, stmt: Select[Any]) -> Generator[list[tuple[Any, ...]]]:
+def driver_batches(
+    session: Session, stmt: Select[Any], name: str = "followup_report"
+) -> Generator[list[tuple[Any, ...]]]:
     """The rows of a whole-report query in batches of plain driver tuples, read from the
     driver's cursor on the session's connection (server-side on PostgreSQL, so memory stays
     flat): SQLAlchemy's result rows would cost as much as the query on a 300,000-row report.
+    ``name`` names the PostgreSQL cursor: two read side by side need two names.
     """
     connection = session.connection()
     sql, values = _driver_statement(stmt, connection.dialect)
     driver = driver_connection(connection)
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(WHOLE_RESULT)
-        cursor = driver.cursor(name="followup_report")
+        cursor = driver.cursor(name=name)
     else:
         cursor = driver.cursor()
     try:
@@ -241,7 +244,7 @@ def due_batches(
     """
     require_current_plans(session)
     stmt = due_select(query, session.get_bind().dialect.name == "sqlite")
-    batches = _driver_batches(session, stmt)
+    batches = driver_batches(session, stmt)
     if query.to_call:
         return _to_call(batches, TrackingFacts(query.as_of, policy))
     return batches if query.closed else _open_only(batches)
@@ -378,7 +381,7 @@ def flag_rows(session: Session, query: FlagQuery, policy: rules.Policy) -> Itera
     )
     facts = DueFacts(query.as_of, policy)
     code = query.code
-    batches = _driver_batches(session, stmt)
+    batches = driver_batches(session, stmt)
     rows = chain.from_iterable(batches if query.closed else _open_only(batches))
     for _, patient_rows in groupby(rows, key=itemgetter(0)):
         group = list(patient_rows)

@@ -151,6 +151,8 @@ SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 d
     # §7 pathway
     "recontact_days": (1, 365),
     "appointment_grace_days": (1, 365),
+    # §8: the audit's window, up to two years (a biennial programme's interval cancers)
+    "outcome_days": (1, 730),
 }
 
 

@@ -1,0 +1,154 @@
+"""What the outcomes audit reads (clinical-rules.md §8), streamed from the database.
+
+:func:`audit_patients` feeds :func:`followup.rules.audit.audit` one patient at a time: her exams
+of the period (date, kind, overall category, facility, radiologist), and her biopsies and
+known-malignancy exams from the period's first day to ``outcome_days`` after its last (the
+cancers of its exams). Two queries ordered by patient, the same SQL on SQLite and PostgreSQL,
+are read side by side from the driver's cursors (server-side on PostgreSQL) and merged on the
+patient: memory stays flat whatever the programme's size, and the database does what it is
+fast at, one scan, instead of a query per patient.
+
+An exam's *overall* category is its most worrisome finding (§1 order; post-procedure below
+everything, known-malignancy above): the highest rank among its findings, worked out in SQL,
+so that an exam with several findings is still one row. Rows are plain driver tuples, turned
+into the audit's values with a few look-ups each (dates arrive as ISO text on SQLite and are
+parsed once per distinct day): a million exams cannot pay for an ORM object each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from itertools import chain, groupby
+from operator import itemgetter
+from typing import Any, cast
+
+from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from followup import rules
+from followup.rules.audit import AuditBiopsy, AuditExam, AuditPatient
+from followup.rules.dates import add_days
+from followup.store.models import Biopsy, Exam, Facility, Finding
+from followup.store.reports import driver_batches
+
+KNOWN_MALIGNANCY = rules.Category.KNOWN_MALIGNANCY.value
+# The overall category from the highest rank of an exam's findings (ranks are distinct).
+CATEGORY_OF_WORRY = {category.worry: category.value for category in rules.Category}
+_PATIENT = itemgetter(5)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """The exams a facility audits: those dated ``start`` to ``end`` (and not after
+    ``as_of``: a past as-of date gives the audit as it stood that day), of one facility when
+    ``facility_id`` is given, with their outcomes known by ``as_of``."""
+
+    start: date
+    end: date
+    as_of: date
+    outcome_days: int = rules.DEFAULT_POLICY.outcome_days
+    facility_id: int | None = None
+
+    @property
+    def last_exam(self) -> date:
+        return min(self.end, self.as_of)
+
+    @property
+    def last_outcome(self) -> date:
+        """The last day an outcome of the period's exams can be dated and known."""
+        return min(self.as_of, add_days(self.end, self.outcome_days))
+
+
+def _worry() -> Any:
+    """A finding's rank for "most worrisome" (§1), as SQL."""
+    return case(
+        {category.value: category.worry for category in rules.Category},
+        value=Finding.category,
+    )
+
+
+def exams_select(query: AuditQuery) -> Select[Any]:
+    """The exams of the audit as (date, kind, rank of the overall category, facility key,
+    radiologist, patient key), ordered by patient (the exams' unique index is)."""
+    overall = select(func.max(_worry())).where(Finding.exam_id == Exam.id).scalar_subquery()
+    stmt = select(
+        Exam.date, Exam.kind, overall, Exam.facility_id, Exam.radiologist, Exam.patient_id
+    ).where(Exam.date.between(query.start, query.last_exam))
+    if query.facility_id is not None:
+        stmt = stmt.where(Exam.facility_id == query.facility_id)
+    return stmt.order_by(Exam.patient_id)
+
+
+def outcomes_select(query: AuditQuery) -> Select[Any]:
+    """Every biopsy and known-malignancy exam that can be the outcome of an audited exam, as
+    (patient key, date, biopsy result or None for a known-malignancy exam), by patient."""
+    first, last = query.start, query.last_outcome
+    biopsies = select(Biopsy.patient_id, Biopsy.date, Biopsy.result).where(
+        Biopsy.date.between(first, last)
+    )
+    malignancies = (
+        select(Exam.patient_id, Exam.date, literal(None).label("result"))
+        .join(Finding, Finding.exam_id == Exam.id)
+        .where(Finding.category == KNOWN_MALIGNANCY, Exam.date.between(first, last))
+    )
+    both = union_all(biopsies, malignancies).subquery()
+    return select(both.c.patient_id, both.c.date, both.c.result).order_by(both.c.patient_id)
+
+
+class _Days(dict[Any, date]):
+    """A stored date as a date, parsed once per distinct value (ISO text on SQLite)."""
+
+    def __missing__(self, raw: Any) -> date:
+        day = self[raw] = raw if isinstance(raw, date) else date.fromisoformat(raw)
+        return day
+
+
+def _exam_rows(session: Session, query: AuditQuery, days: _Days) -> Generator[tuple[Any, ...]]:
+    """The audit's exams as (date, kind, category, facility, radiologist, patient key): the
+    fields of an AuditExam, then the patient, as the audit takes a row."""
+    names: dict[int, str] = dict(session.execute(select(Facility.id, Facility.name)).all())
+    category = CATEGORY_OF_WORRY
+    batches = driver_batches(session, exams_select(query), "followup_audit_exams")
+    with closing(batches):  # its cursor, as soon as this is closed
+        for batch in batches:
+            yield from [
+                (days[day], kind, category[worry], names[facility], radiologist, patient)
+                for day, kind, worry, facility, radiologist, patient in batch
+            ]
+
+
+def _outcomes(
+    session: Session, query: AuditQuery, days: _Days
+) -> Generator[tuple[int, list[AuditBiopsy], list[date]]]:
+    """(patient key, her biopsies, her known-malignancy dates) for each patient with any."""
+    batches = driver_batches(session, outcomes_select(query), "followup_audit_outcomes")
+    with closing(batches):
+        for patient, events in groupby(chain.from_iterable(batches), itemgetter(0)):
+            biopsies, malignancies = [], []
+            for _, day, result in events:
+                if result is None:
+                    malignancies.append(days[day])
+                else:
+                    biopsies.append(AuditBiopsy(days[day], result))
+            yield patient, biopsies, malignancies
+
+
+def audit_patients(session: Session, query: AuditQuery) -> Generator[AuditPatient]:
+    """The audit's input, one patient at a time, in patient order: her exams of the period
+    (an iterator, to be read before the next patient is asked for) and her outcomes."""
+    days = _Days()
+    rows, outcomes = _exam_rows(session, query, days), _outcomes(session, query, days)
+    with closing(rows), closing(outcomes):  # both cursors, however this ends
+        pending = next(outcomes, None)
+        for patient, group in groupby(rows, _PATIENT):
+            # rows whose first five items are an AuditExam's fields: the audit reads no more
+            exams = cast(Iterable[AuditExam], group)
+            while pending is not None and pending[0] < patient:
+                pending = next(outcomes, None)
+            if pending is not None and pending[0] == patient:
+                yield AuditPatient(exams, pending[1], pending[2])
+            else:
+                yield AuditPatient(exams)
