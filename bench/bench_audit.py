@@ -1,10 +1,19 @@
-"""How fast the outcomes audit counts: the pure computation over a synthetic year of patients.
+"""How fast the outcomes audit counts: the pure computation, or a programme in a database.
 
     python bench/bench_audit.py [--patients 1000000] [--repeat 3]
+    python bench/bench_audit.py --db PATH_OR_URL [--from DATE --to DATE] [--as-of DATE]
 
 Issue 15 point 6 asks for a one-year audit of 1,000,000 patients in at most 10 s on SQLite and
-PostgreSQL, memory flat. This measures the part that is ours alone, so the store integration
-knows what is left for its query:
+PostgreSQL, memory flat.
+
+With ``--db`` (a programme built by ``bench/generate.py``), the audit as ``followup audit``
+runs it: the store's streamed queries (followup.store.audit_inputs) and the pure count, for the
+programme, by facility and by radiologist, best of ``--repeat``, wall-clock and CPU seconds
+(the CPU of this process: the SQLite engine's work included, PostgreSQL's server not), then
+the peak memory traced during one more audit and the process's peak RSS. The period defaults
+to the year that ends ``outcome_days`` (365) before the as-of date, so every window has ended.
+
+Without it, the part that is ours alone, so the store knows what is left for its query:
 
 1. A pool of 20,000 distinct synthetic patients (one year, about 1.05 exams each; BCSC-like
    rates: recall about 11%, 5 cancers per 1,000 screens, biopsies after 4/5 assessments,
@@ -29,6 +38,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from itertools import cycle, groupby, islice
 from operator import itemgetter
@@ -135,32 +145,91 @@ def traced_peak(patients: list[AuditPatient], count: int) -> int:
     return peak
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--patients", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    patients = pool()
-    count = args.patients
-    report = audit(stream(patients, count), START, END, AS_OF)
-    total = report.total
-    exams = sum(
-        getattr(total, name)
-        for name in (
-            "screening_exams",
-            "diagnostic_exams",
-            "exams_without_kind",
-            "post_procedure_exams",
-            "known_malignancy_exams",
-        )
-    )
+def store_audit(database, query, by):  # type: ignore[no-untyped-def]
+    """``followup audit``'s work: the store's streamed input counted by the pure audit."""
+    from contextlib import closing
+
+    from followup.store.audit_inputs import audit_patients
+
+    with (
+        database.transaction(write=False) as session,
+        closing(audit_patients(session, replace(query, by=by))) as patients,
+    ):
+        return audit(patients, query.start, query.end, query.as_of, by, query.outcome_days)
+
+
+def store_traced_peak(database, query) -> int:  # type: ignore[no-untyped-def]
+    tracemalloc.start()
+    store_audit(database, query, "radiologist")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def store_mode(args: argparse.Namespace) -> None:
+    from followup.store.audit_inputs import AuditQuery
+    from followup.store.database import open_database
+
+    database = open_database(args.db, create=False)
+    try:
+        end = args.end or args.as_of - timedelta(days=365)
+        start = args.start or end - timedelta(days=364)
+        query = AuditQuery(start, end, args.as_of)
+        report = store_audit(database, query, None)
+        total = report.total
+        exams = sum(getattr(total, name) for name in EXAM_COUNTS)
+        print(f"{database.location}: {exams:,} exams in {start} to {end}, as of {args.as_of}")
+        print(rates_line(total))
+        for by in (None, "facility", "radiologist"):
+            timing = best_of(args.repeat, lambda by=by: store_audit(database, query, by))
+            print(line(f"store audit, {f'by {by}' if by else 'programme'}", timing, exams))
+        month = replace(query, end=start + timedelta(days=30))
+        small, large = (store_traced_peak(database, q) for q in (month, query))
+        print(f"peak memory traced in an audit by radiologist: {small / 1024:,.0f} KiB for a")
+        print(f"  month of exams, {large / 1024:,.0f} KiB for the year (flat: the same)")
+    finally:
+        database.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"process peak RSS {rss / 1024:,.0f} MiB")
+
+
+EXAM_COUNTS = (
+    "screening_exams",
+    "diagnostic_exams",
+    "exams_without_kind",
+    "post_procedure_exams",
+    "known_malignancy_exams",
+)
+
+
+def rates_line(total) -> str:  # type: ignore[no-untyped-def]
     rates = {name: rate.value or 0.0 for name, rate in total.rates().items()}
-    print(f"{count:,} patients, {exams:,} exams in {START} to {END}, as of {AS_OF}")
-    print(
+    return (
         "  recall {recall_rate:.1%}, cancer detection {cancer_detection_per_1000:.1f}/1000, "
         "PPV1 {ppv1:.1%}, PPV2 {ppv2:.1%}, PPV3 {ppv3:.1%}, sensitivity {sensitivity:.1%}, "
         "specificity {specificity:.1%}".format(**rates)
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db", metavar="PATH_OR_URL", help="audit this programme's store")
+    parser.add_argument("--from", dest="start", type=date.fromisoformat, metavar="DATE")
+    parser.add_argument("--to", dest="end", type=date.fromisoformat, metavar="DATE")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date.today(), metavar="DATE")
+    args = parser.parse_args()
+    if args.db:
+        store_mode(args)
+        return
+    patients = pool()
+    count = args.patients
+    report = audit(stream(patients, count), START, END, AS_OF)
+    total = report.total
+    exams = sum(getattr(total, name) for name in EXAM_COUNTS)
+    print(f"{count:,} patients, {exams:,} exams in {START} to {END}, as of {AS_OF}")
+    print(rates_line(total))
     for by in (None, "facility", "radiologist"):
         timing = best_of(
             args.repeat, lambda by=by: audit(stream(patients, count), START, END, AS_OF, by=by)

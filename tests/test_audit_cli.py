@@ -207,6 +207,17 @@ def test_by_facility_counted_by_hand_and_one_facility_alone(programme: Cli):
     assert only == {**north, "group": "all"}
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_the_same_figures_whatever_batches_the_rows_come_in(
+    programme: Cli, monkeypatch: pytest.MonkeyPatch, rows: int
+):
+    """The store reads a batch of rows at a time: with batches of 1, 2 or 3 rows, patients
+    (A05's three exams, A10's) straddle batches, and every figure stays the same."""
+    whole = [audit_json(programme, "--by", by) for by in ("facility", "radiologist")]
+    monkeypatch.setattr("followup.store.reports.BATCH", rows)
+    assert [audit_json(programme, "--by", by) for by in ("facility", "radiologist")] == whole
+
+
 def test_open_outcomes_are_counted_never_guessed(programme: Cli):
     """As of 2025-06-30 the windows of the exams after 2024-06-30 are open: E2, E6 (with a
     cancer already known), E7 and E10 are open positives; E9 and E10 still have no result."""

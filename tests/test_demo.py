@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -41,3 +42,27 @@ def test_demo_runs_again_and_refuses_a_real_database(tmp_path: Path):
     assert refused.exit_code == 1
     assert "not a followup demo database" in refused.stderr
     assert "P1" in Cli(str(real))("patient", "list").stdout
+
+
+def test_the_demo_hints_at_its_audit_whose_figures_are_plausible(tmp_path: Path):
+    """Issue 15 point 5: the printed audit command reads the latest year whose windows have
+    ended, and a demo of 5,000 patients (BCSC-like rates) has every figure in its range."""
+    path = tmp_path / "demo.db"
+    out = run_demo(path, "--patients", "5000", "--as-of", AS_OF.isoformat()).stdout
+    [hint] = [line for line in out.splitlines() if " audit --from " in line]
+    assert hint.startswith(f"  followup --db {path} audit --from 2024-06-02 --to 2025-06-01")
+    assert "too few cancers" not in out
+    args = hint.split("#")[0].split()[3:]
+    shown = json.loads(
+        Cli(str(path))(*args, "--as-of", AS_OF.isoformat(), "--format", "json").stdout
+    )
+    [total] = shown["groups"]
+    assert total["screening_exams"] > 3000 and total["cancers"] > 10
+    assert total["outside_range"] == [] and total["open_outcomes"] < total["screening_exams"] / 50
+    assert 0.08 < total["recall_rate"] < 0.14 and 3 < total["cancer_detection_per_1000"] < 8
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split(f"$ followup audit --from 2024-06-02 --to 2025-06-01 --as-of {AS_OF}\n")
+    table = shown[1].split("...\n", 1)[1].split("$ followup", 1)[0]  # README's, kept true
+    assert table in Cli(str(path))(*args, "--as-of", AS_OF.isoformat()).stdout
+    small = run_demo(tmp_path / "small.db", "--patients", "60", "--as-of", AS_OF.isoformat())
+    assert "60 patients have too few cancers" in small.stdout

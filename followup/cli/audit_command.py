@@ -149,7 +149,7 @@ def _audit(
     with app.transaction(write=False) as session:
         place = known_facility(session, facility) if facility is not None else None
         days = app.policy.outcome_days
-        query = AuditQuery(start, end, as_of, days, place.id if place else None)
+        query = AuditQuery(start, end, as_of, days, place.id if place else None, by)
         with closing(audit_patients(session, query)) as patients:
             report = run_audit(patients, start, end, as_of, by, days)
     return report, place.name if place else None

@@ -13,6 +13,8 @@ from followup.cli.context import AppContext, import_day, pass_app
 from followup.cli.params import as_of_option
 
 EARLIEST_DEMO = date(1910, 1, 1)
+# Patients enough for a year's audit to rest on some twenty cancers (5 per 1,000 screens).
+AUDIT_PATIENTS = 5000
 
 
 def default_demo_path() -> Path:
@@ -71,9 +73,16 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
             )
             example = example_patient(session) or "P0000001"
             biopsied = biopsied_patient(session) or "P0000001"
+            start, end = audit_year(as_of, demo_app.policy.outcome_days)
     finally:
         demo_app.close()
     quoted = shlex.quote(str(path))  # the hints are meant to be pasted into a shell
+    few = (
+        f"\n      ({patients} patients have too few cancers for the audit's rates to mean much:"
+        f" try `followup demo --patients {AUDIT_PATIENTS}`)"
+        if patients < AUDIT_PATIENTS
+        else ""
+    )
     click.echo(
         f"\n{count} follow-ups due or overdue among {patients} synthetic patients in {path}.\n"
         "Explore further:\n"
@@ -81,8 +90,19 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
         f"  followup --db {quoted} status {biopsied}    # her biopsy and its result\n"
         f"  followup --db {quoted} due --overdue --format csv\n"
         f"  followup --db {quoted} flags --code facility-switch\n"
-        f"  followup --db {quoted} stats"
+        f"  followup --db {quoted} stats\n"
+        f"  followup --db {quoted} audit --from {start} --to {end}"
+        f"    # the outcomes audit: recall, cancer detection, PPV{few}"
     )
+
+
+def audit_year(as_of: date, outcome_days: int) -> tuple[date, date]:
+    """The latest year of exams whose outcome windows have all ended by ``as_of``: the
+    period an annual audit reads in full."""
+    from followup.rules.dates import add_days, add_months
+
+    end = add_days(as_of, -outcome_days)
+    return add_days(add_months(end, -12), 1), end
 
 
 def _demo_path(app: AppContext, option: Path | None) -> Path:

@@ -110,7 +110,12 @@ class AuditPatient(NamedTuple):
     Each part is read once, in one pass, so ``exams`` may be an iterator (the group of an
     ``itertools.groupby`` over rows ordered by patient), and plain tuples do for all three:
     any tuple whose first five items are the fields of :class:`AuditExam` is an exam (a
-    database row with the patient's key after them included)."""
+    database row with the patient's key after them included).
+
+    An exam is judged on its own window, so the exams of patients with neither biopsies nor
+    malignancies may come together as one AuditPatient (the store hands over such rows a
+    batch at a time), and one patient's exams may come in several parts, each with all of
+    her biopsies and malignancies."""
 
     exams: Iterable[AuditExam]
     biopsies: Sequence[AuditBiopsy] = ()

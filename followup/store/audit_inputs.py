@@ -17,7 +17,7 @@ parsed once per distinct day): a million exams cannot pay for an ORM object each
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +25,7 @@ from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy import Select, case, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from followup import rules
@@ -51,6 +51,7 @@ class AuditQuery:
     as_of: date
     outcome_days: int = rules.DEFAULT_POLICY.outcome_days
     facility_id: int | None = None
+    by: str | None = None  # the audit's grouping: the radiologist is read only for its own
 
     @property
     def last_exam(self) -> date:
@@ -72,11 +73,15 @@ def _worry() -> Any:
 
 def exams_select(query: AuditQuery) -> Select[Any]:
     """The exams of the audit as (date, kind, rank of the overall category, facility key,
-    radiologist, patient key), ordered by patient (the exams' unique index is)."""
+    radiologist or None when the audit is not by radiologist, patient key), ordered by
+    patient (the exams' unique index is)."""
     overall = select(func.max(_worry())).where(Finding.exam_id == Exam.id).scalar_subquery()
-    stmt = select(
-        Exam.date, Exam.kind, overall, Exam.facility_id, Exam.radiologist, Exam.patient_id
-    ).where(Exam.date.between(query.start, query.last_exam))
+    # Without it, the exams' unique index (patient, date, facility, kind) holds every column
+    # read: the table itself is not read.
+    reader = Exam.radiologist if query.by == "radiologist" else null()
+    stmt = select(Exam.date, Exam.kind, overall, Exam.facility_id, reader, Exam.patient_id).where(
+        Exam.date.between(query.start, query.last_exam)
+    )
     if query.facility_id is not None:
         stmt = stmt.where(Exam.facility_id == query.facility_id)
     return stmt.order_by(Exam.patient_id)
@@ -106,15 +111,18 @@ class _Days(dict[Any, date]):
         return day
 
 
-def _exam_rows(session: Session, query: AuditQuery, days: _Days) -> Generator[tuple[Any, ...]]:
-    """The audit's exams as (date, kind, category, facility, radiologist, patient key): the
-    fields of an AuditExam, then the patient, as the audit takes a row."""
+Row = tuple[Any, ...]  # an AuditExam's five fields, then the patient's key
+
+
+def _exam_batches(session: Session, query: AuditQuery, days: _Days) -> Generator[list[Row]]:
+    """The audit's exams in batches, in patient order, as (date, kind, category, facility,
+    radiologist, patient key): the fields of an AuditExam, then the patient."""
     names: dict[int, str] = dict(session.execute(select(Facility.id, Facility.name)).all())
     category = CATEGORY_OF_WORRY
     batches = driver_batches(session, exams_select(query), "followup_audit_exams")
     with closing(batches):  # its cursor, as soon as this is closed
         for batch in batches:
-            yield from [
+            yield [
                 (days[day], kind, category[worry], names[facility], radiologist, patient)
                 for day, kind, worry, facility, radiologist, patient in batch
             ]
@@ -137,18 +145,34 @@ def _outcomes(
 
 
 def audit_patients(session: Session, query: AuditQuery) -> Generator[AuditPatient]:
-    """The audit's input, one patient at a time, in patient order: her exams of the period
-    (an iterator, to be read before the next patient is asked for) and her outcomes."""
+    """The audit's input in patient order, a batch of exam rows at a time: the rows of the
+    patients without outcomes together (each exam is counted on its own), then each other
+    patient's rows with her outcomes (a patient whose rows straddle two batches comes twice,
+    each time with all her outcomes, as :class:`AuditPatient` allows)."""
     days = _Days()
-    rows, outcomes = _exam_rows(session, query, days), _outcomes(session, query, days)
-    with closing(rows), closing(outcomes):  # both cursors, however this ends
+    batches, outcomes = _exam_batches(session, query, days), _outcomes(session, query, days)
+    with closing(batches), closing(outcomes):  # both cursors, however this ends
+        known: dict[int, tuple[list[AuditBiopsy], list[date]]] = {}  # from the batch's first
         pending = next(outcomes, None)
-        for patient, group in groupby(rows, _PATIENT):
-            # rows whose first five items are an AuditExam's fields: the audit reads no more
-            exams = cast(Iterable[AuditExam], group)
-            while pending is not None and pending[0] < patient:
+        for rows in batches:
+            first, last = rows[0][5], rows[-1][5]
+            for patient in [p for p in known if p < first]:
+                del known[patient]
+            while pending is not None and pending[0] <= last:
+                if pending[0] >= first:
+                    known[pending[0]] = pending[1], pending[2]
                 pending = next(outcomes, None)
-            if pending is not None and pending[0] == patient:
-                yield AuditPatient(exams, pending[1], pending[2])
-            else:
-                yield AuditPatient(exams)
+            yield from _batch_patients(rows, known)
+
+
+def _batch_patients(
+    rows: list[Row], known: dict[int, tuple[list[AuditBiopsy], list[date]]]
+) -> Iterator[AuditPatient]:
+    # rows whose first five items are an AuditExam's fields: the audit reads no more
+    if not known:
+        yield AuditPatient(cast(list[AuditExam], rows))
+        return
+    yield AuditPatient(cast(list[AuditExam], [row for row in rows if row[5] not in known]))
+    chased = (row for row in rows if row[5] in known)
+    for patient, exams in groupby(chased, _PATIENT):
+        yield AuditPatient(cast(Iterable[AuditExam], exams), *known[patient])

@@ -432,6 +432,7 @@ patients = st.lists(
 )
 AS_OFS = st.integers(min_value=0, max_value=1000).map(lambda n: START + timedelta(days=n))
 PROPERTY = settings(max_examples=300, deadline=None)
+BYS = [None, "facility", "radiologist"]
 
 
 def spec_total(programme, as_of, window=365):
@@ -509,3 +510,27 @@ def test_rates_are_proportions_and_a_later_as_of_never_opens_an_outcome(programm
         assert rate.value is None or 0 <= rate.value <= scale
     assert later.open_positives <= earlier.open_positives
     assert later.closed_screens >= earlier.closed_screens
+
+
+def _regrouped(programme, cuts):
+    """The same exams handed over as a store does it: those of patients without outcomes in
+    one AuditPatient, each other patient's exams in parts, each part with all her outcomes."""
+    plain = [e for p in programme if not (p.biopsies or p.malignancies) for e in p.exams]
+    parts = [AuditPatient(plain)]
+    for p in programme:
+        if p.biopsies or p.malignancies:
+            exams = list(p.exams)
+            cut = min(cuts, len(exams))
+            parts += [AuditPatient(exams[:cut], p.biopsies, p.malignancies)]
+            parts += [AuditPatient(exams[cut:], p.biopsies, p.malignancies)]
+    return parts
+
+
+@PROPERTY
+@given(patients, AS_OFS, st.integers(min_value=0, max_value=3), st.sampled_from(BYS))
+def test_patients_without_outcomes_may_come_together_and_a_patient_in_parts(
+    programme, as_of, cuts, by
+):
+    assert run(_regrouped(programme, cuts), by=by, as_of=as_of) == run(
+        programme, by=by, as_of=as_of
+    )
