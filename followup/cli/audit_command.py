@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     "--plot",
     metavar="FILE",
     help="Also draw recall rate against cancer detection rate, one point per group, to "
-    "FILE.png or FILE.svg (needs the plot extra: pip install 'followup[plot]').",
+    "FILE.png or FILE.svg, replaced only with --force (needs the plot extra: pip install "
+    "'followup[plot]').",
 )
 @pass_app
 def audit(
@@ -61,9 +62,10 @@ def audit(
     force: bool,
     plot: str | None,
 ) -> None:
-    """The outcomes audit of the exams dated --from to --to (MQSA medical outcomes audit).
+    """Outcomes audit: recall, cancer detection, PPV, by facility or radiologist.
 
-    Recall rate, cancer detection rate per 1,000 screens, PPV1, PPV2, PPV3, sensitivity and
+    The medical outcomes audit (MQSA; ACR BI-RADS) of the exams dated --from to --to:
+    recall rate, cancer detection rate per 1,000 screens, PPV1, PPV2, PPV3, sensitivity and
     specificity, each beside the BCSC average and the minimally acceptable range, `!` on a
     figure outside it, with the counts each rests on, and a note under a figure outside its
     range or resting on fewer than 30 exams (too few to judge).
