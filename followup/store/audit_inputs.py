@@ -1,12 +1,12 @@
 """What the outcomes audit reads (clinical-rules.md §8), streamed from the database.
 
-:func:`audit_patients` feeds :func:`followup.rules.audit.audit` one patient at a time: her exams
-of the period (date, kind, overall category, facility, radiologist), and her biopsies and
-known-malignancy exams from the period's first day to ``outcome_days`` after its last (the
-cancers of its exams). Two queries ordered by patient, the same SQL on SQLite and PostgreSQL,
-are read side by side from the driver's cursors (server-side on PostgreSQL) and merged on the
-patient: memory stays flat whatever the programme's size, and the database does what it is
-fast at, one scan, instead of a query per patient.
+:func:`audit_patients` feeds :func:`followup.rules.audit.audit` the exams of the period (date,
+kind, overall category, facility, radiologist) a batch of rows at a time, each patient's with
+her biopsies and known-malignancy exams from the period's first day to ``outcome_days`` after
+its last (the cancers of its exams). Two queries ordered by patient, the same SQL on SQLite and
+PostgreSQL, are read side by side from the driver's cursors (server-side on PostgreSQL) and
+merged on the patient: memory stays flat whatever the programme's size, and the database does
+what it is fast at, one scan, instead of a query per patient.
 
 An exam's *overall* category is its most worrisome finding (§1 order; post-procedure below
 everything, known-malignancy above): the highest rank among its findings, worked out in SQL,
@@ -173,7 +173,10 @@ def audit_patients(session: Session, query: AuditQuery) -> Generator[AuditPatien
 def _batch_patients(
     rows: list[Row], known: dict[int, tuple[list[AuditBiopsy], list[date]]]
 ) -> Iterator[AuditPatient]:
-    # rows whose first five items are an AuditExam's fields: the audit reads no more
+    """One batch as the audit takes it: the rows of patients without outcomes as one
+    AuditPatient (the audit counts each of those exams on its own), then each other patient's
+    rows with her outcomes. The rows' first five items are an AuditExam's fields: the audit
+    reads no more."""
     if not known:
         yield AuditPatient(cast(list[AuditExam], rows))
         return
