@@ -34,6 +34,7 @@ RECALL_HIGH = float(_REFS["recall_rate"].high or 0) * 100
 CDR_LOW = float(_REFS["cancer_detection_per_1000"].low or 0)
 BCSC = (_REFS["recall_rate"].bcsc * 100, _REFS["cancer_detection_per_1000"].bcsc)
 INSIDE_COLOUR, OUTSIDE_COLOUR, REGION_COLOUR = "#1f5f8b", "#c2410c", "#d9efd9"
+TOTAL_EDGE = "#222222"
 MAX_LABEL = 28
 # Where a label may go around its point, in points: right, left, above, below, diagonals; then
 # farther out, with a leader line, when every near place is taken.
@@ -200,7 +201,7 @@ def _draw(axes: Axes, points: list[_Point], report: AuditReport) -> list[_Point]
         label=f"acceptable: recall {RECALL_LOW:g}\u2013{RECALL_HIGH:g}%,"
         f" detection \u2265 {CDR_LOW:g} per 1,000",
     )
-    axes.plot(*BCSC, marker="P", markersize=9, color="#777777", linestyle="none",
+    axes.plot(*BCSC, marker="P", markersize=9, color="#777777", linestyle="none", zorder=3.5,
               label=f"BCSC average ({BCSC[0]:g}%, {BCSC[1]:g} per 1,000)")  # fmt: skip
     drawn = [_at_edge(p, x_max, y_max) for p in points]
     handles = _scatter(axes, drawn)
@@ -233,12 +234,12 @@ def _scatter(axes: Axes, points: list[_Point]) -> list[Any]:
             point.x,
             point.y,
             marker=point.marker,
-            markersize=8 if point.total else 7,
+            markersize=10 if point.total else 7,
             markerfacecolor="white" if point.few else colour,
-            markeredgecolor=colour,
+            markeredgecolor=TOTAL_EDGE if point.total else colour,  # seen in a crowd too
             markeredgewidth=1.6,
             linestyle="none",
-            zorder=3,
+            zorder=3.6 if point.total else 3,  # the total and the average above a crowd
             clip_on=False,
         )
     kinds = {
