@@ -117,7 +117,7 @@ def test_each_rate_stands_beside_its_reference_and_what_it_rests_on():
     ]
     assert "250.0" in row(lines, "Cancer detection per 1,000")
     assert row(lines, "Cancer detection per 1,000").endswith("5.1    \u2265 2.5")
-    assert "1 of 4 biopsy recommendations" in row(lines, "PPV2")
+    assert "1 of 3 biopsy recommendations" in row(lines, "PPV2")
     assert row(lines, "PPV3").rstrip().endswith("28.6%")  # no range in §8
     assert "2 of 5 screens followed by a cancer" in row(lines, "Sensitivity")
     assert row(lines, "Specificity").split()[-2:] == ["88.9%", "88\u201395%"]
@@ -133,8 +133,8 @@ def test_a_figure_outside_its_range_is_marked_and_explained_under_it():
     ]
     assert " ! " in row(lines, "Sensitivity")
     assert notes_under(lines, "Sensitivity")[0].startswith("note: below the acceptable range")
-    assert " ! " not in row(lines, "PPV2")  # 25% is inside 20-40%
-    assert notes_under(lines, "PPV2") == ["note: 4 exams: too few to judge"]
+    assert " ! " not in row(lines, "PPV2")  # 33% is inside 20-40%
+    assert notes_under(lines, "PPV2") == ["note: 3 exams: too few to judge"]
 
 
 def test_figures_resting_on_30_exams_or_more_have_no_note_unless_outside():
@@ -163,17 +163,22 @@ def test_open_outcomes_are_shown_split_and_the_header_says_which_exams_are_open(
     assert row(lines, "Open outcomes").split()[-1] == "5"
     assert row(lines, "  positive, window open").split()[-1] == "4"
     assert row(lines, "  biopsy advised, no result").split()[-1] == "2"
+    assert row(lines, "  awaiting a biopsy result").split()[-1] == "0"  # E10's window is open
     assert any("2 cancers are already known after screens" in line for line in lines)
-    assert "Every exam's window has ended" in audit_table(run())
+    ended = audit_table(run())
+    assert "Every exam's window has ended; the outcome figures leave out the exams" in ended
+    assert row(block(ended, "All exams"), "  awaiting a biopsy result").split()[-1] == "1"  # E10
+    assert "the outcome figures are complete" in audit_table(run(PROGRAMME[:1]))
     assert "No exam's window has ended yet" in audit_table(run(as_of=date(2024, 6, 1)))
 
 
 def test_what_the_figures_leave_out_is_said_under_the_block():
     lines = block(audit_table(run()), "All exams")
-    text = "\n".join(lines)
+    text = " ".join(line.strip() for line in lines)  # notes wrap at 100 columns
     assert "1 exam without a kind (screening or diagnostic): in neither count" in text
     assert "Not audited (exams): 1 post-procedure, 1 known-malignancy." in text
-    assert "counts in PPV2 as no cancer once its window" in text
+    assert "with no biopsy on record counts in PPV2 as no cancer once its window" in text
+    assert "one whose biopsy is pending waits for its result" in text
 
 
 def test_the_table_fits_in_100_columns():
@@ -233,7 +238,8 @@ def test_csv_has_one_row_per_group_the_json_fields_as_columns_and_rates_as_numbe
     assert reader.fieldnames[: len(CLI_MD_FIELDS)] == CLI_MD_FIELDS
     assert [r["group"] for r in rows] == ["Lakeside Breast Center", "Northside Imaging", "all"]
     total = rows[-1]
-    assert float(total["recall_rate"]) == 0.375 and float(total["ppv2"]) == 0.25
+    assert float(total["recall_rate"]) == 0.375 and float(total["ppv2"]) == pytest.approx(1 / 3)
+    assert total["awaiting_biopsy_results"] == "1"
     assert total["outside_range"] == "recall_rate ppv1 sensitivity specificity"
     assert rows[0]["recall_rate_denominator"] == "2"
 

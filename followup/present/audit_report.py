@@ -55,6 +55,7 @@ GROUP_FIELDS = (
     "cancers_in_open_windows",
     "open_positives",
     "open_biopsy_recommendations",
+    "awaiting_biopsy_results",
     "exams_without_kind",
     "post_procedure_exams",
     "known_malignancy_exams",
@@ -239,6 +240,7 @@ def _block_lines(figures: AuditFigures) -> list[Line]:
         _count_line("Open outcomes", figures.open_outcomes),
         _count_line("  positive, window open", figures.open_positives),
         _count_line("  biopsy advised, no result", figures.open_biopsy_recommendations),
+        _count_line("  awaiting a biopsy result", figures.awaiting_biopsy_results),
     ]
 
 
@@ -273,8 +275,10 @@ def _block_notes(figures: AuditFigures, days: int) -> list[str]:
         )
     if figures.open_biopsy_recommendations:
         notes.append(
-            "A biopsy recommendation with no result counts in PPV2 as no cancer once its window"
-            " has ended (ACR: no known tissue diagnosis): record the results."
+            "A biopsy recommendation with no biopsy on record counts in PPV2 as no cancer once"
+            f" its window has ended (no malignant result within {days} days; ACR: no known"
+            " tissue diagnosis); one whose biopsy is pending waits for its result: record"
+            " the biopsies and their results."
         )
     return notes
 
@@ -284,8 +288,14 @@ def _header(report: AuditReport, facility: str | None) -> list[str]:
     grouping = f", by {report.by}" if report.by else ""
     if facility is not None:
         grouping = f" at {facility}{grouping}"
+    awaiting = report.total.awaiting_biopsy_results
     if known >= report.end:
         window = "Every exam's window has ended: the outcome figures are complete."
+        if awaiting:
+            window = (
+                "Every exam's window has ended; the outcome figures leave out the exams"
+                " awaiting a pending biopsy's result (open outcomes)."
+            )
     elif known < report.start:
         window = (
             f"No exam's window has ended yet: the outcome figures (cancers to specificity) wait"
@@ -296,6 +306,8 @@ def _header(report: AuditReport, facility: str | None) -> list[str]:
             f"Outcome figures (cancers to specificity) rest on the exams up to {known}, whose"
             " window has ended; later exams are open outcomes."
         )
+        if awaiting:
+            window += " So are the exams awaiting a pending biopsy's result."
     return [
         f"Outcomes audit of the exams of {report.start} to {report.end}{grouping},"
         f" as of {report.as_of}.",

@@ -23,9 +23,13 @@ suspicious; a cancer is a malignant biopsy or a known-malignancy exam of the sam
   needs one (cancers, TP, FN, FP, TN, cancer detection, PPV1-3, sensitivity, specificity), even
   when a cancer is already known, so that a figure never rests on the exams whose outcome came
   early. Such positives are counted as open (``open_positives``), and the screens whose window is
-  open but already have a cancer are counted too (``cancers_in_open_windows``). Counts that
-  need no outcome (exams, positives, recall rate, biopsies recommended and done) take every
-  exam of the period. Events dated after ``as_of`` are not known yet and are ignored.
+  open but already have a cancer are counted too (``cancers_in_open_windows``). So is an exam
+  whose window has ended with a biopsy in it still ``pending`` and no cancer known: that result
+  may yet be its cancer, so the exam is left out of the outcome figures as well and counted as
+  awaiting it (``awaiting_biopsy_results``, screens and biopsy recommendations: the exams an
+  outcome figure would read). Counts that need no outcome (exams, positives, recall rate,
+  biopsies recommended and done) take every exam of the period. Events dated after ``as_of``
+  are not known yet and are ignored.
 - *Not audited:* ``post-procedure`` exams (marker placement, not an interpretation) and
   ``known-malignancy`` exams (BI-RADS 6 is left out of the audit by the ACR) are counted apart
   and enter no figure; a known-malignancy exam is still a cancer for the exams before it.
@@ -37,17 +41,25 @@ suspicious; a cancer is a malignant biopsy or a known-malignancy exam of the sam
   TN = negative without; ``cancers`` = TP + FN (screens followed by a cancer, as BCSC counts).
 - *Biopsy recommended* (PPV2) = an exam assessed suspicious or highly suspicious (BI-RADS 4 or
   5; 4A/4B/4C are all suspicious), of either kind or none: a recommendation is one whatever the
-  exam's kind. PPV2 = those with a cancer in the window / those whose window has ended; one with
-  no result on record by then is not a cancer (ACR's FP2: no known tissue diagnosis of cancer
-  within the year), and it is still listed among the open outcomes so that someone chases it.
+  exam's kind. PPV2 = those with a cancer in the window / those whose window has ended (but
+  those awaiting a pending biopsy's result). One with no biopsy at all by then is not a cancer:
+  §8's cancer is a malignant result within the window, and none came (ACR's FP2: no known
+  tissue diagnosis of cancer within the year); it is still listed among the open outcomes
+  (``open_biopsy_recommendations``) so that someone chases the biopsy.
 - *Biopsy done after a recommendation* (PPV3) = a biopsy of the same patient dated in the
   recommending exam's window; a ``known-malignancy`` exam in the window counts as a malignant
   one (BI-RADS 6 means biopsy-proven). ``biopsies_done`` counts the recommendations with any
   biopsy, pending ones included; PPV3 rests on those whose window has ended and that have a
-  result (benign, high-risk or malignant): a pending biopsy is an open outcome.
+  result (benign, high-risk or malignant) and no biopsy still pending (a repeat biopsy after a
+  discordant or high-risk result may still turn out malignant): a pending biopsy is an open
+  outcome.
 - *Open outcomes* (``open_outcomes``) = the exams that are a positive whose window has not
   ended, or a biopsy recommendation with no result on record (no biopsy result and no known
-  malignancy in its window), each exam counted once.
+  malignancy in its window, or a biopsy still pending), or a screen awaiting a pending biopsy's
+  result, each exam counted once.
+- *Groups:* a radiologist's (or facility's) name is matched as facility names are, case and
+  spacing aside ("Dr Ames" and "dr  AMES" are one radiologist, shown as first met); the exams
+  whose radiologist is not recorded are a group of their own.
 - A rate with no denominator is None. A figure is outside its range when its exact value is
   below the minimum or above the maximum of §8 (the bounds themselves are acceptable); PPV3 has
   no range in §8. A rate resting on fewer than :data:`MIN_EXAMS_TO_JUDGE` exams is "too few to
@@ -57,7 +69,7 @@ suspicious; a cancer is a malignant biopsy or a known-malignancy exam of the sam
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -195,7 +207,7 @@ class AuditFigures:
     exams_without_kind: int = 0
     post_procedure_exams: int = 0
     known_malignancy_exams: int = 0
-    closed_screens: int = 0  # screens whose window has ended: the outcome figures rest on them
+    closed_screens: int = 0  # screens whose outcome is known: the outcome figures rest on them
     true_positives: int = 0
     false_negatives: int = 0
     false_positives: int = 0
@@ -209,6 +221,7 @@ class AuditFigures:
     closed_biopsy_cancers: int = 0
     open_positives: int = 0
     open_biopsy_recommendations: int = 0
+    awaiting_biopsy_results: int = 0
     open_outcomes: int = 0
 
     @property
@@ -264,6 +277,11 @@ class AuditReport:
     def outcomes_known_through(self) -> date:
         """Exams dated up to this day have their whole window behind them by ``as_of``."""
         return self.as_of - timedelta(days=self.outcome_days)
+
+    def ungrouped(self) -> AuditReport:
+        """The same audit without its groups: the total alone, which is the same whatever
+        the grouping (a caller that drew the groups may still report the programme)."""
+        return replace(self, by=None, groups=(self.total,))
 
 
 # (group, kind, category, window open, cancer in window, biopsy state); the group is the
@@ -350,12 +368,14 @@ def _count_with_outcomes(
 
 
 def _biopsy_state(done: list[tuple[date, bool]], first: date, last: date) -> int:
+    """The biopsies of a window without a cancer: one still pending keeps the outcome open,
+    even beside a benign one (a repeat biopsy after a discordant result may be malignant)."""
     state = NO_BIOPSY
     for when, has_result in done:
         if first <= when <= last:
-            if has_result:
-                return RESULT
-            state = PENDING
+            if not has_result:
+                return PENDING
+            state = RESULT
     return state
 
 
@@ -375,10 +395,14 @@ def _groups(cells: dict[CellKey, int], by: str | None) -> tuple[AuditFigures, ..
     if by is None:
         return (total,)
     by_group: dict[str | None, list[tuple[CellKey, int]]] = {}
+    shown: dict[str | None, str | None] = {}  # a group's key: its name as first met
     for item in cells.items():
-        by_group.setdefault(item[0][0], []).append(item)
-    names = sorted(by_group, key=lambda name: (name is None, (name or "").casefold(), name or ""))
-    return (*(_figures(name, False, by_group[name]) for name in names), total)
+        name = item[0][0]
+        key = None if name is None else " ".join(name.split()).casefold()
+        shown.setdefault(key, name)
+        by_group.setdefault(key, []).append(item)
+    keys = sorted(by_group, key=lambda key: (key is None, key or ""))
+    return (*(_figures(shown[key], False, by_group[key]) for key in keys), total)
 
 
 def _figures(group: str | None, total: bool, items: Iterable[tuple[CellKey, int]]) -> AuditFigures:
@@ -393,29 +417,36 @@ def _figures(group: str | None, total: bool, items: Iterable[tuple[CellKey, int]
             continue
         recommends = category in BIOPSY_RECOMMENDED
         positive = recommends  # suspicious or worse is positive whatever the kind
+        awaiting = not is_open and state == PENDING  # a pending result may be its cancer
         if kind == SCREENING:
             positive = category in POSITIVE_SCREEN
-            _count_screen(c, n, positive, is_open, cancer)
+            _count_screen(c, n, positive, is_open, awaiting, cancer)
         elif kind == DIAGNOSTIC:
             c["diagnostic_exams"] += n
             c["positive_diagnostic_exams"] += n if positive else 0
         else:
             c["exams_without_kind"] += n
         if recommends:
-            _count_recommendation(c, n, is_open, cancer, state)
+            _count_recommendation(c, n, is_open or awaiting, cancer, state)
+        awaiting = awaiting and (recommends or kind == SCREENING)  # what outcome figures read
         open_positive = positive and is_open
         open_recommendation = recommends and state != RESULT
         c["open_positives"] += n if open_positive else 0
         c["open_biopsy_recommendations"] += n if open_recommendation else 0
-        c["open_outcomes"] += n if open_positive or open_recommendation else 0
+        c["awaiting_biopsy_results"] += n if awaiting else 0
+        c["open_outcomes"] += n if open_positive or open_recommendation or awaiting else 0
     return AuditFigures(group, total, **c)
 
 
-def _count_screen(c: dict[str, int], n: int, positive: bool, is_open: bool, cancer: bool) -> None:
+def _count_screen(
+    c: dict[str, int], n: int, positive: bool, is_open: bool, awaiting: bool, cancer: bool
+) -> None:
     c["screening_exams"] += n
     c["positive_screens"] += n if positive else 0
     if is_open:
         c["cancers_in_open_windows"] += n if cancer else 0
+        return
+    if awaiting:
         return
     c["closed_screens"] += n
     name = (
@@ -427,11 +458,12 @@ def _count_screen(c: dict[str, int], n: int, positive: bool, is_open: bool, canc
 
 
 def _count_recommendation(
-    c: dict[str, int], n: int, is_open: bool, cancer: bool, state: int
+    c: dict[str, int], n: int, unknown: bool, cancer: bool, state: int
 ) -> None:
+    """``unknown``: its window has not ended, or a biopsy in it is still pending."""
     c["biopsies_recommended"] += n
     c["biopsies_done"] += n if state != NO_BIOPSY else 0
-    if is_open:
+    if unknown:
         return
     c["closed_recommendations"] += n
     c["closed_recommendation_cancers"] += n if cancer else 0

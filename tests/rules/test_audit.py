@@ -14,7 +14,7 @@ properties against a plain per-exam reading of §8 follow.
     E7    2024-11-20  D     suspicious         Lakeside   Brook        malignant: PPV2, PPV3 cancer
     E8    2024-05-10  D     suspicious         Northside  Ames         benign: PPV2, PPV3 no cancer
     E9    2024-06-01  D     highly-suspicious  Lakeside   (none)       no biopsy: PPV2 only, open
-    E10   2024-07-01  D     suspicious         Lakeside   Brook        pending: PPV2 only, open
+    E10   2024-07-01  D     suspicious         Lakeside   Brook        pending: open, in no rate
     E11   2024-04-01  S     incomplete-priors  Lakeside   Brook        FP
     E12   2024-02-01  S     negative           Northside  Ames         FN (known-malignancy 08-01)
     E13   2024-05-21  -     post-procedure     Northside  Ames         not audited
@@ -129,11 +129,12 @@ def test_every_figure_of_the_programme_counted_by_hand():
         true_negatives=2,  # E1, E4
         biopsies_recommended=4,  # E7-E10
         biopsies_done=3,  # E7 malignant, E8 benign, E10 pending
-        closed_recommendations=4,
+        closed_recommendations=3,  # E7, E8, E9 (E10 awaits its biopsy's result)
         closed_recommendation_cancers=1,  # E7
         closed_biopsy_results=2,  # E7, E8
         closed_biopsy_cancers=1,
         open_biopsy_recommendations=2,  # E9 none, E10 pending
+        awaiting_biopsy_results=1,  # E10
         open_outcomes=2,
     )
     assert total.cancers == 5
@@ -142,7 +143,7 @@ def test_every_figure_of_the_programme_counted_by_hand():
         (3, 8),  # recall
         (2, 8),  # cancer detection, per 1,000
         (2, 3),  # PPV1
-        (1, 4),  # PPV2
+        (1, 3),  # PPV2
         (1, 2),  # PPV3
         (2, 5),  # sensitivity
         (2, 3),  # specificity
@@ -152,7 +153,7 @@ def test_every_figure_of_the_programme_counted_by_hand():
             "recall_rate": 0.375,
             "cancer_detection_per_1000": 250.0,
             "ppv1": 2 / 3,
-            "ppv2": 0.25,
+            "ppv2": 1 / 3,
             "ppv3": 0.5,
             "sensitivity": 0.4,
             "specificity": 2 / 3,
@@ -197,7 +198,7 @@ def test_by_radiologist_counted_by_hand_and_a_missing_radiologist_is_a_group_of_
             "recall_rate": 1.0,
             "cancer_detection_per_1000": 2000 / 3,
             "ppv1": 2 / 3,
-            "ppv2": 0.5,
+            "ppv2": 1.0,  # E7 (E10 awaits its result)
             "ppv3": 1.0,
             "sensitivity": 1.0,
             "specificity": 0.0,
@@ -215,7 +216,7 @@ def test_by_facility_counted_by_hand():
     assert (lake.group, north.group) == (LAKE, NORTH)  # sorted by name
     assert (lake.screening_exams, lake.positive_screens, lake.diagnostic_exams) == (2, 2, 3)
     assert (lake.true_positives, lake.false_positives, lake.biopsies_done) == (1, 1, 2)
-    assert (lake.rates()["ppv2"].numerator, lake.rates()["ppv2"].denominator) == (1, 3)
+    assert (lake.rates()["ppv2"].numerator, lake.rates()["ppv2"].denominator) == (1, 2)
     assert lake.open_biopsy_recommendations == 2
     assert (north.screening_exams, north.positive_screens, north.true_positives) == (6, 1, 1)
     assert (north.false_negatives, north.true_negatives, north.exams_without_kind) == (3, 2, 1)
@@ -304,6 +305,55 @@ def test_a_biopsy_before_the_exam_is_not_its_outcome():
     total = run([patient]).total
     assert (total.closed_recommendation_cancers, total.biopsies_done) == (0, 0)
     assert total.open_biopsy_recommendations == 1
+
+
+def test_a_pending_biopsy_keeps_an_ended_window_open_until_its_result():
+    """The window has ended, but a biopsy in it has no result yet: that result may be the
+    exam's cancer, so the exam is in no outcome figure (not a false positive, not a PPV2 or
+    PPV3 "no cancer") and is counted as awaiting it; with its result, it counts."""
+    screen = ex("2024-03-01", S, "incomplete")
+    advised = ex("2024-03-20", D, "suspicious")
+    benign, pending = bx("2024-04-01", "benign"), bx("2024-05-15", "pending")  # a repeat
+
+    def total(*results):
+        return run([AuditPatient([screen, advised], list(results))]).total
+
+    waiting = total(benign, pending)
+    assert (waiting.closed_screens, waiting.false_positives, waiting.true_positives) == (0, 0, 0)
+    assert waiting.rates()["ppv2"].denominator == waiting.rates()["ppv3"].denominator == 0
+    assert (waiting.awaiting_biopsy_results, waiting.open_biopsy_recommendations) == (2, 1)
+    assert (waiting.open_outcomes, waiting.biopsies_done) == (2, 1)
+    malignant = total(benign, bx("2024-05-15", "malignant"))
+    assert (malignant.true_positives, malignant.awaiting_biopsy_results) == (1, 0)
+    assert malignant.rates()["ppv2"] == malignant.rates()["ppv3"] == Rate(1, 1)
+    negative = total(benign, bx("2024-05-15", "benign"))
+    assert (negative.false_positives, negative.open_outcomes) == (1, 0)
+    assert negative.rates()["ppv2"] == negative.rates()["ppv3"] == Rate(0, 1)
+    none = total()  # no biopsy at all: no malignant result within the window, no cancer
+    assert (none.false_positives, none.rates()["ppv2"], none.rates()["ppv3"].denominator) == (
+        1,
+        Rate(0, 1),
+        0,
+    )
+    assert (none.open_biopsy_recommendations, none.awaiting_biopsy_results) == (1, 0)
+
+
+def test_a_radiologist_is_one_group_whatever_the_case_and_spacing_of_her_name():
+    patients = [
+        AuditPatient([ex("2024-05-01", S, "negative", NORTH, "Dr Ames")]),
+        AuditPatient([ex("2024-06-01", S, "incomplete", NORTH, "dr  AMES")]),
+        AuditPatient([ex("2024-07-01", S, "negative", NORTH, "Dr Brook")]),
+    ]
+    ames, brook, total = run(patients, by="radiologist").groups
+    assert (ames.group, ames.screening_exams, ames.positive_screens) == ("Dr Ames", 2, 1)
+    assert (brook.group, brook.screening_exams, total.screening_exams) == ("Dr Brook", 1, 3)
+
+
+def test_the_ungrouped_report_is_the_total_of_any_grouping():
+    for by in ("facility", "radiologist"):
+        grouped = run(by=by)
+        assert grouped.ungrouped() == run()
+        assert len(grouped.groups) > 1
 
 
 def test_an_empty_programme_has_every_rate_null_and_nothing_outside():
@@ -451,19 +501,21 @@ def spec_total(programme, as_of, window=365):
             closed = last <= as_of
             cancer = any(e.date <= c <= last for c in cancers)
             known = [b for b in patient.biopsies if e.date <= b.date <= last and b.date <= as_of]
-            result = cancer or any(b.result != "pending" for b in known)
+            pending = not cancer and any(b.result == "pending" for b in known)
+            result = cancer or (bool(known) and not pending)
+            outcome = closed and not pending  # known: no result to come may be its cancer
             recommends = e.category in BIOPSY_RECOMMENDED
             if e.kind == S:
                 positive = e.category in POSITIVE_SCREEN
                 n["screening_exams"] += 1
                 n["positive_screens"] += positive
-                if closed:
+                if outcome:
                     n["closed_screens"] += 1
                     n["true_positives"] += positive and cancer
                     n["false_positives"] += positive and not cancer
                     n["false_negatives"] += not positive and cancer
                     n["true_negatives"] += not positive and not cancer
-                else:
+                elif not closed:
                     n["cancers_in_open_windows"] += cancer
             else:
                 positive = recommends
@@ -472,14 +524,17 @@ def spec_total(programme, as_of, window=365):
             if recommends:
                 n["biopsies_recommended"] += 1
                 n["biopsies_done"] += bool(known) or cancer
-                if closed:
+                if outcome:
                     n["closed_recommendations"] += 1
                     n["closed_recommendation_cancers"] += cancer
                     n["closed_biopsy_results"] += result
                     n["closed_biopsy_cancers"] += result and cancer
+            awaiting = closed and pending and (e.kind == S or recommends)
             n["open_positives"] += positive and not closed
             n["open_biopsy_recommendations"] += recommends and not result
-            n["open_outcomes"] += (positive and not closed) or (recommends and not result)
+            n["awaiting_biopsy_results"] += awaiting
+            open_recommendation = recommends and not result
+            n["open_outcomes"] += (positive and not closed) or open_recommendation or awaiting
     return AuditFigures("all", True, **n)
 
 
