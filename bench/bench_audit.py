@@ -147,15 +147,10 @@ def traced_peak(patients: list[AuditPatient], count: int) -> int:
 
 def store_audit(database, query, by):  # type: ignore[no-untyped-def]
     """``followup audit``'s work: the store's streamed input counted by the pure audit."""
-    from contextlib import closing
+    from followup.store.audit_inputs import outcomes_audit
 
-    from followup.store.audit_inputs import audit_patients
-
-    with (
-        database.transaction(write=False) as session,
-        closing(audit_patients(session, replace(query, by=by))) as patients,
-    ):
-        return audit(patients, query.start, query.end, query.as_of, by, query.outcome_days)
+    with database.transaction(write=False) as session:
+        return outcomes_audit(session, replace(query, by=by))[0]
 
 
 def store_traced_peak(database, query) -> int:  # type: ignore[no-untyped-def]

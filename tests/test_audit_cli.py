@@ -314,6 +314,20 @@ def test_plot_png_and_svg(programme: Cli, tmp_path: Path):
     assert drawn.startswith("<?xml") and LAKE in drawn and NORTH in drawn
 
 
+def test_the_plot_is_per_radiologist_unless_told_and_the_report_stays_as_asked(
+    programme: Cli, tmp_path: Path
+):
+    svg = tmp_path / "audit.svg"
+    out = programme("audit", *PERIOD, *AS_OF, "--plot", str(svg), "--format", "json").stdout
+    assert [group["group"] for group in json.loads(out)["groups"]] == ["all"]
+    drawn = svg.read_text(encoding="utf-8")  # matplotlib keeps each text as a comment
+    assert "by radiologist" in drawn and "Brook" in drawn and "all radiologists" in drawn
+    by_facility = tmp_path / "facilities.svg"
+    programme("audit", *PERIOD, *AS_OF, "--by", "facility", "--plot", str(by_facility))
+    drawn = by_facility.read_text(encoding="utf-8")
+    assert "by facility" in drawn and "Brook" not in drawn
+
+
 def test_plot_errors_before_anything_is_read_or_written(
     programme: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -322,12 +336,31 @@ def test_plot_errors_before_anything_is_read_or_written(
     assert ".png or .svg" in err
     err = programme("audit", *PERIOD, "-o", str(png), "--plot", str(png), code=2).stderr
     assert "the same file" in err
+    roundabout = tmp_path / "sub" / ".." / "audit.png"
+    err = programme("audit", *PERIOD, "-o", str(roundabout), "--plot", str(png), code=2).stderr
+    assert "the same file" in err
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the extra were not installed
     err = programme("audit", *PERIOD, "-o", str(report), "--plot", str(png), code=1).stderr
     assert err == (
         "Error: the audit plot needs matplotlib, an optional extra: pip install 'followup[plot]'\n"
     )
     assert not report.exists() and not png.exists()
+
+
+def test_the_plot_goes_through_the_one_writer(programme: Cli, tmp_path: Path):
+    """Replaced only with --force, never through a link, and no report either when refused."""
+    png, report = tmp_path / "audit.png", tmp_path / "audit.txt"
+    png.write_bytes(b"keep me")
+    err = programme("audit", *PERIOD, "-o", str(report), "--plot", str(png), code=1).stderr
+    assert err.endswith("already exists; add --force to replace it\n")
+    assert png.read_bytes() == b"keep me" and not report.exists()
+    programme("audit", *PERIOD, "--plot", str(png), "--force")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    link = tmp_path / "link.svg"
+    link.symlink_to(png)
+    err = programme("audit", *PERIOD, "--plot", str(link), "--force", code=1).stderr
+    assert "is a symbolic link; followup never writes through one" in err
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_usage_errors(programme: Cli, tmp_path: Path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 @click.option(
     "--plot",
     metavar="FILE",
-    help="Also draw recall rate against cancer detection rate, one point per group, to "
-    "FILE.png or FILE.svg, replaced only with --force (needs the plot extra: pip install "
+    help="Also draw recall rate against cancer detection rate, one point per radiologist (per "
+    "facility with --by facility) and the total, the acceptable region shaded, to FILE.png or "
+    "FILE.svg, replaced only with --force (needs the plot extra: pip install "
     "'followup[plot]').",
 )
 @pass_app
@@ -82,7 +83,7 @@ def audit(
     \b
     Examples:
       followup audit --from 2024-01-01 --to 2024-12-31
-      followup audit --from 2024-01-01 --to 2024-12-31 --by radiologist --plot audit.png
+      followup audit --from 2024-01-01 --to 2024-12-31 --plot audit.png    # per radiologist
       followup audit --from 2024-01-01 --to 2024-12-31 --by facility --format csv -o audit.csv
       followup audit --from 2024-07-01 --to 2025-06-30 --facility "Northside Imaging" \\
           --by radiologist --format json
@@ -90,13 +91,15 @@ def audit(
     as_of = as_of or today()
     _check_period(start, end, as_of)
     drawing = _check_plot(plot, output)
+    # The plot is per radiologist unless told otherwise; the report stays as asked.
+    grouping = by or ("radiologist" if plot else None)
     with ExitStack() as stack:  # files staged first: a refused name stops before the query
         picture = _plot_file(stack, plot, force) if plot else None
         out = _report_stream(stack, output, force)
-        report, name = _audit(app, start, end, as_of, by, facility)
+        report, name = _audit(app, start, end, as_of, grouping, facility)
         if picture is not None:
             picture.write(_drawn(report, drawing, name))
-        _write(report, fmt, name, out)
+        _write(report if by == grouping else report.ungrouped(), fmt, name, out)
 
 
 def _check_period(start: date, end: date, as_of: date) -> None:
@@ -119,7 +122,7 @@ def _check_plot(plot: str | None, output: str | None) -> str | None:
         fmt = plot_format(plot)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--plot") from None
-    if output not in (None, "-") and Path(output).absolute() == Path(plot).absolute():
+    if output not in (None, "-") and Path(output).resolve() == Path(plot).resolve():
         raise click.UsageError("-o and --plot name the same file; give each its own")
     try:
         check_available()
@@ -144,17 +147,11 @@ def _audit(
     app: AppContext, start: date, end: date, as_of: date, by: str | None, facility: str | None
 ) -> tuple[AuditReport, str | None]:
     """The report, and the facility's stored name when the exams were restricted to one."""
-    from followup.rules.audit import audit as run_audit
-    from followup.store.audit_inputs import AuditQuery, audit_patients
-    from followup.store.exams import known_facility
+    from followup.store.audit_inputs import AuditQuery, outcomes_audit
 
     with app.transaction(write=False) as session:
-        place = known_facility(session, facility) if facility is not None else None
-        days = app.policy.outcome_days
-        query = AuditQuery(start, end, as_of, days, place.id if place else None, by)
-        with closing(audit_patients(session, query)) as patients:
-            report = run_audit(patients, start, end, as_of, by, days)
-    return report, place.name if place else None
+        query = AuditQuery(start, end, as_of, app.policy.outcome_days, facility, by)
+        return outcomes_audit(session, query)
 
 
 def _drawn(report: AuditReport, fmt: str | None, facility: str | None) -> bytes:
@@ -164,7 +161,7 @@ def _drawn(report: AuditReport, fmt: str | None, facility: str | None) -> bytes:
 
 
 def _write(report: AuditReport, fmt: str, facility: str | None, out: TextIO) -> None:
-    from followup.cli.output import dump_json, write_csv
+    from followup.cli.output import dump_json, write_csv, write_text
     from followup.present.audit_report import CSV_COLUMNS, audit_json, audit_table, csv_rows
 
     if fmt == "json":
@@ -172,4 +169,4 @@ def _write(report: AuditReport, fmt: str, facility: str | None, out: TextIO) -> 
     elif fmt == "csv":
         write_csv(csv_rows(report), CSV_COLUMNS, out)
     else:
-        out.write(audit_table(report, facility))
+        write_text(audit_table(report, facility), out)

@@ -35,6 +35,7 @@ CDR_LOW = float(_REFS["cancer_detection_per_1000"].low or 0)
 BCSC = (_REFS["recall_rate"].bcsc * 100, _REFS["cancer_detection_per_1000"].bcsc)
 INSIDE_COLOUR, OUTSIDE_COLOUR, REGION_COLOUR = "#1f5f8b", "#c2410c", "#d9efd9"
 TOTAL_EDGE = "#222222"
+TOTAL_AWAY = 1.5  # the total's marker is larger: its label and its room are as much farther
 MAX_LABEL = 28
 # Where a label may go around its point, in points: right, left, above, below, diagonals; then
 # farther out, with a leader line, when every near place is taken.
@@ -311,16 +312,18 @@ def _place_labels(axes: Axes, points: list[_Point], renderer: RendererBase) -> i
     from matplotlib.text import Text as text_class
 
     frame = axes.get_window_extent(renderer)
-    spots = [_marker_box(axes, at, renderer) for at in [BCSC, *((p.x, p.y) for p in points)]]
+    spots = [_marker_box(axes, BCSC, renderer)]
+    spots += [_marker_box(axes, (p.x, p.y), renderer, p.total) for p in points]
     placed: list[Bbox] = []
     left_out = 0
     for point in sorted(points, key=_label_order):
         best = None
+        away = TOTAL_AWAY if point.total else 1.0  # clear of its larger marker
         for dx, dy in (*_NEAR, *_FAR):
             text = axes.annotate(
                 point.label,
                 (point.x, point.y),
-                xytext=(dx, dy),
+                xytext=(dx * away, dy * away),
                 textcoords="offset points",
                 ha="left" if dx > 0 else "right" if dx < 0 else "center",
                 fontsize=8.5,
@@ -357,11 +360,13 @@ def _spaced(box: Bbox) -> Bbox:
     return Bbox.from_extents(box.x0 - LABEL_GAP, box.y0, box.x1 + LABEL_GAP, box.y1)
 
 
-def _marker_box(axes: Axes, at: tuple[float, float], renderer: RendererBase) -> Bbox:
+def _marker_box(
+    axes: Axes, at: tuple[float, float], renderer: RendererBase, total: bool = False
+) -> Bbox:
     from matplotlib.transforms import Bbox
 
     x, y = axes.transData.transform(at)
-    radius = cast(float, renderer.points_to_pixels(5.0))
+    radius = cast(float, renderer.points_to_pixels(5.0 * (TOTAL_AWAY if total else 1.0)))
     return Bbox.from_extents(x - radius, y - radius, x + radius, y + radius)
 
 

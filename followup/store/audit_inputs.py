@@ -1,9 +1,10 @@
 """What the outcomes audit reads (clinical-rules.md §8), streamed from the database.
 
-:func:`audit_patients` feeds :func:`followup.rules.audit.audit` the exams of the period (date,
-kind, overall category, facility, radiologist) a batch of rows at a time, each patient's with
-her biopsies and known-malignancy exams from the period's first day to ``outcome_days`` after
-its last (the cancers of its exams). Two queries ordered by patient, the same SQL on SQLite and
+:func:`outcomes_audit` is ``followup audit``'s work: :func:`audit_patients` feeds
+:func:`followup.rules.audit.audit` the exams of the period (date, kind, overall category,
+facility, radiologist) a batch of rows at a time, each patient's with her biopsies and
+known-malignancy exams from the period's first day to ``outcome_days`` after its last (the
+cancers of its exams). Two queries ordered by patient, the same SQL on SQLite and
 PostgreSQL, are read side by side from the driver's cursors (server-side on PostgreSQL) and
 merged on the patient: memory stays flat whatever the programme's size, and the database does
 what it is fast at, one scan, instead of a query per patient.
@@ -29,8 +30,9 @@ from sqlalchemy import Select, case, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.rules.audit import AuditBiopsy, AuditExam, AuditPatient
+from followup.rules.audit import AuditBiopsy, AuditExam, AuditPatient, AuditReport, audit
 from followup.rules.dates import add_days
+from followup.store.exams import known_facility
 from followup.store.models import Biopsy, Exam, Facility, Finding
 from followup.store.reports import driver_batches
 
@@ -46,14 +48,15 @@ NO_JIT = "SET LOCAL jit = off"
 @dataclass(frozen=True)
 class AuditQuery:
     """The exams a facility audits: those dated ``start`` to ``end`` (and not after
-    ``as_of``: a past as-of date gives the audit as it stood that day), of one facility when
-    ``facility_id`` is given, with their outcomes known by ``as_of``."""
+    ``as_of``: a past as-of date gives the audit as it stood that day), of the facility named
+    ``facility`` when it is given (matched as everywhere), with their outcomes known by
+    ``as_of``, grouped ``by`` facility or radiologist (or not at all)."""
 
     start: date
     end: date
     as_of: date
     outcome_days: int = rules.DEFAULT_POLICY.outcome_days
-    facility_id: int | None = None
+    facility: str | None = None
     by: str | None = None  # the audit's grouping: the radiologist is read only for its own
 
     @property
@@ -74,10 +77,10 @@ def _worry() -> Any:
     )
 
 
-def exams_select(query: AuditQuery) -> Select[Any]:
-    """The exams of the audit as (date, kind, rank of the overall category, facility key,
-    radiologist or None when the audit is not by radiologist, patient key), ordered by
-    patient (the exams' unique index is)."""
+def exams_select(query: AuditQuery, facility_id: int | None = None) -> Select[Any]:
+    """The exams of the audit (of the facility ``facility_id`` alone, when given) as (date,
+    kind, rank of the overall category, facility id, radiologist or None when the audit is
+    not by radiologist, patient key), ordered by patient (the exams' unique index is)."""
     overall = select(func.max(_worry())).where(Finding.exam_id == Exam.id).scalar_subquery()
     # Without it, the exams' unique index (patient, date, facility, kind) holds every column
     # read: the table itself is not read.
@@ -85,8 +88,8 @@ def exams_select(query: AuditQuery) -> Select[Any]:
     stmt = select(Exam.date, Exam.kind, overall, Exam.facility_id, reader, Exam.patient_id).where(
         Exam.date.between(query.start, query.last_exam)
     )
-    if query.facility_id is not None:
-        stmt = stmt.where(Exam.facility_id == query.facility_id)
+    if facility_id is not None:
+        stmt = stmt.where(Exam.facility_id == facility_id)
     return stmt.order_by(Exam.patient_id)
 
 
@@ -117,12 +120,15 @@ class _Days(dict[Any, date]):
 Row = tuple[Any, ...]  # an AuditExam's five fields, then the patient's key
 
 
-def _exam_batches(session: Session, query: AuditQuery, days: _Days) -> Generator[list[Row]]:
+def _exam_batches(
+    session: Session, query: AuditQuery, facility_id: int | None, days: _Days
+) -> Generator[list[Row]]:
     """The audit's exams in batches, in patient order, as (date, kind, category, facility,
     radiologist, patient key): the fields of an AuditExam, then the patient."""
     names: dict[int, str] = dict(session.execute(select(Facility.id, Facility.name)).all())
     category = CATEGORY_OF_WORRY
-    batches = driver_batches(session, exams_select(query), "followup_audit_exams")
+    stmt = exams_select(query, facility_id)
+    batches = driver_batches(session, stmt, "followup_audit_exams")
     with closing(batches):  # its cursor, as soon as this is closed
         for batch in batches:
             yield [
@@ -147,15 +153,30 @@ def _outcomes(
             yield patient, biopsies, malignancies
 
 
-def audit_patients(session: Session, query: AuditQuery) -> Generator[AuditPatient]:
-    """The audit's input in patient order, a batch of exam rows at a time: the rows of the
-    patients without outcomes together (each exam is counted on its own), then each other
-    patient's rows with her outcomes (a patient whose rows straddle two batches comes twice,
-    each time with all her outcomes, as :class:`AuditPatient` allows)."""
+def outcomes_audit(session: Session, query: AuditQuery) -> tuple[AuditReport, str | None]:
+    """The audit of ``query``, and the stored name of the facility its exams were restricted
+    to (None: every facility). A facility name nobody has is a NotFound naming the nearest:
+    an audit of a misspelt facility must not come back empty and look like a clean record."""
+    place = None if query.facility is None else known_facility(session, query.facility)
+    patients = audit_patients(session, query, None if place is None else place.id)
+    with closing(patients):
+        report = audit(patients, query.start, query.end, query.as_of, query.by, query.outcome_days)
+    return report, None if place is None else place.name
+
+
+def audit_patients(
+    session: Session, query: AuditQuery, facility_id: int | None = None
+) -> Generator[AuditPatient]:
+    """The audit's input in patient order (the exams of the facility ``facility_id`` alone,
+    when given), a batch of exam rows at a time: the rows of the patients without outcomes
+    together (each exam is counted on its own), then each other patient's rows with her
+    outcomes (a patient whose rows straddle two batches comes twice, each time with all her
+    outcomes, as :class:`AuditPatient` allows)."""
     if session.get_bind().dialect.name == "postgresql":
         session.connection().exec_driver_sql(NO_JIT)
     days = _Days()
-    batches, outcomes = _exam_batches(session, query, days), _outcomes(session, query, days)
+    batches = _exam_batches(session, query, facility_id, days)
+    outcomes = _outcomes(session, query, days)
     with closing(batches), closing(outcomes):  # both cursors, however this ends
         known: dict[int, tuple[list[AuditBiopsy], list[date]]] = {}  # from the batch's first
         pending = next(outcomes, None)
