@@ -171,6 +171,8 @@ def big_programme(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["flags", "--format", "csv"],
         ["export", "exams"],
         ["patient", "list"],
+        ["audit", "--from", "2023-06-01", "--to", "2024-05-31", "--by", "radiologist"],
+        ["audit", "--from=2023-06-01", "--to=2024-05-31", "--by=radiologist", "--format=json"],
     ],
     ids=" ".join,
 )
@@ -178,7 +180,8 @@ def test_piped_into_head_ends_quietly(big_programme: Path, command: list[str]):
     """`followup due | head -1`: no "Exception ignored ... closed database", no traceback;
     the exit status of a program stopped by SIGPIPE, as `yes | head -1` gives."""
     env = {**os.environ, "FOLLOWUP_DB": str(big_programme), "FOLLOWUP_POLICY": ""}
-    args = [*command, "--as-of", "2025-06-01"] if command[0] in ("due", "flags") else command
+    dated = ("due", "flags", "audit")
+    args = [*command, "--as-of", "2025-06-01"] if command[0] in dated else command
     if command[0] == "due":
         args += ["--within", "3650"]
     followup = subprocess.Popen(

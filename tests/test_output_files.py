@@ -28,6 +28,8 @@ WRITERS = {
     "export-fhir": (["export", "fhir", "P1", "-o"], []),
     "calendar": (["calendar", "P1", "-o"], []),
     "db-backup": (["db", "backup"], []),
+    "audit": (["audit", "--from", "2025-01-01", "--to", "2025-12-31", "-o"], []),
+    "audit-csv": (["audit", "--from=2025-01-01", "--to=2025-12-31", "--format=csv", "-o"], []),
 }
 
 

@@ -137,7 +137,15 @@ def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 def dump_json(value: Any, out: TextIO) -> None:
     """One JSON document (an object), indented for people."""
     text = json.dumps(value, default=_json_default, indent=2, ensure_ascii=False)
-    out.write(_json_text(text) + "\n")
+    write_text(_json_text(text) + "\n", out)
+
+
+def write_text(text: str, out: TextIO) -> None:
+    """A whole report's text, a line at a time: one write of a large text to a pipe whose
+    reader has gone (``| head``) ends in a short write that Python (3.11) does not report,
+    so the command would exit 0 having dropped the rest; written in lines, the next write
+    sees the broken pipe and the command stops as every report does (exit 141)."""
+    out.writelines(text.splitlines(keepends=True))
 
 
 def write_rows(
