@@ -1,7 +1,7 @@
 """One synthetic patient's clinical course, for :mod:`followup.synthetic`: screening every
 ~12 months and the follow-up each result calls for, breast by breast.
 
-Rates are BCSC-like (clinical-rules.md §8, §10): about 11% of screens recalled (mostly
+Rates are BCSC-like (clinical-rules.md §8, §10): about 10.5% of screens recalled (mostly
 ``incomplete``, some ``incomplete-priors``); the diagnostic work-up of a recall images the
 recalled breast alone more often than not and finds it negative or benign, probably benign
 (followed on the 6/6/12-month protocol, the first follow-up of that breast only, with some late
@@ -9,10 +9,12 @@ or lost), or suspicious (4A/4B/4C) or highly suspicious. Most suspicious finding
 biopsied within a few weeks; malignancy follows the subdivision (about 5% of 4A, 25% of 4B,
 70% of 4C, 95% of BI-RADS 5, so about 5 cancers per 1,000 screens and a PPV3 near 30%); the
 rest are mostly benign and concordant (6-month follow-up of that breast), some high-risk or
-discordant (a repeat biopsy). A few recommendations are never acted on, some biopsies wait
-for their result, some have a post-procedure mammogram. Each patient has a breast density
-(BCSC: 10% a, 43% b, 39% c, 8% d) recorded on most exams, and each facility a few
-radiologists who read its exams.
+discordant (a repeat biopsy). A few negative or benign screens miss a cancer that shows
+within the year (an interval cancer: a lump, a diagnostic exam, a malignant biopsy), so that
+the audit's sensitivity is near the BCSC's 86.9% rather than a perfect 100%. A few
+recommendations are never acted on, some biopsies wait for their result, some have a
+post-procedure mammogram. Each patient has a breast density (BCSC: 10% a, 43% b, 39% c, 8% d)
+recorded on most exams, and each facility a few radiologists who read its exams.
 
 Pure: a ``random.Random`` in, plain rules values out; nothing after ``as_of``.
 """
@@ -33,11 +35,13 @@ K = rules.ExamKind
 R = rules.BiopsyResult
 
 SIDES = (L.LEFT, L.RIGHT)
-# Screening outcomes per 1,000 screens: recall ~11% (BCSC 11.6%).
+# Screening outcomes per 1,000 screens: recall ~10.5%, a little under BCSC's 11.6%, which lies
+# so near the acceptable 12% (and its specificity near the 88% floor) that a demo's few thousand
+# screens would cross the bound one year in seven.
 SCREENING_MIX = (
-    (C.NEGATIVE, 690),
+    (C.NEGATIVE, 700),
     (C.BENIGN, 196),
-    (C.INCOMPLETE, 92),
+    (C.INCOMPLETE, 82),
     (C.INCOMPLETE_PRIORS, 12),
     (C.PROBABLY_BENIGN, 6),
     (C.SUSPICIOUS, 3),
@@ -58,6 +62,10 @@ MALIGNANT = {
     rules.Subdivision.C: 0.70,
     None: 0.95,  # highly suspicious (and a plain 4, which this programme does not record)
 }
+# Per negative or benign screen: a cancer found within the year. BCSC: sensitivity 86.9% at
+# about 5 screen-detected cancers per 1,000 screens, so about 0.8 interval cancers per 1,000
+# screens; the course's own late finds (a positive next screen within 365 days) give some.
+INTERVAL_CANCER = 0.0005
 DENSITY_MIX = (
     (rules.Density.A, 10),
     (rules.Density.B, 43),
@@ -174,7 +182,23 @@ class Course:
         exam = self.exam(day, category, K.SCREENING, side)
         if category in (C.INCOMPLETE, C.INCOMPLETE_PRIORS):
             return self.workup(day + timedelta(days=self.rng.randint(7, 40)), side, day)
+        if category in (C.NEGATIVE, C.BENIGN) and self.rng.random() < INTERVAL_CANCER:
+            self.interval_cancer(day)
+            return None  # treatment, not screening
         return self.after(exam, side, day)
+
+    def interval_cancer(self, screen: date) -> None:
+        """A cancer the screen missed, found within its year: a diagnostic exam of a lump,
+        highly suspicious, then a malignant biopsy (she goes on to treatment)."""
+        rng = self.rng
+        day = screen + timedelta(days=rng.randint(60, 330))
+        if day > self.as_of:
+            return
+        side = rng.choice(SIDES)
+        self.exam(day, C.HIGHLY_SUSPICIOUS, K.DIAGNOSTIC, side)
+        biopsy = day + timedelta(days=rng.randint(5, 25))
+        if biopsy <= self.as_of:
+            self.biopsied(biopsy, side, malignant=True, repeat=False)
 
     def after(self, exam: rules.Exam, side: rules.Laterality | None, screen: date) -> date | None:
         """What an assessment calls for; the day of her next screening."""

@@ -131,3 +131,34 @@ def test_the_pathway_is_deterministic_plausible_and_never_in_the_future():
     assert 0.02 < len(closed) / len(tried) < 0.08
     ahead = {key for key, _ in entries if key not in overdue}
     assert 0.05 < len(ahead) / (len(due) - len(overdue)) < 0.15
+
+
+def test_a_years_audit_of_the_programme_is_bcsc_like():
+    """Issue 15 point 5: the generator's outcome rates come from the BCSC figures of
+    clinical-rules.md §8, so that a year's audit of the demo has every figure near its BCSC
+    average and inside its acceptable range; interval cancers (found within a year of a
+    negative screen) keep sensitivity near 86.9%, not a perfect 100%."""
+    from followup.rules.audit import AuditBiopsy, AuditExam, AuditPatient, audit
+
+    def audited(patient: synthetic.SyntheticPatient) -> AuditPatient:
+        exams = [
+            AuditExam(e.date, e.kind and e.kind.value, e.governing.category.value, e.facility)
+            for e in patient.exams
+            if e.governing is not None
+        ]
+        known = [e.date for e in patient.exams if e.findings[0].category is C.KNOWN_MALIGNANCY]
+        biopsies = [AuditBiopsy(b.date, b.result.value) for b in patient.biopsies]
+        return AuditPatient(exams, biopsies, known)
+
+    start, end = date(2024, 6, 2), date(2025, 6, 1)
+    programme = synthetic.programme(20_000, seed=11, as_of=AS_OF)
+    total = audit(map(audited, programme), start, end, AS_OF).total
+    rates = {name: rate.value for name, rate in total.rates().items()}
+    assert total.screening_exams > 12_000 and total.cancers > 50
+    assert total.outside_range() == ()
+    assert 0.09 < rates["recall_rate"] < 0.12  # BCSC 11.6%
+    assert 3.5 < rates["cancer_detection_per_1000"] < 6.5  # 5.1
+    assert 0.03 < rates["ppv1"] < 0.07  # 4.4%
+    assert 0.2 < rates["ppv2"] < 0.35 and 0.2 < rates["ppv3"] < 0.4  # 25.6%, 28.6%
+    assert 0.78 < rates["sensitivity"] < 0.93  # 86.9%
+    assert 0.885 < rates["specificity"] < 0.92  # 88.9%
