@@ -76,9 +76,10 @@ def audit(
     suspicious or highly suspicious; a diagnostic exam when suspicious or highly
     suspicious. A cancer is a malignant biopsy, or a known-malignancy exam, of the
     same patient within outcome_days (policy, default 365) after the exam. Outcomes
-    are never guessed: an exam whose window has not ended by the as-of date, and a
-    biopsy recommendation with no result, are counted as open outcomes, and the
-    outcome figures rest on the exams whose window has ended.
+    are never guessed: an exam whose window has not ended by the as-of date, a
+    biopsy recommendation with no result, and an exam whose window holds a biopsy
+    still pending are counted as open outcomes, and the outcome figures rest on the
+    exams whose window has ended with every biopsy's result known.
 
     \b
     Examples:

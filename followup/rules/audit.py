@@ -41,7 +41,7 @@ suspicious; a cancer is a malignant biopsy or a known-malignancy exam of the sam
   TN = negative without; ``cancers`` = TP + FN (screens followed by a cancer, as BCSC counts).
 - *Biopsy recommended* (PPV2) = an exam assessed suspicious or highly suspicious (BI-RADS 4 or
   5; 4A/4B/4C are all suspicious), of either kind or none: a recommendation is one whatever the
-  exam's kind. PPV2 = those with a cancer in the window / those whose window has ended (but
+  exam's kind. PPV2 = those with a cancer in the window / those whose window has ended (less
   those awaiting a pending biopsy's result). One with no biopsy at all by then is not a cancer:
   §8's cancer is a malignant result within the window, and none came (ACR's FP2: no known
   tissue diagnosis of cancer within the year); it is still listed among the open outcomes
