@@ -253,3 +253,37 @@ def test_exam_fields_of_issue_13_go_to_csv_and_back(cli: Cli, tmp_path: Path):
     for command in (("exam", "list", "P1"), ("status", "P1", "--as-of", "2025-02-01")):
         args = (*command, "--format", "json")
         assert json.loads(fresh(*args).stdout) == json.loads(cli(*args).stdout), command
+
+
+def test_import_refuses_a_finding_on_a_breast_the_exam_did_not_image(
+    sqlite_cli: Cli, tmp_path: Path
+):
+    cli = sqlite_cli
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "patient_id,date,facility,category,laterality,imaged\n"
+        "P1,2025-01-10,Northside Imaging,2,left,left\n"
+        "P1,2025-02-10,Northside Imaging,3,right,left\n",
+        encoding="utf-8",
+    )
+    err = cli("import", "exams", str(source), code=1).stderr
+    assert "line 3: the probably-benign finding is on the right breast, which this exam did " in err
+    assert "nothing was imported" in err and len(err.strip().splitlines()) == 1
+    assert json.loads(cli("patient", "list", "--format", "json").stdout) == []
+    # --skip-invalid rejects that row alone (it once stopped the whole import)
+    rejects = tmp_path / "rejects.csv"
+    cli("import", "exams", str(source), "--skip-invalid", "--rejects", str(rejects))
+    (rejected,) = csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8")))
+    assert (rejected["line"], rejected["laterality"]) == ("3", "right")
+    assert "did not image" in rejected["reason"]
+    (row,) = json.loads(cli("exam", "list", "P1", "--format", "json").stdout)
+    assert (row["date"], row["imaged"], row["laterality"]) == ("2025-01-10", "left", "left")
+    # a later row of the exam that says it imaged one breast, after a row with the other
+    source.write_text(
+        "patient_id,date,facility,category,laterality,imaged\n"
+        "P2,2025-02-10,Northside Imaging,2,right,\n"
+        "P2,2025-02-10,Northside Imaging,3,right,left\n",
+        encoding="utf-8",
+    )
+    err = cli("import", "exams", str(source), code=1).stderr
+    assert "line 3: the benign finding is on the right breast" in err
