@@ -287,3 +287,27 @@ def test_import_refuses_a_finding_on_a_breast_the_exam_did_not_image(
     )
     err = cli("import", "exams", str(source), code=1).stderr
     assert "line 3: the benign finding is on the right breast" in err
+
+
+def test_a_benign_biopsy_without_concordance_is_refused_from_fhir_too(
+    sqlite_cli: Cli, tmp_path: Path
+):
+    """Point 3: every door refuses it (`biopsy add`: test_biopsy_cli; CSV: test_biopsy_csv),
+    naming the biopsy of the bundle, and nothing is imported."""
+    cli = sqlite_cli
+    cli("patient", "add", "P1")
+    cli("exam", "add", "P1", "--date", "2025-01-10", *N, "--category", "4c",
+        "--laterality", "left", "--kind", "diagnostic")  # fmt: skip
+    cli("biopsy", "add", "P1", "--date", "2025-01-20", "--side", "left", "--result", "benign",
+        "--concordant")  # fmt: skip
+    bundle = json.loads(cli("export", "fhir", "P1").stdout)
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "DiagnosticReport":
+            entry["resource"].pop("extension", None)  # the concordance
+    target = tmp_path / "P1.json"
+    target.write_text(json.dumps(bundle), encoding="utf-8")
+    fresh = Cli(str(tmp_path / "fresh.db"))
+    err = fresh("import", "fhir", str(target), code=1).stderr
+    assert "patient P1's biopsy of 2025-01-20 (left breast)" in err
+    assert "concordant or discordant" in err
+    assert json.loads(fresh("patient", "list", "--format", "json").stdout) == []
