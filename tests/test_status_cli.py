@@ -127,7 +127,7 @@ def test_suspicious_result_mentions_a_second_opinion(cli: Cli):
         "diagnostic",
     )
     out = cli("status", "P1", "--as-of", "2025-03-04").stdout
-    assert "Biopsy, as the radiologist advised" in out
+    assert "Biopsy of the right breast, as the radiologist advised" in out
     assert "second opinion" in out
     assert status(cli, "--as-of", "2025-03-04")["next"]["due"] == "2025-04-02"
 

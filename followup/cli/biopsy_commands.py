@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
+from followup.cli.changes import confirm_delete, echo_edited, echo_stored_plan, nothing_to_change
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.exam_commands import nothing_to_change, unchanged
-from followup.cli.params import BIOPSY_RESULT, BIOPSY_SIDE, DATE, format_option
+from followup.cli.params import BIOPSY_RESULT, BIOPSY_SIDE, DATE, F, format_option
 
+# The columns of `biopsy list`: the stored record as the audit log keeps it (biopsy_snapshot).
 BIOPSY_COLUMNS = (
     "id",
     "date",
@@ -23,35 +25,68 @@ BIOPSY_COLUMNS = (
 )
 
 
-def biopsy_row(row: Any) -> dict[str, Any]:
-    """One stored biopsy as `biopsy list` shows it (BIOPSY_COLUMNS)."""
-    return {
-        "id": row.id,
-        "date": row.date,
-        "side": row.side,
-        "result": row.result,
-        "concordant": row.concordant,
-        "facility": row.facility.name if row.facility else None,
-        "pathology": row.pathology,
-        "note": row.note,
-    }
+def _biopsy_options(editing: bool) -> Callable[[F], F]:
+    """The fields of a biopsy, for `biopsy add` (date, side and result required) and
+    `biopsy edit` (each optional; "" removes a text)."""
+    removes = ' ("" removes it)' if editing else ""
+    result_help = (
+        "The result (e.g. once the pathology report of a pending biopsy comes)."
+        if editing
+        else "The pathology result; pending until it comes."
+    )
 
+    def decorate(func: F) -> F:
+        options = [
+            click.option(
+                "--date",
+                "day",
+                type=DATE,
+                required=not editing,
+                metavar="DATE",
+                help="New date." if editing else "Biopsy date.",
+            ),
+            click.option(
+                "--side",
+                type=BIOPSY_SIDE,
+                required=not editing,
+                metavar="left|right",
+                help="New side." if editing else "Breast.",
+            ),
+            click.option(
+                "--result",
+                type=BIOPSY_RESULT,
+                required=not editing,
+                metavar="pending|benign|high-risk|malignant",
+                help=result_help,
+            ),
+            click.option(
+                "--concordant/--discordant",
+                "concordant",
+                default=None,
+                help="Whether the pathology agrees with the imaging (radiology-pathology "
+                "correlation); required with a benign result.",
+            ),
+            click.option(
+                "--facility",
+                metavar="NAME",
+                help=f"New facility{removes}." if editing else "Where it was done.",
+            ),
+            click.option(
+                "--pathology",
+                metavar="TEXT",
+                help=f"New pathology text{removes}."
+                if editing
+                else 'The diagnosis, e.g. "fibroadenoma", "ADH".',
+            ),
+            click.option(
+                "--note", metavar="TEXT", help=f"New note{removes}." if editing else "Free text."
+            ),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
 
-def _concordance_option(func):  # type: ignore[no-untyped-def]
-    return click.option(
-        "--concordant/--discordant",
-        "concordant",
-        default=None,
-        help="Whether the pathology agrees with the imaging (radiology-pathology "
-        "correlation); required with a benign result.",
-    )(func)
-
-
-def _echo_plan(session: Any, patient_id: int) -> None:
-    from followup.cli.exam_commands import echo_plan
-    from followup.store.plans import stored_plan
-
-    echo_plan(stored_plan(session, patient_id))
+    return decorate
 
 
 @click.group()
@@ -76,19 +111,7 @@ def biopsy() -> None:
 
 @biopsy.command("add")
 @click.argument("patient_id")
-@click.option("--date", "day", type=DATE, required=True, metavar="DATE", help="Biopsy date.")
-@click.option("--side", type=BIOPSY_SIDE, required=True, metavar="left|right", help="Breast.")
-@click.option(
-    "--result",
-    type=BIOPSY_RESULT,
-    required=True,
-    metavar="pending|benign|high-risk|malignant",
-    help="The pathology result; pending until it comes.",
-)
-@_concordance_option
-@click.option("--facility", metavar="NAME", help="Where it was done.")
-@click.option("--pathology", metavar="TEXT", help='The diagnosis, e.g. "fibroadenoma", "ADH".')
-@click.option("--note", metavar="TEXT", help="Free text.")
+@_biopsy_options(editing=False)
 @pass_app
 def add(
     app: AppContext,
@@ -109,7 +132,7 @@ def add(
     with app.transaction() as session:
         row = add_biopsy(session, patient_id, record, note=note, today=today(), policy=app.policy)
         click.echo(f"Recorded biopsy {row.id} for patient {patient_id}.")
-        _echo_plan(session, row.patient_id)
+        echo_stored_plan(session, row.patient_id)
 
 
 @biopsy.command("list")
@@ -119,27 +142,16 @@ def add(
 def list_(app: AppContext, patient_id: str, fmt: str) -> None:
     """List a patient's biopsies, oldest first."""
     from followup.cli.output import write_rows
-    from followup.store.biopsies import list_biopsies
+    from followup.store.biopsies import biopsy_snapshot, list_biopsies
 
     with app.transaction(write=False) as session:
-        rows = [biopsy_row(b) for b in list_biopsies(session, patient_id)]
+        rows = [biopsy_snapshot(b) for b in list_biopsies(session, patient_id)]
     write_rows(rows, BIOPSY_COLUMNS, fmt, sys.stdout)
 
 
 @biopsy.command("edit")
 @click.argument("biopsy_id", type=int)
-@click.option("--date", "day", type=DATE, metavar="DATE", help="New date.")
-@click.option("--side", type=BIOPSY_SIDE, metavar="left|right", help="New side.")
-@click.option(
-    "--result",
-    type=BIOPSY_RESULT,
-    metavar="pending|benign|high-risk|malignant",
-    help="The result (e.g. once the pathology report of a pending biopsy comes).",
-)
-@_concordance_option
-@click.option("--facility", metavar="NAME", help='New facility ("" removes it).')
-@click.option("--pathology", metavar="TEXT", help='New pathology text ("" removes it).')
-@click.option("--note", metavar="TEXT", help='New note ("" removes it).')
+@_biopsy_options(editing=True)
 @pass_app
 def edit(
     app: AppContext,
@@ -161,11 +173,7 @@ def edit(
     changes = BiopsyChanges(day, side, result, concordant, facility, pathology, note)
     with app.transaction() as session:
         row = edit_biopsy(session, biopsy_id, changes, today=today(), policy=app.policy)
-        if row is None:
-            click.echo(unchanged(f"Biopsy {biopsy_id}"))
-            return
-        click.echo(f"Updated biopsy {biopsy_id}.")
-        _echo_plan(session, row.patient_id)
+        echo_edited(session, row, f"biopsy {biopsy_id}")
 
 
 @biopsy.command("delete")
@@ -179,7 +187,6 @@ def delete(app: AppContext, biopsy_id: int, yes: bool) -> None:
     with app.transaction() as session:
         row = get_biopsy(session, biopsy_id)
         label = f"biopsy {biopsy_id} ({row.date.isoformat()}, {row.side} breast)"
-        if not yes and sys.stdin.isatty():
-            click.confirm(f"Delete {label}?", abort=True)
+        confirm_delete(label, yes)
         delete_biopsy(session, biopsy_id, policy=app.policy)
     click.echo(f"Deleted {label}.")

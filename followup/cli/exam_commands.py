@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from followup.cli.audit_log_commands import history as exam_history
+from followup.cli.changes import confirm_delete, echo_edited, echo_stored_plan, nothing_to_change
 from followup.cli.context import AppContext, pass_app, today
 from followup.cli.params import CATEGORY, DATE, DENSITY, IMAGED, KIND, LATERALITY, F, format_option
 
@@ -174,30 +175,6 @@ def exam_rows(exam: Any) -> list[dict[str, Any]]:
     return [{name: value(exam, f) for name, value in EXAM_LIST} for f in exam.findings]
 
 
-def nothing_to_change(example: str) -> str:
-    """The answer of an edit given no option at all (patient edit, exam edit: the same)."""
-    return f"nothing to change; give at least one option, e.g. {example}"
-
-
-def unchanged(what: str) -> str:
-    """The answer of an edit whose values are all the stored ones: nothing to do, success."""
-    return f"{what} unchanged: every value given is the one already stored."
-
-
-def echo_plan(plan: Any) -> None:
-    if plan is None or plan.action is None:
-        return
-    click.echo(f"Next: {_step_text(plan)}.")
-    for other in plan.also:
-        click.echo(f"Also ({other.side.value} breast): {_step_text(other)}.")
-
-
-def _step_text(step: Any) -> str:
-    due = step.due.isoformat() if step.due else "no date"
-    side = f" ({step.laterality.value})" if step.laterality else ""
-    return f"{step.action}{side}, due {due}: {step.reason}"
-
-
 @click.group()
 def exam() -> None:
     """Record, list, correct and delete mammograms.
@@ -259,8 +236,6 @@ def add(
     """
     from followup.rules import Exam, Imaged
     from followup.store.exams import add_exam
-    from followup.store.patients import get_patient
-    from followup.store.plans import stored_plan
 
     findings = build_findings(**finding_options)
     exam_in = Exam(
@@ -276,7 +251,7 @@ def add(
     with app.transaction() as session:
         row = add_exam(session, patient_id, exam_in, note=note, today=today(), policy=app.policy)
         click.echo(f"Recorded exam {row.id} for patient {patient_id}.")
-        echo_plan(stored_plan(session, get_patient(session, patient_id).id))
+        echo_stored_plan(session, row.patient_id)
 
 
 @exam.command("list")
@@ -322,7 +297,6 @@ def edit(
 ) -> None:
     """Correct an exam; the change is kept in the audit log. Findings given replace all."""
     from followup.store.exams import ExamChanges, edit_exam
-    from followup.store.plans import stored_plan
 
     if finding_options["categories"]:
         findings = build_findings(**finding_options)
@@ -350,11 +324,7 @@ def edit(
     )
     with app.transaction() as session:
         row = edit_exam(session, exam_id, changes, today=today(), policy=app.policy)
-        if row is None:
-            click.echo(unchanged(f"Exam {exam_id}"))
-            return
-        click.echo(f"Updated exam {exam_id}.")
-        echo_plan(stored_plan(session, row.patient_id))
+        echo_edited(session, row, f"exam {exam_id}")
 
 
 @exam.command("delete")
@@ -368,8 +338,7 @@ def delete(app: AppContext, exam_id: int, yes: bool) -> None:
     with app.transaction() as session:
         row = get_exam(session, exam_id)
         label = f"exam {exam_id} ({row.date.isoformat()}, {row.facility.name})"
-        if not yes and sys.stdin.isatty():
-            click.confirm(f"Delete {label}?", abort=True)
+        confirm_delete(label, yes)
         delete_exam(session, exam_id, policy=app.policy)
     click.echo(f"Deleted {label}.")
 

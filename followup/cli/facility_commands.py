@@ -32,7 +32,7 @@ def _show(row: dict[str, Any], fmt: str) -> None:
 
 
 def _said(what: str, changes: dict[str, Any]) -> str:
-    from followup.cli.exam_commands import unchanged
+    from followup.cli.changes import unchanged
 
     if not changes:
         return unchanged(what[:1].upper() + what[1:])
@@ -110,7 +110,7 @@ def edit(
       followup facility edit "Northside Imaging" --phone "+1 555 0100"
       followup facility edit "Northside Imaging" --address ""     # clear it
     """
-    from followup.cli.exam_commands import nothing_to_change
+    from followup.cli.changes import nothing_to_change
     from followup.store.facilities import PostalDetails, edit_facility
 
     if address is None and phone is None and rename is None:
@@ -158,7 +158,7 @@ def clinic_set(app: AppContext, name: str | None, address: str | None, phone: st
       followup clinic set --name "Springfield Breast Care"
       followup clinic set --address "PO Box 12\\nSpringfield, IL 62701"
     """
-    from followup.cli.exam_commands import nothing_to_change
+    from followup.cli.changes import nothing_to_change
     from followup.store.facilities import PostalDetails, set_clinic
 
     if name is None and address is None and phone is None:

@@ -140,7 +140,7 @@ def edit(app: AppContext, patient_id: str, reminders: bool | None, **details: An
 
     Values that are already the stored ones change nothing (exit status 0, "unchanged").
     """
-    from followup.cli.exam_commands import nothing_to_change, unchanged
+    from followup.cli.changes import nothing_to_change, unchanged
     from followup.store.patients import PatientDetails, edit_patient
 
     if reminders is None and all(value is None for value in details.values()):

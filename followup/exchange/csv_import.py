@@ -20,7 +20,7 @@ and each rejected row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from operator import itemgetter
 from typing import Any, NamedTuple, TextIO
@@ -129,6 +129,7 @@ class Rejected(NamedTuple):
 
 
 _EXAM_FIELDS = ("kind", "follow_up_months", "note", "imaged", "density", "radiologist")
+_IMAGED = _EXAM_FIELDS.index("imaged")
 
 
 def _required(value: Any, name: str) -> Any:
@@ -308,7 +309,7 @@ class ExamReader:
                     elif exam in started:
                         raise RowError(_scattered(key, extra[0], started[exam]))
                     started[exam] = line
-                    if group is not None:
+                    if group is not None and group.findings:  # none: every row rejected
                         yield group.record()
                     group = _Group(line, key, place, patient, extra)
             except RowError as exc:
@@ -318,7 +319,7 @@ class ExamReader:
             reason = group.add(line, finding, extra, view)
             if reason is not None:
                 yield Rejected(line, cells, reason)
-        if group is not None:
+        if group is not None and group.findings:
             yield group.record()
 
 
@@ -356,6 +357,9 @@ class _Group:
             reason = self._merge(line, extra)
             if reason is not None:
                 return reason
+        reason = _not_imaged((finding,), self.extra[_IMAGED])
+        if reason is not None:
+            return reason
         if view is None:
             if finding not in self.findings:
                 self.findings.append(finding)
@@ -379,6 +383,7 @@ class _Group:
         """Exam-level values (kind, interval, note) may be given on any one row of the exam
         (a row of another kind is another exam: :meth:`other_kind`)."""
         merged = list(self.extra)
+        given = []
         for position, name in enumerate(_EXAM_FIELDS):
             mine, theirs = extra[position], merged[position]
             if mine is not None and theirs is not None and mine != theirs:
@@ -389,8 +394,12 @@ class _Group:
                 )
             if mine is not None and theirs is None:
                 merged[position] = mine
-                self.lines[name] = line
+                given.append(name)
+        reason = _not_imaged(self.findings, merged[_IMAGED])  # rows read before said a side
+        if reason is not None:
+            return reason
         self.extra = tuple(merged)
+        self.lines.update(dict.fromkeys(given, line))
         return None
 
     def record(self) -> ExamRecord:
@@ -409,6 +418,25 @@ class _Group:
             radiologist,
         )
         return ExamRecord(self.line, self.patient, exam)
+
+
+def _not_imaged(findings: Iterable[FindingRow], imaged: str | None) -> str | None:
+    """Why a row is refused when one of ``findings`` is on a breast the exam did not image
+    (clinical-rules.md §2, in the rules' words), or None. Checked here, row by row, so that
+    the row is named by its line and --skip-invalid rejects it alone; the loader checks it
+    again for every other door."""
+    if imaged is None or imaged == "both":  # nearly every row
+        return None
+    for finding in findings:
+        if finding.laterality is not None and finding.laterality != imaged:
+            side = rules.Laterality(finding.laterality)
+            try:
+                rules.check_finding(
+                    rules.Finding(rules.Category(finding.category), side), rules.Imaged(imaged)
+                )
+            except ValueError as exc:
+                return str(exc)
+    return None
 
 
 def _worry(finding: FindingRow) -> int:

@@ -29,7 +29,7 @@ from followup import rules
 from followup.exchange.fhir_biopsies import IncomingBiopsy
 from followup.exchange.fhir_read import ParsedPatient, ReadOptions, Transfer, parse_bundle
 from followup.store.biopsies import add_biopsy, stored_twin
-from followup.store.errors import Conflict
+from followup.store.errors import Conflict, InvalidInput
 from followup.store.exam_batch import Facilities, PatientExams, add_exams
 from followup.store.exams import transfer_films
 from followup.store.models import AuditEntry, Biopsy, Exam, FilmTransfer, Patient, PlanRecord
@@ -225,7 +225,14 @@ def _import_biopsies(
     differs from the stored record of its day and breast is a Conflict (all rolled back)."""
     added = skipped = 0
     for incoming in biopsies:
-        twin = stored_twin(session, patient.id, incoming.biopsy, incoming.note, today=today)
+        try:
+            twin = stored_twin(session, patient.id, incoming.biopsy, incoming.note, today=today)
+        except InvalidInput as exc:  # say which biopsy of the bundle: it may hold many
+            biopsy = incoming.biopsy
+            raise InvalidInput(
+                f"patient {patient.external_id}'s biopsy of {biopsy.date.isoformat()} "
+                f"({biopsy.side.value} breast): {exc}"
+            ) from None
         if twin is not None:
             skipped += 1
             continue

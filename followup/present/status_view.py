@@ -17,14 +17,16 @@ from typing import Any
 from followup import rules
 from followup.present.tables import write_table
 
+# Each step in her words; {side} is where "of the left breast" goes ({about}: "the left
+# breast", or "the finding" when no side applies).
 _NEXT_STEP = {
-    "routine-screening": "Next routine screening mammogram",
-    "short-interval-follow-up": "Short-interval follow-up mammogram",
-    "additional-imaging": "Additional imaging (more mammogram views or an ultrasound)",
-    "prior-films": "Your earlier mammograms, sent for comparison",
-    "biopsy": "Biopsy, as the radiologist advised",
-    "pathology-result": "The result (pathology report) of your biopsy",
-    "surgical-consultation": "A surgical consultation (repeat biopsy or excision)",
+    "routine-screening": "Next routine screening mammogram{side}",
+    "short-interval-follow-up": "Short-interval follow-up mammogram{side}",
+    "additional-imaging": "Additional imaging{side} (more mammogram views or an ultrasound)",
+    "prior-films": "Your earlier mammograms{side}, sent for comparison",
+    "biopsy": "Biopsy{side}, as the radiologist advised",
+    "pathology-result": "The result (pathology report) of your biopsy{side}",
+    "surgical-consultation": "A surgical consultation about{about} (repeat biopsy or excision)",
 }
 _SIDE = {
     rules.Laterality.LEFT: "of the left breast",
@@ -238,10 +240,11 @@ def next_step_text(
             "No interval follow-up is scheduled: a known malignancy (or a malignant biopsy) "
             "is recorded, and the treating team sets the next steps."
         )
-    what = _NEXT_STEP[plan.action]
     side = f" {_SIDE[plan.laterality]}" if plan.laterality else ""
+    about = side.replace(" of ", " ", 1) if side else " the finding"
+    what = _NEXT_STEP[plan.action].format(side=side, about=about)
     when = _when(plan.due, as_of) if plan.due else "no date set"
-    text = f"{what}{side}, {when}."
+    text = f"{what}, {when}."
     if plan.action == "biopsy" and second_opinion:
         text += f" {_SECOND_OPINION}"
     return text

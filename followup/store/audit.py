@@ -1,6 +1,6 @@
-"""The audit log: written where the records change (:func:`log_change`, called by
-``followup.store.exams`` and ``followup.store.biopsies``), read back as one exam's history, or
-the log of a patient or of everyone.
+"""The audit log: written where the records change (:func:`log_change`, called for exams
+and biopsies by ``followup.store.records`` and for film transfers by ``followup.store.exams``),
+read back as one exam's history, or the log of a patient or of everyone.
 
 Each entry says who, when, and what the record said before and after, as JSON. Ids are never
 reused (revisions 0005, 0009), so every entry naming exam 5 (or biopsy 5) is about the same

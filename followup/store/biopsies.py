@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from followup import rules
 from followup.rules.text import check_text
-from followup.store.audit import log_change
 from followup.store.clock import now
-from followup.store.errors import Conflict, InvalidInput, NotFound
-from followup.store.exams import MAX_RECORD_ID, get_or_create_facility
+from followup.store.errors import Conflict, InvalidInput
+from followup.store.exams import get_or_create_facility
 from followup.store.models import Biopsy
 from followup.store.patients import get_patient
 from followup.store.plans import refresh_plan
+from followup.store.records import delete_record, get_record, log_record
 
 MAX_PATHOLOGY = 200  # biopsies.pathology is VARCHAR(200)
 
@@ -107,7 +107,7 @@ def add_biopsy(
     _store(session, row, biopsy, note)
     session.add(row)
     session.flush()
-    log_change(session, "biopsy.add", patient.id, {"after": biopsy_snapshot(row)}, biopsy_id=row.id)
+    log_record(session, row, "add", after=biopsy_snapshot(row))
     if refresh:
         refresh_plan(session, patient.id, policy)
     return row
@@ -151,12 +151,7 @@ def stored_twin(
 
 def get_biopsy(session: Session, biopsy_id: int) -> Biopsy:
     """The biopsy with this id, or a NotFound that says where ids are shown."""
-    row = session.get(Biopsy, biopsy_id) if 1 <= biopsy_id <= MAX_RECORD_ID else None
-    if row is None:
-        raise NotFound(
-            f"no biopsy with id {biopsy_id}; `followup biopsy list PATIENT_ID` shows the biopsy ids"
-        )
-    return row
+    return get_record(session, Biopsy, biopsy_id)
 
 
 def list_biopsies(session: Session, external_id: str) -> Sequence[Biopsy]:
@@ -232,13 +227,7 @@ def edit_biopsy(
     )
     _store(session, row, wanted, note)
     session.flush()
-    log_change(
-        session,
-        "biopsy.edit",
-        row.patient_id,
-        {"before": before, "after": biopsy_snapshot(row)},
-        biopsy_id=row.id,
-    )
+    log_record(session, row, "edit", before=before, after=biopsy_snapshot(row))
     refresh_plan(session, row.patient_id, policy)
     return row
 
@@ -249,10 +238,4 @@ def delete_biopsy(
     """Delete a biopsy recorded by mistake, keeping what it said in the audit log; refresh
     the plan."""
     row = get_biopsy(session, biopsy_id)
-    snapshot = biopsy_snapshot(row)
-    log_change(session, "biopsy.delete", row.patient_id, {"before": snapshot}, biopsy_id=row.id)
-    patient_id = row.patient_id
-    session.delete(row)
-    session.flush()
-    refresh_plan(session, patient_id, policy)
-    return snapshot
+    return delete_record(session, row, biopsy_snapshot(row), policy)

@@ -23,9 +23,9 @@ from followup.store.errors import Conflict, InvalidInput, NotFound, notify
 from followup.store.models import Exam, Facility, FilmTransfer, Finding, Patient
 from followup.store.patients import get_patient
 from followup.store.plans import refresh_plan
+from followup.store.records import delete_record, get_record, log_record
 
 NEAR_MATCHES = 3
-MAX_RECORD_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's int4, the smaller limit
 LISTED_FACILITIES = 10
 
 
@@ -231,18 +231,12 @@ def new_exam_row(patient: Patient, exam: rules.Exam, facility: Facility, note: s
 
 def audit_added(session: Session, row: Exam) -> None:
     """Log the addition of an exam (flushed: it has its id)."""
-    log_change(session, "exam.add", row.patient_id, {"after": exam_snapshot(row)}, exam_id=row.id)
+    log_record(session, row, "add", after=exam_snapshot(row))
 
 
 def get_exam(session: Session, exam_id: int) -> Exam:
-    """The exam with this id, or a NotFound that says where ids are shown. An id no column
-    can hold (above 2^31 - 1, PostgreSQL's integer) is not looked up: no exam has it."""
-    exam = session.get(Exam, exam_id) if 1 <= exam_id <= MAX_RECORD_ID else None
-    if exam is None:
-        raise NotFound(
-            f"no exam with id {exam_id}; `followup exam list PATIENT_ID` shows the exam ids"
-        )
-    return exam
+    """The exam with this id, or a NotFound that says where ids are shown."""
+    return get_record(session, Exam, exam_id)
 
 
 def list_exams(session: Session, external_id: str) -> Sequence[Exam]:
@@ -368,13 +362,7 @@ def edit_exam(
     if changes.findings:
         row.findings = findings
     session.flush()
-    log_change(
-        session,
-        "exam.edit",
-        row.patient_id,
-        {"before": before, "after": exam_snapshot(row)},
-        exam_id=row.id,
-    )
+    log_record(session, row, "edit", before=before, after=exam_snapshot(row))
     refresh_plan(session, row.patient_id, policy)
     return row
 
@@ -384,13 +372,7 @@ def delete_exam(
 ) -> dict[str, Any]:
     """Delete an exam, keeping what it said in the audit log, and refresh the plan."""
     row = get_exam(session, exam_id)
-    snapshot = exam_snapshot(row)
-    log_change(session, "exam.delete", row.patient_id, {"before": snapshot}, exam_id=row.id)
-    patient_pk = row.patient_id
-    session.delete(row)
-    session.flush()
-    refresh_plan(session, patient_pk, policy)
-    return snapshot
+    return delete_record(session, row, exam_snapshot(row), policy)
 
 
 def transfer_films(
