@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import date
 
 import pytest
@@ -153,6 +154,32 @@ def test_transfers_between_one_facility_are_refused(sqlite_url: str):
             assert count(session, FilmTransfer) == 0
     finally:
         database.close()
+
+
+def _plan_workers() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if "SpawnProcess" in p.name]
+
+
+def test_loads_of_several_batches_plan_in_a_second_process(database):  # type: ignore[no-untyped-def]
+    """The first batches plan in the loader's process; later ones in one spawned worker (the
+    second core), whose rows are the same as refresh_plan's, and which is gone at the end."""
+    assert _plan_workers() == []
+    with database.transaction() as session:
+        loader = BulkLoader(session, today=AS_OF, batch_size=100)
+        rows = synthetic.rows(150, 5, AS_OF)
+        for row in rows:
+            loader.add(row)
+            if len(_plan_workers()) == 1:
+                break
+        assert len(_plan_workers()) == 1
+        loader.add_all(rows)
+        result = loader.finish()
+        assert _plan_workers() == []
+        assert result.plans_written == 150 == count(session, PlanRecord)
+        loaded = plans_by_patient(session)
+        for patient_id in session.scalars(select(Patient.id)):
+            refresh_plan(session, patient_id, rules.DEFAULT_POLICY)
+        assert plans_by_patient(session) == loaded
 
 
 def test_an_exam_given_twice_with_other_findings_is_refused(database):  # type: ignore[no-untyped-def]
