@@ -267,3 +267,29 @@ def test_biopsies_load_with_their_plans(database):  # type: ignore[no-untyped-de
         database.transaction() as session,
     ):
         load(session, unsaid, today=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("side", "result", "message"),
+    [
+        ("L", "pending", r"unknown side 'L'; use left or right"),
+        ("bilateral", "pending", r"a biopsy is of one breast"),
+        ("left", "Malignant", r"unknown result 'Malignant'; use one of pending, benign"),
+    ],
+)
+def test_a_biopsy_row_is_checked_as_it_will_be_stored(
+    sqlite_url: str, side: str, result: str, message: str
+) -> None:
+    """Canonical text only, as the table's CHECKs and the plans read it back: "L" used to
+    pass the check (read as ``biopsy add`` reads spellings) and stop the load with the
+    database's IntegrityError."""
+    rows = [PatientRow("P1"), BiopsyRow("P1", date(2025, 3, 10), side, result)]
+    database = open_database(sqlite_url)
+    try:
+        with (
+            pytest.raises(InvalidInput, match=rf"biopsy of patient P1 on 2025-03-10: {message}"),
+            database.transaction() as session,
+        ):
+            load(session, rows, today=AS_OF)
+    finally:
+        database.close()
