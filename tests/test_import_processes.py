@@ -1,19 +1,154 @@
-"""A large import's helper processes: one that dies makes the import fail at once, cleanly."""
+"""A large import's helper processes: they write what the import writes without them, and one
+that dies makes the import fail at once, cleanly."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import select
 
-from tests.conftest import Cli
+from followup import rules, synthetic
+from followup.exchange import csv_pipeline
+from followup.store import bulk
+from followup.store.bulk import load
+from followup.store.database import open_database
+from followup.store.models import Patient
+from followup.store.plan_worker import PlanWorker
+from followup.store.plans import stored_plan
+from tests.conftest import Cli, postgres_schema
 
 ROWS = 300_000  # about 30 MB: the reading process needs seconds to get through it
+AS_OF = date(2026, 6, 1)
+OUT_OF_REACH = 1 << 62  # a threshold no load reaches: everything in the writing process
+
+
+class _Watched(PlanWorker):
+    """The plan worker, noting what each batch handed to it holds: (exams, exams of one
+    breast, biopsies)."""
+
+    batches: ClassVar[list[tuple[int, int, int]]] = []
+
+    def submit(
+        self,
+        exams: Sequence[Any],
+        transfers: Sequence[Any],
+        biopsies: Sequence[Any],
+        names: dict[int, str],
+    ) -> None:
+        one_breast = sum(exam[6] != "both" for exam in exams)
+        self.batches.append((len(exams), one_breast, len(biopsies)))
+        super().submit(exams, transfers, biopsies, names)
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
+    """What the plan worker was given, batch by batch, during the test."""
+    batches: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(_Watched, "batches", batches)
+    monkeypatch.setattr(bulk, "PlanWorker", _Watched)
+    return batches
+
+
+def _helpers(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    """Helper processes for every load (``on``: the reader for any file, the plan worker from
+    the first batch), or for none."""
+    monkeypatch.setattr(csv_pipeline, "READER_PROCESS_BYTES", 0 if on else OUT_OF_REACH)
+    monkeypatch.setattr(bulk, "PLAN_WORKER_AFTER", 0 if on else OUT_OF_REACH)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two empty databases of one kind: one loaded with the helpers, one without."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "helpers.db"), str(tmp_path / "inline.db")
+        return
+    with postgres_schema() as first, postgres_schema() as second:
+        yield first, second
+
+
+def _plans(url: str) -> dict[str, rules.Plan | None]:
+    """Every patient's stored plan (flags, the other breast's plan, exam and biopsy ids
+    included) by external id."""
+    database = open_database(url)
+    try:
+        with database.transaction(write=False) as session:
+            ids = session.execute(select(Patient.external_id, Patient.id)).all()
+            return {external_id: stored_plan(session, pk) for external_id, pk in ids}
+    finally:
+        database.close()
+
+
+def _load(url: str, patients: int) -> bulk.LoadResult:
+    database = open_database(url)
+    try:
+        with database.transaction() as session:
+            rows = synthetic.rows(patients, 7, AS_OF)
+            return load(session, rows, rules.DEFAULT_POLICY, batch_size=500, today=AS_OF)
+    finally:
+        database.close()
+
+
+def test_the_plan_worker_plans_as_the_loader_does(
+    two_databases: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    watched: list[tuple[int, int, int]],
+) -> None:
+    """The synthetic programme (one-breast exams, BI-RADS 4 subdivisions, dated transfers,
+    biopsies pending, benign and malignant) loaded with its plans computed in the worker, and
+    without it: the same plans, flags and other breast's plans (test_bulk.py shows the
+    loader's equal refresh_plan's)."""
+    with_worker, without = two_databases
+    _helpers(monkeypatch, on=True)
+    result = _load(with_worker, 600)
+    exams, one_breast, biopsies = map(sum, zip(*watched, strict=True))
+    # All but the patients a batch's end splits (replanned from the database at the end).
+    assert len(watched) > 3 and exams > 0.95 * result.exams_added
+    assert one_breast > 50 and biopsies > 0.8 * result.biopsies_added > 20
+    _helpers(monkeypatch, on=False)
+    worked = len(watched)
+    assert _load(without, 600) == result
+    assert len(watched) == worked  # planned in the loader's process this time
+    planned = _plans(with_worker)
+    assert planned == _plans(without)
+    actions = {plan.action for plan in planned.values() if plan is not None}
+    assert {"pathology-result", "treatment", "biopsy"} <= actions
+    assert any(plan is not None and plan.also for plan in planned.values())
+
+
+def test_an_import_writes_the_same_with_its_helpers_and_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: list[tuple[int, int, int]]
+) -> None:
+    """``import exams`` of a CSV with every exam column (imaged, density, radiologist,
+    subdivision): read in the reader process and planned in the worker, or both in the
+    writing process, the exams and plans exported are the same."""
+    csv_file = tmp_path / "programme.csv"
+    with csv_file.open("w", newline="") as out:
+        writer = csv.DictWriter(out, synthetic.CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(synthetic.csv_records(2500, 3, AS_OF))
+    exported = []
+    for on in (True, False):
+        cli = Cli(str(tmp_path / f"{'helpers' if on else 'inline'}.db"))
+        _helpers(monkeypatch, on)
+        summary = cli("import", "exams", str(csv_file), "--as-of", AS_OF.isoformat()).stdout
+        exams = cli("export", "exams", "--format", "csv").stdout
+        plans = cli("export", "plans", "--format", "csv").stdout
+        exported.append((summary, exams, plans))
+        if on:
+            assert len(watched) >= 2  # every batch planned in the worker
+            assert sum(one_breast for _, one_breast, _ in watched) > 100
+    assert exported[0] == exported[1]
+    assert ",left," in exported[0][1] and ",4B," in exported[0][1]
 
 
 def _children(parent: int) -> list[tuple[int, int]]:
