@@ -3,7 +3,8 @@
 Planning is about a third of a large import's time, and it needs nothing but the rules, so
 :class:`PlanWorker` runs :func:`followup.store.plan_rows.plan_batch` in a helper process (see
 :mod:`followup.store.helper_process`) while the loader goes on reading and writing: the loader
-hands over each batch's exams and writes the rows that come back, in the same transaction.
+hands over each batch's exams, film transfers and biopsies (plain tuples and rules values,
+everything the plans read) and writes the rows that come back, in the same transaction.
 """
 
 from __future__ import annotations
