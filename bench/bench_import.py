@@ -1,12 +1,14 @@
 """How fast ``followup import exams`` loads a big CSV, against a raw sqlite3 baseline.
 
-    python bench/bench_import.py [--rows 4000000] [--csv FILE] [--small 400000]
+    python bench/bench_import.py [--rows 4000000] [--csv FILE] [--small 400000] [--inline]
 
 1. Writes FILE (default: a temporary file) with the synthetic programme of followup.synthetic,
    one row per finding, until ``--rows`` rows; an existing FILE is reused as it is.
 2. Times ``followup --db NEW.db import exams FILE`` as a subprocess (validation, patients,
-   facilities, exams, findings and every plan), with its peak RSS and CPU time from
-   ``os.wait4``.
+   facilities, exams, findings and every plan), with its peak RSS and CPU time (its helper
+   processes' included) from ``os.wait4``. With ``--inline`` the same import runs without
+   its helper processes (the CSV reader and the plan worker): their thresholds are set out of
+   reach, so everything is done in the writing process.
 3. Times SQLite alone writing the rows the import wrote (plans included) with no Python per
    row: ``INSERT ... SELECT`` from the imported file into a fresh migrated one. That is the
    ceiling of any importer on the machine at hand.
@@ -36,6 +38,12 @@ from itertools import islice
 from pathlib import Path
 
 AS_OF = date(2025, 6, 30)
+# ``python -m followup`` with the helper processes' thresholds out of reach.
+INLINE = (
+    "from followup.exchange import csv_pipeline; from followup.store import bulk;"
+    " csv_pipeline.READER_PROCESS_BYTES = bulk.PLAN_WORKER_AFTER = 1 << 62;"
+    " from followup.cli import main; main()"
+)
 
 
 def write_csv(path: Path, rows: int, seed: int = 1) -> int:
@@ -62,13 +70,12 @@ def head(path: Path, rows: int, target: Path) -> None:
         writer.writerows(islice(csv.reader(f), rows + 1))
 
 
-def time_import(csv_path: Path, db: Path) -> tuple[float, float, int, str]:
+def time_import(csv_path: Path, db: Path, inline: bool = False) -> tuple[float, float, int, str]:
     """Seconds, CPU seconds, peak RSS (KiB) and the summary line of one import, run as a user
-    would."""
+    would (``inline``: without helper processes)."""
     command = [
         sys.executable,
-        "-m",
-        "followup",
+        *(("-c", INLINE) if inline else ("-m", "followup")),
         "--db",
         str(db),
         "import",
@@ -201,6 +208,7 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, help="CSV to use (written first if missing)")
     parser.add_argument("--small", type=int, default=400_000, help="rows of the memory check")
     parser.add_argument("--skip-raw", action="store_true", help="only time the import")
+    parser.add_argument("--inline", action="store_true", help="import without helper processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
@@ -212,9 +220,9 @@ def main() -> None:
         rows = count_rows(csv_path)
         size = csv_path.stat().st_size
         print(f"CSV: {rows:,} rows, {size / 1e6:.0f} MB")
-        seconds, cpu, rss, summary = time_import(csv_path, folder / "import.db")
+        seconds, cpu, rss, summary = time_import(csv_path, folder / "import.db", args.inline)
         print(
-            f"followup import exams: {seconds:.1f} s, "
+            f"followup import exams{' (inline)' if args.inline else ''}: {seconds:.1f} s, "
             f"{rows / seconds:,.0f} rows/s, CPU {cpu:.1f} s, peak RSS {rss / 1024:.0f} MiB"
         )
         print(f"  {summary}")
@@ -226,7 +234,7 @@ def main() -> None:
         if args.small and args.small < rows:
             small = folder / "small.csv"
             head(csv_path, args.small, small)
-            small_seconds, _, small_rss, _ = time_import(small, folder / "small.db")
+            small_seconds, _, small_rss, _ = time_import(small, folder / "small.db", args.inline)
             print(
                 f"memory check: {args.small:,} rows peak RSS {small_rss / 1024:.0f} MiB, "
                 f"{rows:,} rows peak RSS {rss / 1024:.0f} MiB "

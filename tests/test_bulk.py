@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import date
 
 import pytest
@@ -155,6 +156,32 @@ def test_transfers_between_one_facility_are_refused(sqlite_url: str):
         database.close()
 
 
+def _plan_workers() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if "SpawnProcess" in p.name]
+
+
+def test_loads_of_several_batches_plan_in_a_second_process(database):  # type: ignore[no-untyped-def]
+    """The first batches plan in the loader's process; later ones in one spawned worker (the
+    second core), whose rows are the same as refresh_plan's, and which is gone at the end."""
+    assert _plan_workers() == []
+    with database.transaction() as session:
+        loader = BulkLoader(session, today=AS_OF, batch_size=100)
+        rows = synthetic.rows(150, 5, AS_OF)
+        for row in rows:
+            loader.add(row)
+            if len(_plan_workers()) == 1:
+                break
+        assert len(_plan_workers()) == 1
+        loader.add_all(rows)
+        result = loader.finish()
+        assert _plan_workers() == []
+        assert result.plans_written == 150 == count(session, PlanRecord)
+        loaded = plans_by_patient(session)
+        for patient_id in session.scalars(select(Patient.id)):
+            refresh_plan(session, patient_id, rules.DEFAULT_POLICY)
+        assert plans_by_patient(session) == loaded
+
+
 def test_an_exam_given_twice_with_other_findings_is_refused(database):  # type: ignore[no-untyped-def]
     """Within one batch as across batches: skipping it would lose the BI-RADS 4 silently."""
     suspicious = (FindingRow("suspicious", "left"),)
@@ -240,3 +267,29 @@ def test_biopsies_load_with_their_plans(database):  # type: ignore[no-untyped-de
         database.transaction() as session,
     ):
         load(session, unsaid, today=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("side", "result", "message"),
+    [
+        ("L", "pending", r"unknown side 'L'; use left or right"),
+        ("bilateral", "pending", r"a biopsy is of one breast"),
+        ("left", "Malignant", r"unknown result 'Malignant'; use one of pending, benign"),
+    ],
+)
+def test_a_biopsy_row_is_checked_as_it_will_be_stored(
+    sqlite_url: str, side: str, result: str, message: str
+) -> None:
+    """Canonical text only, as the table's CHECKs and the plans read it back: "L" used to
+    pass the check (read as ``biopsy add`` reads spellings) and stop the load with the
+    database's IntegrityError."""
+    rows = [PatientRow("P1"), BiopsyRow("P1", date(2025, 3, 10), side, result)]
+    database = open_database(sqlite_url)
+    try:
+        with (
+            pytest.raises(InvalidInput, match=rf"biopsy of patient P1 on 2025-03-10: {message}"),
+            database.transaction() as session,
+        ):
+            load(session, rows, today=AS_OF)
+    finally:
+        database.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import stat
 import threading
@@ -12,10 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from followup.exchange import csv_pipeline
 from tests.conftest import Cli
 
 HEADER = "MRN,Exam Date,Site,BI-RADS,Side,Exam Type,Calc Type,Comments\r\n"
 AS_OF = ("--as-of", "2025-03-01")
+
+
+@pytest.fixture(autouse=True, params=["in-process", "reader-process"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every import test runs both ways: read in the writing process (small files) and in a
+    second process (large files, from READER_PROCESS_BYTES)."""
+    if request.param == "reader-process":
+        monkeypatch.setattr(csv_pipeline, "READER_PROCESS_BYTES", 0)
+    return str(request.param)
 
 
 def _write(tmp_path: Path, text: str, name: str = "in.csv", bom: bool = False) -> str:
@@ -274,18 +285,22 @@ def test_same_exam_with_other_findings_is_refused_not_skipped(cli: Cli, tmp_path
     assert [f["category"] for f in _findings(cli, "P1")] == ["probably-benign"]
 
 
-def test_a_late_bad_row_of_a_large_import_writes_nothing(cli: Cli, tmp_path: Path) -> None:
-    """Past the first batches, whose plans are written already: a bad row at the end still
-    writes nothing."""
+def test_a_late_bad_row_of_a_large_import_stops_the_plan_worker_too(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Past the first batch, plans are computed in a second process: a bad row at the end
+    still writes nothing, and leaves no process behind."""
     lines = ["patient_id,date,facility,category"]
     lines += [f"P{n},{2020 + k}-03-0{k + 1},North,negative" for n in range(5000) for k in range(4)]
     lines.append("P9999,2024-03-01,North,maybe")
     path = _write(tmp_path, "\n".join(lines) + "\n")
     error = cli("import", "exams", path, "--as-of", "2025-06-30", code=1).stderr
     assert f"line {len(lines)}: category" in error
+    assert not multiprocessing.active_children()
     assert _patients(cli) == []
     path = _write(tmp_path, "\n".join(lines[:-1]) + "\n", name="good.csv")
     cli("import", "exams", path, "--as-of", "2025-06-30")
+    assert not multiprocessing.active_children()
     assert _status(cli, "P4999")["next"]["due"] == "2024-03-04"
 
 

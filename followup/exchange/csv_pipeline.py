@@ -6,33 +6,46 @@ A script (or a web upload) imports without Click::
         result = job.run(database)  # a Database, or anything with .transaction()
 
 The file is read, checked and buffered a batch at a time (:func:`chunks_of`), each batch
-written by :class:`followup.store.bulk.BulkLoader` as it comes, the plans last. All of it is
-written or none: a refused row (unless the caller keeps them, ``rejected=``), a file that stops
-being CSV text, a dry run, or any error rolls the transaction back. Nothing here touches the
-terminal: errors are the exceptions below, for the caller to word.
+written by :class:`followup.store.bulk.BulkLoader` as it comes, the plans last. Reading and
+checking the rows is about as much work as writing them, and both are single-threaded: for a
+large file :func:`batches_from_process` reads in a second process while this one writes the
+previous batch (a third one plans: :mod:`followup.store.plan_worker`). The batches are the
+same either way: :func:`read_batches` makes them, here or there.
+
+All of it is written or none: a refused row (unless the caller keeps them, ``rejected=``), a
+file that stops being CSV text, a dry run, or any error rolls the transaction back. Nothing
+here touches the terminal: errors are the exceptions below, for the caller to word.
 """
 
 from __future__ import annotations
 
 import csv
 import gc
+import multiprocessing
+import os
+import traceback
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 from followup.exchange.csv_columns import ColumnMap, Defaults, map_columns
 from followup.exchange.csv_import import ExamReader, Rejected, open_csv
 from followup.store.bulk import BulkLoader, LoadResult
 from followup.store.bulk_rows import DEFAULT_BATCH, RowBuffer, Staged
+from followup.store.errors import HelperStopped
+from followup.store.helper_process import GC_THRESHOLD, become_helper, interrupts_ignored
 
 if TYPE_CHECKING:
     from _csv import Reader
 
     from sqlalchemy.orm import Session
 
-GC_THRESHOLD = 100_000  # allocations between young-generation collections (Python's: 700)
+READER_PROCESS_BYTES = 4 << 20  # files from 4 MiB (about 40,000 rows) are read in a process
+EXIT_WAIT_SECONDS = 5.0  # for a reading process that died, to report its exit status
 
 
 class Chunk(NamedTuple):
@@ -70,13 +83,22 @@ class Unreadable(ImportRefused):
 
 
 class ReadRequest(NamedTuple):
-    """How to read the rows: everything :func:`chunks_of` needs."""
+    """What to read, and how: everything :func:`read_batches` needs, picklable."""
 
+    path: str
     columns: ColumnMap
     defaults: Defaults
     today: date
     keep_rejected: bool
     batch_size: int = DEFAULT_BATCH
+
+
+def read_batches(request: ReadRequest) -> Iterator[Chunk]:
+    """Chunks of the file at ``request.path`` after its header (mapped by the caller)."""
+    with open_csv(request.path) as stream:
+        reader = csv.reader(stream)
+        next(reader)
+        yield from chunks_of(stream, reader, request)
 
 
 def chunks_of(stream: TextIO, reader: Reader, request: ReadRequest) -> Generator[Chunk]:
@@ -112,6 +134,60 @@ def chunks_of(stream: TextIO, reader: Reader, request: ReadRequest) -> Generator
 
 def _nowhere() -> int:
     return 0
+
+
+def batches_from_process(request: ReadRequest) -> Generator[Chunk]:
+    """:func:`read_batches` run in a spawned process, a chunk or so ahead of the caller.
+
+    An error there (a bad file, a refused row) is raised here, as it would have been in this
+    process. The chunks come through a one-way pipe whose writing end only the reading
+    process holds: if it dies, even halfway through sending a chunk, this end reads the end of
+    the pipe and raises, instead of waiting forever. The process is stopped when the caller
+    stops iterating, whatever the reason.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_read_into, args=(sender, request), daemon=True)
+    with interrupts_ignored():
+        process.start()
+    sender.close()  # the reading process holds the only writing end now
+    try:
+        while (message := _receive(receiver, process)) is not None:
+            if isinstance(message, BaseException):
+                raise message
+            yield message
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        receiver.close()
+
+
+def _receive(receiver: Connection, process: BaseProcess) -> Chunk | BaseException | None:
+    try:
+        return receiver.recv()
+    except (EOFError, OSError):  # OSError: the pipe ended halfway through a chunk
+        process.join(EXIT_WAIT_SECONDS)
+        raise HelperStopped(
+            f"the process reading the file stopped unexpectedly (exit status "
+            f"{process.exitcode}); nothing was imported"
+        ) from None
+
+
+def _read_into(sender: Connection, request: ReadRequest) -> None:
+    """The reading process: every chunk, then None; or the error that stopped it."""
+    become_helper()
+    try:
+        for chunk in read_batches(request):
+            sender.send(chunk)
+        sender.send(None)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the writing process stopped reading: it has its own error to report
+    except Exception as exc:  # raised again in the writing process, which reports it
+        exc.add_note("in the process reading the file:\n" + traceback.format_exc())
+        sender.send(exc)
+    finally:
+        sender.close()
 
 
 class Transactions(Protocol):
@@ -156,6 +232,7 @@ class CsvImport:
         *,
         today: date,
     ) -> None:
+        self.path = path
         self.defaults = defaults or Defaults()
         self.today = today
         self._stream = open_csv(path)
@@ -183,6 +260,16 @@ class CsvImport:
         except (csv.Error, UnicodeDecodeError) as exc:
             raise Unreadable(1, isinstance(exc, UnicodeDecodeError), str(exc)) from None
 
+    def _chunks(self, request: ReadRequest) -> Generator[Chunk]:
+        """The file's batches: read in a second process when it is a file large enough for
+        that to pay (starting one costs about half a second); here, from the stream past the
+        header, otherwise (a pipe, such as ``<(unzip -p export.zip)``, can only be read once).
+        """
+        path = request.path
+        if os.path.isfile(path) and os.path.getsize(path) >= READER_PROCESS_BYTES:
+            return batches_from_process(request)
+        return chunks_of(self._stream, self._reader, request)
+
     def run(
         self,
         database: Transactions,
@@ -199,8 +286,9 @@ class CsvImport:
         (not in a dry run): whatever it writes is then on disk before the import commits.
         ``progress`` wraps the stream of batches (a progress bar by ``Chunk.position``).
         """
-        request = ReadRequest(self.columns, self.defaults, self.today, rejected is not None)
-        with closing(chunks_of(self._stream, self._reader, request)) as chunks, fewer_collections():
+        keep = rejected is not None
+        request = ReadRequest(self.path, self.columns, self.defaults, self.today, keep)
+        with closing(self._chunks(request)) as chunks, fewer_collections():
             try:
                 with database.transaction() as session:
                     batches = progress(chunks) if progress else chunks

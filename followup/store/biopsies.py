@@ -25,6 +25,7 @@ from followup.store.models import Biopsy
 from followup.store.patients import get_patient
 from followup.store.plans import refresh_plan
 from followup.store.records import delete_record, get_record, log_record
+from followup.store.rules_inputs import biopsy_of_record
 
 MAX_PATHOLOGY = 200  # biopsies.pathology is VARCHAR(200)
 
@@ -179,19 +180,20 @@ class BiopsyChanges:
 
 
 def _merged(row: Biopsy, changes: BiopsyChanges) -> rules.Biopsy:
-    result = changes.result or rules.BiopsyResult(row.result)
-    concordant = row.concordant if changes.concordant is None else changes.concordant
-    if changes.result not in (None, row.result) and changes.concordant is None:
+    """The biopsy as it would be after the edit, as the rules see it (for validation): the
+    stored one (read as every plan reads it) with the changes."""
+    current = biopsy_of_record(row)
+    concordant = current.concordant if changes.concordant is None else changes.concordant
+    if changes.result not in (None, current.result) and changes.concordant is None:
         concordant = None
-    stored_facility = row.facility.name if row.facility else None
-    return rules.Biopsy(
-        date=changes.date or row.date,
-        side=changes.side or rules.Laterality(row.side),
-        result=result,
+    return replace(
+        current,
+        date=changes.date or current.date,
+        side=changes.side or current.side,
+        result=changes.result or current.result,
         concordant=concordant,
-        facility=stored_facility if changes.facility is None else changes.facility,
-        pathology=row.pathology if changes.pathology is None else changes.pathology,
-        id=row.id,
+        facility=current.facility if changes.facility is None else changes.facility,
+        pathology=current.pathology if changes.pathology is None else changes.pathology,
     )
 
 

@@ -5,22 +5,25 @@ rows: :mod:`followup.store.bulk_rows`; the SQL: :mod:`followup.store.bulk_sql`).
 flat whatever the size of the load:
 
 - rows are checked and buffered up to ``batch_size`` as plain tuples by a
-  :class:`~followup.store.bulk_rows.RowBuffer`, then written with the driver's executemany:
+  :class:`~followup.store.bulk_rows.RowBuffer` (no database: the CSV import runs it in the
+  process that reads the file), then written with the driver's executemany:
   patients with ``ON CONFLICT DO NOTHING``; exams likewise on their unique key (patient,
   date, facility), their new ids read back by an id range; then their findings, film
   transfers and biopsies (likewise on their unique keys). Patient ids are looked up for the
   batch only (one query), so no patient-id map is ever held for the whole load (only the
-  facility cache, a few hundred entries);
+  facility cache, a few hundred entries, :mod:`followup.store.bulk_facilities`);
 - exams already stored (same patient, date and facility, facility compared by
   :func:`followup.rules.facility_key`) or repeated in the input are skipped and counted, when
   they say the same (:mod:`followup.store.bulk_stored`);
 - plans are written with the same inputs as :func:`followup.store.plans.refresh_plan`, so they
   are identical to it. A patient whose exams and films are all in the batch being written
   (created by this load, nothing stored for her before: the bulk of a first import) gets her
-  plan from the rows just written, computed by :mod:`followup.store.plan_rows`; any other
-  patient who got an exam, film transfer or biopsy is noted in a temporary table and her
-  plan is recomputed at :meth:`BulkLoader.finish`, reading her records back from the database
-  (:mod:`followup.store.rules_inputs`) a chunk of patients at a time.
+  plan from the rows just written, computed by :mod:`followup.store.plan_rows` (in a worker
+  process, :mod:`followup.store.plan_worker`, once the load is past PLAN_WORKER_AFTER
+  batches); any other patient who got an exam, film transfer or biopsy is noted in a
+  temporary table and her plan is recomputed at :meth:`BulkLoader.finish`, reading her
+  records back from the database (:mod:`followup.store.rules_inputs`) a chunk of patients at
+  a time.
 
 Nothing is committed here: an error anywhere leaves the caller's transaction to roll back, and
 with it every row of the load.
@@ -47,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from followup import rules
+from followup.store.bulk_facilities import FacilityIds
 from followup.store.bulk_rows import DEFAULT_BATCH, Row, RowBuffer, Staged
 from followup.store.bulk_sql import TOUCHED, Statements, bind, driver_date
 from followup.store.bulk_stored import refuse_different
@@ -54,13 +58,9 @@ from followup.store.clock import now
 from followup.store.contacts import refresh_tracking_of
 from followup.store.database import driver_connection
 from followup.store.errors import InvalidInput
-from followup.store.exams import facility_skeletons, warn_lookalike
-from followup.store.models import (
-    Facility,
-    PlanFlag,
-    PlanRecord,
-)
+from followup.store.models import PlanFlag, PlanRecord
 from followup.store.plan_rows import PlanRows, plan_batch, rows_for
+from followup.store.plan_worker import PlanWorker
 from followup.store.rules_inputs import (
     NOTHING,
     AnySelect,
@@ -71,6 +71,7 @@ from followup.store.rules_inputs import (
 )
 
 PLAN_CHUNK = 2_000
+PLAN_WORKER_AFTER = 3  # batches planned here before a load is big enough to pay for a worker
 LOAD_CACHE_KIB = 65_536  # SQLite page cache of the load's connection (64 MiB), then restored
 
 
@@ -118,8 +119,8 @@ class BulkLoader:
             result = loader.finish()      # writes what is buffered, then the plans
 
     Rows are checked and buffered by a :class:`RowBuffer`; :meth:`write` also takes batches
-    buffered elsewhere (the CSV import's batches). Used as a context manager, a load that fails
-    before :meth:`finish` closes its driver cursor at once.
+    buffered elsewhere (the CSV import checks its rows in another process). Used as a context
+    manager, a load that fails before :meth:`finish` still stops its plan worker at once.
 
     A patient must be added (now or before) before her exams and transfers are written; an
     exam or transfer for an unknown patient raises InvalidInput naming her.
@@ -148,12 +149,11 @@ class BulkLoader:
         self._cursor = driver_connection(self._conn).cursor()
         self._day = bind(Date(), dialect)
         self.created_at = bind(DateTime(), dialect)(now())
-        self._facilities: dict[str, int] = {}  # key -> id
-        self._facility_names: dict[str, int] = {}  # spelling as given (or stored) -> id
-        self._stored_names: dict[int, str] = {}  # id -> stored spelling, as the rules see it
-        self._skeletons: dict[str, str] | None = None  # what facility names look like -> name
+        self._facility = FacilityIds(session, self._conn, self.result)
         self._days: dict[date, Any] = {}  # date -> as the driver takes it (a few thousand)
         self._findings = FindingCache()
+        self._worker: PlanWorker | None = None
+        self._batches = 0
         self._finished = False
         self._sql = Statements(dialect)
         # Patients created by this load have ids above this (the load holds the write lock on
@@ -170,8 +170,15 @@ class BulkLoader:
         self.close()
 
     def close(self) -> None:
-        """Close the driver cursor of the load (:meth:`finish` does it too)."""
+        """Stop the plan worker, if one was started, and close the driver cursor (:meth:`finish`
+        does both)."""
+        self._stop_worker()
         self._cursor.close()
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     # -- adding rows -------------------------------------------------------------------
 
@@ -184,36 +191,6 @@ class BulkLoader:
     def add(self, row: Row) -> None:
         self._buffer.add(row)
         self._maybe_flush()
-
-    def facility_id(self, name: str) -> int:
-        """The id of the facility matching ``name`` (created with this spelling if new)."""
-        try:
-            display = rules.check_facility(name)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-        key = rules.facility_key(display)
-        facility_id = self._facilities.get(key)
-        if facility_id is None:
-            stored = self._conn.execute(
-                select(Facility.id, Facility.name).where(Facility.key == key)
-            ).one_or_none()
-            if stored is None:
-                if self._skeletons is None:  # read once, when the first new facility comes
-                    names = self._conn.execute(select(Facility.name)).scalars()
-                    self._skeletons = facility_skeletons(names)
-                warn_lookalike(self.session, display, self._skeletons)
-                facility_id = self._conn.execute(
-                    insert(Facility).values(key=key, name=display).returning(Facility.id)
-                ).scalar_one()
-                stored_name = display
-                self.result.facilities_added += 1
-            else:
-                facility_id, stored_name = stored
-            self._facilities[key] = facility_id
-            self._stored_names[facility_id] = stored_name
-            self._facility_names[stored_name] = facility_id
-        self._facility_names[name] = facility_id
-        return facility_id
 
     # -- writing -----------------------------------------------------------------------
 
@@ -255,9 +232,6 @@ class BulkLoader:
         earlier.update(p for p, _ in batch.biopsies if p not in new)
         if earlier:
             self._sql.touch(self._cursor, [(p,) for p in sorted(earlier)])
-
-    def _facility(self, name: str) -> int:
-        return self._facility_names.get(name) or self.facility_id(name)
 
     def _exam(self, exam: tuple[Any, ...]) -> _Exam:
         """A staged exam with its facility id and the date as the driver takes it."""
@@ -316,7 +290,7 @@ class BulkLoader:
         if findings:
             self._sql.finding(self._cursor, findings)
         skipped = [exam for exam, exam_id in zip(exams, ids, strict=True) if exam_id is None]
-        refuse_different(self._conn, patients, skipped, self._stored_names)
+        refuse_different(self._conn, patients, skipped, self._facility.names)
         self.result.exams_added += len(written)
         self.result.exams_duplicate += len(exams) - len(written)
         self.result.findings_added += len(findings)
@@ -371,7 +345,7 @@ class BulkLoader:
         self.result.biopsies_added += added
         self.result.biopsies_duplicate += len(rows) - added
         self._cursor.execute(self._sql.biopsies_of, (self._sql.in_list({r[0] for r in rows}),))
-        keys, names = {row[:3] for row in rows}, self._stored_names
+        keys, names = {row[:3] for row in rows}, self._facility.names
         written = []
         for biopsy_id, patient, day, side, result, agrees, place, found in self._cursor.fetchall():
             if (patient, day, side) in keys:
@@ -408,7 +382,13 @@ class BulkLoader:
         if self._finished:
             raise RuntimeError("BulkLoader.finish() was already called")
         self._finished = True
-        self.flush()
+        try:
+            self.flush()
+            if self._worker is not None:
+                for rows in self._worker.drain():
+                    self._write_plans(rows)
+        finally:
+            self._stop_worker()
         touched = select(TOUCHED.c.patient_id)
         # Plans written from an earlier batch are written again: count each patient once.
         self.result.plans_written -= self._conn.execute(
@@ -418,7 +398,7 @@ class BulkLoader:
         ).scalar_one()
         self._conn.execute(delete(PlanFlag).where(PlanFlag.patient_id.in_(touched)))
         self._conn.execute(delete(PlanRecord).where(PlanRecord.patient_id.in_(touched)))
-        for chunk in self.TOUCHED_chunks():
+        for chunk in self._touched_chunks():
             plans = self._stored_plans(chunk)
             self._write_plans(rows_for(plans, self._facility, self._day))
         if self._cache_size is not None:
@@ -431,8 +411,10 @@ class BulkLoader:
         return self.result
 
     def _plan(self, batch: _Batch, new: set[int]) -> None:
-        """Plans of the batch's patients whose exams and films are all in it, from the rows
-        just written."""
+        """Plans of the batch's patients whose records are all in it, from the rows just
+        written. A load past PLAN_WORKER_AFTER batches computes them in a
+        :class:`~followup.store.plan_worker.PlanWorker` (the second core) and writes each
+        batch's rows when they come back."""
         exams = [
             (patient_pk, exam_id, day, *staged[2:5], *staged[6:9], findings)
             for patient_pk, exam_id, (staged, day, findings) in batch.exams
@@ -440,9 +422,18 @@ class BulkLoader:
         ]
         transfers = [t for t in batch.transfers if t[0] in new]
         biopsies = [b for b in batch.biopsies if b[0] in new]
-        names, policy, day = self._stored_names, self.policy, self._day
-        rows = plan_batch(exams, transfers, biopsies, names, policy, day, self._findings)
-        self._write_plans(rows)
+        self._batches += 1
+        if self._worker is None and self._batches > PLAN_WORKER_AFTER:
+            self._worker = PlanWorker(self.policy, self._sqlite)
+        names = self._facility.names
+        if self._worker is None:
+            policy, day = self.policy, self._day
+            rows = plan_batch(exams, transfers, biopsies, names, policy, day, self._findings)
+            self._write_plans(rows)
+            return
+        self._worker.submit(exams, transfers, biopsies, dict(names))
+        for rows in self._worker.ready():
+            self._write_plans(rows)
 
     def _write_plans(self, rows: PlanRows) -> None:
         if rows.plans:
@@ -451,7 +442,7 @@ class BulkLoader:
             self._sql.flag(self._cursor, rows.flags)
         self.result.plans_written += len(rows.plans)
 
-    def TOUCHED_chunks(self) -> Iterator[list[int]]:
+    def _touched_chunks(self) -> Iterator[list[int]]:
         """Touched patient pks in ascending chunks (keyset paging: no id list in memory)."""
         last = 0
         while True:
@@ -470,11 +461,11 @@ class BulkLoader:
 
     def _stored_plans(self, chunk: Sequence[int]) -> list[tuple[int, rules.Plan]]:
         """Plans of touched patients, from what the database holds for them now."""
-        inputs = read_inputs(self._conn, TOUCHED_between(chunk[0], chunk[-1]), self._findings)
+        inputs = read_inputs(self._conn, _touched_between(chunk[0], chunk[-1]), self._findings)
         return [(p, inputs.get(p, NOTHING).plan(self.policy)) for p in chunk]
 
 
-def TOUCHED_between(first: int, last: int) -> Choice:
+def _touched_between(first: int, last: int) -> Choice:
     """The touched patients ``first..last`` (primary keys)."""
 
     def choose(query: AnySelect, patient: InstrumentedAttribute[int]) -> AnySelect:

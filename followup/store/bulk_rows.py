@@ -20,6 +20,7 @@ from followup.store import same_exam
 from followup.store.errors import InvalidInput
 from followup.store.models import (
     BIOPSY_RESULTS,
+    BIOPSY_SIDES,
     DENSITIES,
     IMAGED,
     KINDS,
@@ -28,6 +29,7 @@ from followup.store.models import (
     SUBDIVISIONS,
 )
 from followup.store.patients import check_details, check_external_id
+from followup.store.rules_inputs import biopsy_value, finding_value
 
 DEFAULT_BATCH = 5_000  # measured: bigger batches keep more objects alive for the GC to walk
 FACILITY_CACHE = 10_000
@@ -89,8 +91,8 @@ class TransferRow:
 @dataclass(frozen=True)
 class BiopsyRow:
     """A biopsy of one breast (clinical-rules.md §4); one per patient, day and side (one
-    already stored is skipped). ``result`` in BIOPSY_RESULTS; ``concordant`` required for a
-    benign result."""
+    already stored is skipped). ``side`` in BIOPSY_SIDES, ``result`` in BIOPSY_RESULTS;
+    ``concordant`` required for a benign result."""
 
     patient: str
     date: date
@@ -111,6 +113,7 @@ _KINDS = frozenset(KINDS)
 _IMAGED = frozenset(IMAGED)
 _DENSITIES = frozenset(DENSITIES)
 _SUBDIVISIONS = frozenset(SUBDIVISIONS)
+_RESULTS = frozenset(BIOPSY_RESULTS)
 # Canonical text as plain str (the rules' StrEnums map to it): tuples holding only plain
 # values are untracked by the garbage collector, so buffered rows cost it nothing.
 _PLAIN: dict[str | None, str | None] = {
@@ -279,10 +282,18 @@ class RowBuffer:
 
     def add_biopsy(self, row: BiopsyRow) -> None:
         """Checked by the rules' :func:`followup.rules.validate_biopsy`, as ``biopsy add``
-        (its date against ``today`` when the load was given one, as exams')."""
+        (its date against ``today`` when the load was given one, as exams'), read as the
+        plans will read it back (:func:`followup.store.rules_inputs.biopsy_value`)."""
         try:
+            if row.side not in _SIDES:  # bilateral: validate_biopsy says why not
+                raise ValueError(f"unknown side {row.side!r}; use {' or '.join(BIOPSY_SIDES)}")
+            if row.result not in _RESULTS:
+                results = ", ".join(BIOPSY_RESULTS)
+                raise ValueError(f"unknown result {row.result!r}; use one of {results}")
             check_text(row.note, "note", note=True)
-            rules.validate_biopsy(_biopsy(row), self.today or date.max)
+            read = (row.side, row.result, row.concordant, row.facility, row.pathology)
+            biopsy = biopsy_value(None, row.date, *read)
+            rules.validate_biopsy(biopsy, self.today or date.max)
             if row.facility is not None:
                 self.key(row.facility)
         except ValueError as exc:
@@ -292,8 +303,8 @@ class RowBuffer:
             (
                 row.patient,
                 row.date,
-                row.side,
-                row.result,
+                _PLAIN[row.side],
+                _PLAIN[row.result],
                 row.concordant,
                 row.facility,
                 row.pathology,
@@ -359,21 +370,13 @@ def _exam_problem(row: ExamRow, today: date | None) -> str | None:
 
 
 def _finding(row: FindingRow) -> rules.Finding:
-    """A finding row as the rules see it (for the rules' own checks of rare rows)."""
-    return rules.Finding(
-        rules.Category(row.category),
-        rules.Laterality(row.laterality) if row.laterality else None,
-        subdivision=rules.Subdivision(row.subdivision) if row.subdivision else None,
-    )
-
-
-def _biopsy(row: BiopsyRow) -> rules.Biopsy:
-    """A biopsy row as the rules see it, its values read as ``biopsy add`` reads them."""
-    return rules.Biopsy(
-        date=row.date,
-        side=rules.parse_biopsy_side(row.side),
-        result=rules.parse_biopsy_result(row.result),
-        concordant=row.concordant,
-        facility=row.facility,
-        pathology=row.pathology,
+    """A finding row (its canonical text checked) as the rules will read it back, for the
+    rules' own checks of rare rows."""
+    return finding_value(
+        row.category,
+        row.laterality,
+        row.morphology,
+        row.distribution,
+        row.size_class,
+        row.subdivision,
     )

@@ -28,6 +28,11 @@ class SchemaError(StoreError):
     """The database is not at the schema this version expects, or is not ours at all."""
 
 
+class HelperStopped(StoreError):
+    """A helper process of a bulk load died (killed, out of memory) before it was done; the
+    load is rolled back, so running it again is safe."""
+
+
 # Session.info key: warnings for the person at the terminal (e.g. a facility name that looks
 # like another), collected by the store and shown by the interface once the command succeeds.
 NOTICES = "followup_notices"

@@ -7,7 +7,7 @@ same transaction, so reports never see an exam without its plan.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -306,13 +306,14 @@ def _merged(exam: Exam, changes: ExamChanges) -> rules.Exam:
     )
     density = None if changes.clear_density else (changes.density or current.density)
     radiologist = current.radiologist if changes.radiologist is None else changes.radiologist
-    return rules.Exam(
+    # The stored exam with the changes: whatever else it records (a later column) is kept.
+    return replace(
+        current,
         date=changes.date or current.date,
         facility=changes.facility if changes.facility is not None else current.facility,
         findings=changes.findings or current.findings,
         kind=changes.kind or current.kind,
         follow_up_months=follow_up,
-        id=exam.id,
         imaged=changes.imaged or current.imaged,
         density=density,
         radiologist=radiologist,

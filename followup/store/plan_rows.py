@@ -1,10 +1,11 @@
 """``plans`` and ``plan_flags`` rows from exams as the bulk loader buffers them: pure, no database.
 
 The loader plans the patients a batch creates from the rows it has just written, without
-reading them back. The rows equal what :func:`followup.store.plans.store_plan` writes for the
-same patients (a test compares them): the same inputs as :mod:`followup.store.rules_inputs`
-reads back (stored facility spelling, exam ids, findings in row order), made by its
-converters, and the same columns.
+reading them back: in its own process, or in the plan worker (:mod:`followup.store.plan_worker`)
+once a load is big enough. The rows equal what :func:`followup.store.plans.store_plan` writes
+for the same patients (a test compares them): the same inputs as
+:mod:`followup.store.rules_inputs` reads back (stored facility spelling, exam ids, findings in
+row order), made by its converters, and the same columns.
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ def transfer_value(from_facility: str, to_facility: str, day: date) -> rules.Fil
 
 
 def biopsy_value(
-    biopsy_id: int,
+    biopsy_id: int | None,
     day: date,
     side: str,
     result: str,
@@ -176,7 +176,8 @@ def biopsy_value(
     pathology: str | None,
 ) -> rules.Biopsy:
     """A stored biopsy (canonical text, the facility's stored name) as the rules see it; a
-    concordance read as 0/1 (SQLite) is a bool."""
+    concordance read as 0/1 (SQLite) is a bool. The bulk loader checks a biopsy row before
+    it is stored (no id yet) as this reads it back."""
     return rules.Biopsy(
         day,
         rules.Laterality(side),
@@ -185,6 +186,20 @@ def biopsy_value(
         facility,
         pathology,
         biopsy_id,
+    )
+
+
+def biopsy_of_record(biopsy: Biopsy) -> rules.Biopsy:
+    """A biopsy already loaded as an ORM object (``biopsy edit`` checks the edited biopsy)."""
+    facility = biopsy.facility.name if biopsy.facility else None
+    return biopsy_value(
+        biopsy.id,
+        biopsy.date,
+        biopsy.side,
+        biopsy.result,
+        biopsy.concordant,
+        facility,
+        biopsy.pathology,
     )
 
 
