@@ -42,7 +42,7 @@ def load(url: str, patients: int) -> None:
             patient = f"B{index:07d}"
             due = AS_OF + timedelta(days=index % 30)
             if index % 5 == 0:
-                due = AS_OF - timedelta(days=10)
+                due = AS_OF - timedelta(days=1)  # the first overdue step falls on AS_OF
             yield PatientRow(patient, email=f"{patient.lower()}@example.org")
             exam_day = rules.add_months(due, -12)
             yield ExamRow(patient, exam_day, "Northside Imaging", (FindingRow("negative"),))

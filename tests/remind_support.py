@@ -41,7 +41,8 @@ def mail_env(tmp_path: Path, **values: str) -> dict[str, Any]:
 def load_due_patients(url: str, count: int, *, overdue_every: int = 0) -> None:
     """``count`` patients with an e-mail address, each due within 30 days of AS_OF.
 
-    Every ``overdue_every``-th one (when set) is 10 days overdue instead.
+    Every ``overdue_every``-th one (when set) was due the day before instead: the ladder's
+    first overdue step falls on AS_OF (a first run sends no step that fell before it).
     """
     from followup.store.bulk import load
     from followup.store.bulk_rows import ExamRow, FindingRow, PatientRow
@@ -52,7 +53,7 @@ def load_due_patients(url: str, count: int, *, overdue_every: int = 0) -> None:
             patient = f"Q{index:05d}"
             due = AS_OF + timedelta(days=index % 30)
             if overdue_every and index % overdue_every == 0:
-                due = AS_OF - timedelta(days=10)
+                due = AS_OF - timedelta(days=1)
             yield PatientRow(patient, email=f"{patient.lower()}@example.org")
             exam_day = rules.add_months(due, -12)
             yield ExamRow(patient, exam_day, "Northside Imaging", (FindingRow("negative"),))
@@ -66,7 +67,8 @@ def load_due_patients(url: str, count: int, *, overdue_every: int = 0) -> None:
 
 
 def reminder_rows(url: str) -> list[Any]:
-    """Every row of the reminder log (patient external id, status, message id, attempts)."""
+    """Every row of the reminder log (patient external id, due, step, status, message id,
+    attempts, last error)."""
     from sqlalchemy import select
 
     from followup.store.database import open_database
@@ -79,8 +81,7 @@ def reminder_rows(url: str) -> list[Any]:
                 select(
                     Patient.external_id,
                     Reminder.due,
-                    Reminder.kind,
-                    Reminder.sequence,
+                    Reminder.step,
                     Reminder.status,
                     Reminder.message_id,
                     Reminder.attempts,

@@ -414,3 +414,102 @@ def test_pathway_revision_down_and_up_keeps_the_other_records(db_url):
     assert "no contact recorded" in cli("contact", "list", "P1").stdout
     cli("contact", "P1", "--outcome", "reached")
     assert "reached" in cli("contact", "list", "P1").stdout
+
+
+# -- revision 0011: the reminder ladder, calendar events (issue 14 points 4 and 8) ----------
+
+OLD_LOG = (  # P1 due 2025-05-01 reminded by the old code every 30 days; P2's upcoming pending
+    "INSERT INTO reminders (patient_id, due, kind, sequence, status, message_id, created_at, "
+    "sent_at, attempts) VALUES "
+    "(1, '2025-05-01', 'upcoming', 0, 'sent', '<a@x>', '2025-04-01 08:00:00', "
+    "'2025-04-01 08:00:05', 1), "
+    "(1, '2025-05-01', 'overdue', 0, 'sent', '<b@x>', '2025-05-02 08:00:00', "
+    "'2025-05-02 08:00:05', 1), "
+    "(1, '2025-05-01', 'overdue', 1, 'sent', '<c@x>', '2025-05-31 08:00:00', "
+    "'2025-05-31 08:00:05', 1), "
+    "(1, '2025-05-01', 'overdue', 2, 'sent', '<d@x>', '2025-06-30 08:00:00', "
+    "'2025-06-30 08:00:05', 1), "
+    "(1, '2025-05-01', 'overdue', 3, 'sent', '<e@x>', '2025-07-30 08:00:00', "
+    "'2025-07-30 08:00:05', 1), "
+    "(1, '2025-05-01', 'overdue', 4, 'pending', '<f@x>', '2025-08-29 08:00:00', NULL, 0), "
+    "(2, '2025-06-20', 'upcoming', 0, 'pending', '<g@x>', '2025-05-25 08:00:00', NULL, 0)"
+)
+
+
+def test_reminder_ladder_revision_maps_the_old_log_and_back(db_url):
+    """0011: old (kind, repeat) rows become steps (repeat 0, 1, 2+ are overdue-1, -2, -3
+    under the default ladder; rows that come to one step keep the sent one), every e-mail
+    sent becomes an email-sent contact, the ladder starts on the first one: after the
+    upgrade nobody is mailed again. Down: the steps back as (kind, repeat), contacts kept."""
+    cli = Cli(db_url)
+    for patient, day in (("P1", "2024-05-01"), ("P2", "2024-06-20")):
+        cli("patient", "add", patient, "--email", f"{patient.lower()}@example.org")
+        cli("exam", "add", patient, "--date", day, "--facility", "N", "--category", "1")
+    cli("db", "downgrade", "0010")
+    _sql(db_url, OLD_LOG)
+    assert f"0010 -> {HEAD_REVISION}" in cli("db", "upgrade").stdout
+    rows = _sql(db_url, "SELECT id, patient_id, step, status FROM reminders ORDER BY id")
+    assert rows == [
+        (1, 1, "upcoming", "sent"),
+        (2, 1, "overdue-1", "sent"),
+        (3, 1, "overdue-2", "sent"),
+        (5, 1, "overdue-3", "sent"),  # repeats 2, 3 and 4 are all the last step: one row
+        (7, 2, "upcoming", "pending"),
+    ]
+    contacts = _json(cli, "contact", "list", "P1")
+    assert [(c["date"], c["outcome"]) for c in contacts] == [
+        (day, "email-sent")
+        for day in ("2025-04-01", "2025-05-02", "2025-05-31", "2025-06-30", "2025-07-30")
+    ]  # every e-mail sent, those removed from the reminder log too
+    status = _json(cli, "status", "P1", "--as-of", "2025-08-01")
+    assert status["tracking"]["last_contact"] == {"date": "2025-07-30", "outcome": "email-sent"}
+    assert _sql(db_url, "SELECT value FROM settings WHERE key = 'ladder_started'") == [
+        ("2025-04-01",)
+    ]
+    # P1 had every step under its old name: nothing more; P2 carries on with the ladder
+    for day, expected in (
+        ("2025-06-01", [("P2", "upcoming", "retry")]),
+        ("2025-08-01", [("P2", "overdue-2", "new")]),
+    ):
+        listed = _json(cli, "remind", "--dry-run", "--as-of", day)
+        assert [(r["patient_id"], r["step"], r["state"]) for r in listed] == expected
+    cli("calendar", "P2", "--as-of", "2025-06-01")  # a row in the new table
+    cli("db", "downgrade", "0010")
+    back = _sql(db_url, "SELECT id, kind, sequence, status FROM reminders ORDER BY id")
+    assert back == [
+        (1, "upcoming", 0, "sent"),
+        (2, "overdue", 0, "sent"),
+        (3, "overdue", 1, "sent"),
+        (5, "overdue", 2, "sent"),
+        (7, "upcoming", 0, "pending"),
+    ]
+    assert len(_sql(db_url, "SELECT id FROM contacts WHERE outcome = 'email-sent'")) == 5
+    assert "calendar_events" not in _tables(db_url)
+    cli("db", "upgrade")  # and up again: the same steps, no second contact for an e-mail
+    assert _sql(db_url, "SELECT id, patient_id, step, status FROM reminders ORDER BY id") == rows
+    assert len(_sql(db_url, "SELECT id FROM contacts WHERE outcome = 'email-sent'")) == 5
+
+
+def test_reminder_ladder_revision_reads_the_repeat_of_the_stored_policy(db_url):
+    """A clinic that had set overdue_repeat_days = 20: its repeat 1 went out 20 days after
+    the due date, before the ladder's day 30, so it counts as overdue-1... and repeat 0 too:
+    one row for that step (the later one), then overdue-2 for repeat 2 (day 40 >= 30)."""
+    cli = Cli(db_url)
+    cli("patient", "add", "P1", "--email", "p1@example.org")
+    cli("exam", "add", "P1", "--date", "2024-05-01", "--facility", "N", "--category", "1")
+    cli("db", "downgrade", "0010")
+    _sql(db_url, "INSERT INTO policies (set_at, set_by, source, policy) VALUES "
+         "('2025-01-01 00:00:00', 'x', '', '{\"overdue_repeat_days\": 20}')")  # fmt: skip
+    _sql(db_url, "UPDATE plans_state SET policy_id = (SELECT max(id) FROM policies)")
+    _sql(db_url, OLD_LOG.split(", (1, '2025-05-01', 'overdue', 3")[0])
+    cli("db", "upgrade")
+    rows = _sql(db_url, "SELECT id, step FROM reminders ORDER BY id")
+    assert rows == [(1, "upcoming"), (3, "overdue-1"), (4, "overdue-2")]
+
+
+def _tables(db_url: str) -> set[str]:
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        found = set(inspect(conn).get_table_names())
+    database.close()
+    return found

@@ -145,9 +145,12 @@ def test_dates_at_the_end_of_the_calendar(p1: Cli, tmp_path: Path):
     assert p1("due", "--as-of", "0001-01-01", "--format", "json").stdout == "[]\n"
     p1("flags", "--as-of", "9999-12-31")
     p1("flags", "--as-of", "0001-01-01", "--code", "lost-to-follow-up")
-    dry = p1("remind", "--as-of", "9999-12-31", "--dry-run", "--format", "json").stdout
-    assert [r["patient_id"] for r in json.loads(dry)] == ["P1"]
     maildir = tmp_path / "mail"
+    # the ladder starts with a run in the upcoming window of her 2025-07-31 due date; at the
+    # end of time the last step (which fell in 2025, after that start) is the one in force
+    p1("remind", "--as-of", "2025-07-01", "--transport", f"maildir:{maildir}")
+    dry = p1("remind", "--as-of", "9999-12-31", "--dry-run", "--format", "json").stdout
+    assert [(r["patient_id"], r["step"]) for r in json.loads(dry)] == [("P1", "overdue-3")]
     sent = p1("remind", "--as-of", "9999-12-31", "--transport", f"maildir:{maildir}",
               "--format", "json")  # fmt: skip
     assert json.loads(sent.stdout)["sent"] == 1

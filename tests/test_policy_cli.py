@@ -157,6 +157,12 @@ BAD_FILES = [
     ("zero", b"routine_months = 0\n", "months from 1 to 36, not 0"),
     ("type", b'biopsy_days = "14"\n', 'days from 1 to 365, not "14"'),
     ("unknown", b"routine_month = 12\n", "unknown policy key"),
+    # the ladder of clinical-rules.md §7 replaced it (issue 14): the file is told what to do
+    (
+        "retired",
+        b"overdue_repeat_days = 30\n",
+        "is retired: overdue reminders no longer repeat, they follow overdue_steps_days",
+    ),
     ("not-toml", b"routine_months = \n", "not valid TOML"),
     ("nested", b"x = " + b"[" * 5000, "nested too deep"),
     ("too-big", b"# " + b"x" * 70_000 + b"\nroutine_months = 12\n", "more than 65,536 bytes"),
@@ -203,9 +209,12 @@ def test_an_older_database_keeps_the_policy_its_plans_were_made_with(clinic: Cli
     assert "lost_after_days = 60  # default 90" in shown
     (record,) = json.loads(clinic("policy", "history", "--format", "json").stdout)
     # keys the policy gained since (issue 13's biopsy and prior-films intervals) read back
-    # with their defaults, as policy_from_values says
+    # with their defaults, and a key retired since (overdue_repeat_days, issue 14) is left
+    # out, as policy_from_values says: the stored policy keeps working
     defaults = json.loads(rules.policy_json(rules.DEFAULT_POLICY))
-    assert record["in_force"] and record["values"] == {**defaults, **json.loads(OLD_SETTING)}
+    kept = {k: v for k, v in json.loads(OLD_SETTING).items() if k != "overdue_repeat_days"}
+    assert "overdue_repeat_days" not in defaults
+    assert record["in_force"] and record["values"] == {**defaults, **kept}
     assert sql(clinic.url, "SELECT value FROM settings WHERE key = 'plan_policy'") == []
     # and back: the revision below finds the setting it knew
     clinic("db", "downgrade", "0005")

@@ -41,7 +41,8 @@ def remind(cli: Cli, maildir: Path, *args: str, code: int = 0) -> dict:
 def test_upcoming_and_overdue_sent_once_with_neutral_subject(mcli: Cli, tmp_path: Path):
     maildir = tmp_path / "Maildir"
     add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
-    add(mcli, "P2", ("2024-05-20", "Northside Imaging", "negative"), email="p2@example.org")
+    # due the day before: the first overdue step falls today
+    add(mcli, "P2", ("2024-06-01", "Northside Imaging", "negative"), email="p2@example.org")
     add(mcli, "P3", ("2024-11-02", "Northside Imaging", "negative"), email="p3@example.org")
     summary = remind(mcli, maildir, "--as-of", "2025-06-02")
     assert (summary["due"], summary["new"]) == (2, 2)
@@ -54,27 +55,23 @@ def test_upcoming_and_overdue_sent_once_with_neutral_subject(mcli: Cli, tmp_path
     again = remind(mcli, maildir, "--as-of", "2025-06-02")
     assert (again["new"], again["sent"], again["already_sent"]) == (0, 0, 2)
     assert len(maildir_messages(maildir)) == 2
-    kinds = {(r.external_id, r.kind, r.sequence, r.status) for r in reminder_rows(mcli.url)}
-    assert kinds == {("P1", "upcoming", 0, "sent"), ("P2", "overdue", 0, "sent")}
+    steps = {(r.external_id, r.step, r.status) for r in reminder_rows(mcli.url)}
+    assert steps == {("P1", "upcoming", "sent"), ("P2", "overdue-1", "sent")}
 
 
-def test_overdue_reminder_repeats_once_per_period(mcli: Cli, tmp_path: Path):
+def test_the_ladder_sends_each_step_once_then_stops(mcli: Cli, tmp_path: Path):
+    """§7: upcoming 30 days before, overdue 1, 30 and 60 days after, then nothing more for
+    that due date however long she stays overdue (it repeated every 30 days, forever)."""
     maildir = tmp_path / "Maildir"
     add(mcli, "P1", ("2024-05-01", "Northside Imaging", "negative"), email="p1@example.org")
     due = AS_OF.replace(month=5, day=1)  # 12 months after the exam
-    sent = [
-        remind(mcli, maildir, "--as-of", str(due + timedelta(days=days)))["sent"]
-        for days in (-5, -1, 0, 1, 2, 29, 30, 31, 59, 60)
-    ]
-    assert sent == [1, 0, 0, 1, 0, 0, 1, 0, 0, 1]
+    days = (-31, -30, -5, 0, 1, 2, 29, 30, 31, 59, 60, 61, 90, 120, 365)
+    sent = [remind(mcli, maildir, "--as-of", str(due + timedelta(days=d)))["sent"] for d in days]
+    assert sent == [0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0]
     rows = reminder_rows(mcli.url)
-    assert [(r.kind, r.sequence) for r in rows] == [
-        ("upcoming", 0),
-        ("overdue", 0),
-        ("overdue", 1),
-        ("overdue", 2),
-    ]
+    assert [r.step for r in rows] == ["upcoming", "overdue-1", "overdue-2", "overdue-3"]
     assert len({r.message_id for r in rows}) == 4
+    assert len(maildir_messages(maildir)) == 4
 
 
 def test_dry_run_lists_and_records_nothing(mcli: Cli, tmp_path: Path):
@@ -86,8 +83,8 @@ def test_dry_run_lists_and_records_nothing(mcli: Cli, tmp_path: Path):
         {
             "patient_id": "P1",
             "due": "2025-06-20",
+            "step": "upcoming",
             "kind": "upcoming",
-            "sequence": 0,
             "email": "p1@example.org",
             "state": "new",
         }
@@ -278,7 +275,7 @@ def test_bulk_due_patients_all_get_one_reminder(db_url: str, tmp_path: Path):
     ids = [m["Message-ID"] for m in maildir_messages(tmp_path / "Maildir")]
     assert len(ids) == len(set(ids)) == 200
     rows = reminder_rows(db_url)
-    assert sum(r.kind == "overdue" for r in rows) == len(range(0, 200, 7))
+    assert sum(r.step == "overdue-1" for r in rows) == len(range(0, 200, 7))
 
 
 def _expire_leases(url: str, worker: str) -> None:
@@ -367,7 +364,7 @@ def test_maildir_messages_are_private_files_and_tmp_is_left_empty(mcli: Cli, tmp
     import stat
 
     add(mcli, "P1", ("2024-06-20", "Northside Imaging", "negative"), email="p1@example.org")
-    add(mcli, "P2", ("2024-05-20", "Northside Imaging", "negative"), email="p2@example.org")
+    add(mcli, "P2", ("2024-06-01", "Northside Imaging", "negative"), email="p2@example.org")
     maildir = tmp_path / "Maildir"
     previous = os.umask(0o022)
     try:

@@ -93,11 +93,12 @@ def test_subject_and_opening_lines_are_the_same_for_every_action_and_date(
     cli = Cli(db_url, env=mail_env(tmp_path))
     due = {
         "R1": ("2024-06-20", "negative", "routine-screening"),
-        "R2": ("2024-05-01", "negative", "routine-screening"),  # overdue
+        # overdue, each on a day a step of the ladder falls (a first run sends no backlog)
+        "R2": ("2024-05-03", "negative", "routine-screening"),  # due 05-03: overdue-2
         "S1": ("2024-12-10", "probably-benign", "short-interval-follow-up"),
         "A1": ("2025-05-10", "incomplete", "additional-imaging"),
         "B1": ("2025-05-20", "suspicious", "biopsy"),
-        "A2": ("2025-04-20", "incomplete", "additional-imaging"),  # overdue
+        "A2": ("2025-05-02", "incomplete", "additional-imaging"),  # due 06-01: overdue-1
     }
     for patient, (day, category, _) in due.items():
         _add(cli, patient, day, category, "--kind", "diagnostic", "--laterality", "left")

@@ -28,15 +28,25 @@ def test_exam_list_shows_size_class(cli: Cli):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    """3,000 patients: hundreds of overdue reminders come before the first upcoming one."""
+    """3,000 patients, reminded since 2020: hundreds of overdue reminders (each her latest
+    step of the ladder) come before the first upcoming one."""
+    from datetime import date
+
+    from followup.store.database import open_database
+    from followup.store.ladder_start import start_ladder
+
     path = tmp_path_factory.mktemp("tables") / "demo.db"
     Cli(str(path))("demo", "--patients", "3000", "--as-of", "2025-06-01")
+    database = open_database(str(path))
+    with database.transaction() as session:
+        start_ladder(session, date(2020, 1, 1))
+    database.close()
     return Cli(str(path))
 
 
 def test_remind_dry_run_table_keeps_every_kind_whole(demo: Cli):
     out = demo("remind", "--dry-run", "--as-of", "2025-06-01", "--days-ahead", "366").stdout
-    kinds = [line.split()[2] for line in out.splitlines()[1:]]
+    kinds = [line.split()[3] for line in out.splitlines()[1:]]
     assert kinds.index("upcoming") > 500  # the first rows (all overdue) do not decide its width
     assert set(kinds) == {"overdue", "upcoming"}
 

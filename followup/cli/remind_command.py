@@ -26,12 +26,14 @@ from followup.cli.params import as_of_option, format_option
 
 if TYPE_CHECKING:
     from followup.config import MailSettings
+    from followup.ics import Revision
     from followup.mail import Transport
     from followup.present.reminder_email import ReminderEmail
+    from followup.rules import Policy
     from followup.store.reminder_claims import Claimed, LeaseKeeper
 
 EXIT_SEND_FAILED = 3
-LIST_COLUMNS = ("patient_id", "due", "kind", "sequence", "email", "state")
+LIST_COLUMNS = ("patient_id", "due", "step", "kind", "email", "state")
 SUMMARY_COLUMNS = (
     "due",
     "new",
@@ -57,15 +59,26 @@ class Tally:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Run:
+    """What every send of this run shares: its day, its policy (``--days-ahead`` applied),
+    the day the ladder started."""
+
+    as_of: date
+    policy: Policy
+    started: date | None
+
+
 @click.command()
 @as_of_option
 @click.option(
     "--days-ahead",
     type=click.IntRange(0, 366),
-    default=30,
-    show_default=True,
+    default=None,
     metavar="DAYS",
-    help="Remind of follow-ups due up to DAYS after the as-of date (overdue ones always).",
+    help="Send the upcoming reminder DAYS before the due date, for this run. Default: the "
+    "policy's reminder_days_before (30 unless `policy set` changed it). The overdue steps "
+    "follow overdue_steps_days whatever it is.",
 )
 @click.option(
     "--transport",
@@ -80,18 +93,33 @@ class Tally:
 def remind(
     app: AppContext,
     as_of: date | None,
-    days_ahead: int,
+    days_ahead: int | None,
     transport: str | None,
     dry_run: bool,
     fmt: str,
 ) -> None:
-    """Send the due reminders by e-mail: upcoming follow-ups and overdue ones, once each.
+    """Send today's reminder e-mails: each step of the ladder once per patient and due date.
+
+    The ladder (clinical-rules.md §7, policy keys in brackets): the upcoming reminder 30 days
+    before the due date [reminder_days_before], then overdue reminders 1, 30 and 60 days
+    after it [overdue_steps_days], then nothing more for that due date (she stays on `due
+    --to-call`). A run that was missed sends the latest step that fell, not every one.
+
+    First run: the ladder starts on the day of the first real run that has anything to
+    send. An overdue step that fell before that day is never sent, so a programme that has
+    never sent anything mails only the steps that fall that day (and the upcoming
+    reminders), not women overdue for years: they are on `due --to-call`.
+
+    Closed and scheduled patients get none; `deceased` never again, even after a reopen.
+    Patients without an e-mail address or with reminders off are skipped and counted. Each
+    e-mail sent is recorded as an `email-sent` contact (`contact list ID`), which is not a
+    call: she stays on the to-call list. Its .ics attachment updates her one calendar event
+    (see `followup calendar --help`). Subjects and previews name no diagnosis.
 
     Meant to run daily from cron or a systemd timer. Each reminder is recorded before it is
     sent, so a re-run or two overlapping runs never send it twice; a send that fails stays
-    pending and is retried by the next run. An overdue follow-up is reminded again every
-    `overdue_repeat_days` (policy, default 30). Patients without an e-mail address or with
-    reminders off are skipped and counted. Subjects and previews name no diagnosis.
+    pending and is retried by the next run. A database that does not exist (a mistyped
+    FOLLOWUP_DB) is an error, not a run that sends nothing.
 
     Prints a summary (sent, failed, pending, skipped). Exit status: 0 all sent; 1 nothing
     was done (bad setting, transport or database unreachable); 2 usage error; 3 some sends
@@ -103,10 +131,12 @@ def remind(
 
     \b
     Examples:
-      followup remind --dry-run
+      followup remind --dry-run                       # what today's run would send
+      followup remind --dry-run --as-of 2025-07-01 --format json
       followup remind --transport maildir:/var/spool/followup
       FOLLOWUP_SMTP_URL=smtp://mail.example.org:587 FOLLOWUP_SMTP_STARTTLS=1 followup remind
-      followup remind --days-ahead 14 --format json
+      followup remind --days-ahead 14 --format json   # upcoming reminders 14 days ahead
+      followup contact list P7                        # her e-mails, as contacts
     """
     from followup.config import ConfigError, load_mail_settings
 
@@ -144,7 +174,7 @@ def _open_transport(target: str | None, settings: MailSettings) -> Transport:
 
 
 def _run(
-    app: AppContext, channel: Transport, as_of: date, days_ahead: int
+    app: AppContext, channel: Transport, as_of: date, days_ahead: int | None
 ) -> tuple[dict[str, int], Tally]:
     from followup import mail
     from followup.store import reminders
@@ -154,12 +184,13 @@ def _run(
         queued = reminders.queue(
             session, as_of, days_ahead, app.policy, mail.sender_domain(channel.sender)
         )
+        run = Run(as_of, reminders.run_policy(app.policy, days_ahead), queued.started)
     with app.transaction() as session:
         release_expired(session)
         waiting = reminders.status_counts(session)["pending"]
     tally = Tally()
     with _progress(waiting) as advance:
-        _deliver_all(app, channel, as_of, tally, advance)
+        _deliver_all(app, channel, run, tally, advance)
     with app.transaction(write=False) as session:
         pending = reminders.status_counts(session)["pending"]
     skipped = queued.skipped
@@ -178,16 +209,32 @@ def _run(
     return summary, tally
 
 
-def _deliver_all(
-    app: AppContext, channel: Transport, as_of: date, tally: Tally, advance: Any
-) -> None:
+def _deliver_all(app: AppContext, channel: Transport, run: Run, tally: Tally, advance: Any) -> None:
     """Claim a batch, deliver it, repeat; unsent claimed rows go back to pending on a stop."""
     from followup.store.reminder_claims import LeaseKeeper, worker_id
 
     with LeaseKeeper(app.database, worker_id()) as keeper:
         while batch := keeper.claim():
-            if not _deliver_batch(app, channel, keeper, batch, as_of, tally, advance):
+            if not _deliver_batch(app, channel, keeper, batch, run, tally, advance):
                 return
+
+
+def _calendars(app: AppContext, batch: list[Claimed], run: Run) -> dict[int, Revision]:
+    """Each sendable patient's calendar event for her attachment, issued in one transaction
+    for the batch (followup.store.calendar_events): the plan's due date and facility (a
+    scheduled or closed patient gets no reminder)."""
+    from followup.ics import CalendarEvent, EventKind
+    from followup.store.calendar_events import issue_many
+
+    events: dict[int, CalendarEvent | None] = {
+        item.patient_pk: CalendarEvent(EventKind.FOLLOW_UP, item.due, item.facility)
+        for item in batch
+        if item.withdrawal_reason(run.as_of, run.policy, run.started) is None
+    }
+    if not events:
+        return {}
+    with app.transaction() as session:
+        return issue_many(session, events)
 
 
 def _deliver_batch(
@@ -195,13 +242,18 @@ def _deliver_batch(
     channel: Transport,
     keeper: LeaseKeeper,
     batch: list[Claimed],
-    as_of: date,
+    run: Run,
     tally: Tally,
     advance: Any,
 ) -> bool:
     """Deliver one claimed batch; False when the run must stop (the rest is released)."""
     from followup.mail import TransportError
 
+    try:
+        calendars = _calendars(app, batch, run)
+    except BaseException:
+        _release(app, keeper.worker, batch)
+        raise
     for index, item in enumerate(batch):
         try:
             if not keeper.held():  # never send under a lease that may have run out
@@ -209,7 +261,7 @@ def _deliver_batch(
                     "this run could not renew its claims in the database; another run will "
                     "send the rest"
                 )
-            _deliver(app, channel, item, as_of, tally)
+            _deliver(app, channel, item, run, calendars.get(item.patient_pk), tally)
         except TransportError as exc:
             tally.stopped = str(exc)
             _release(app, keeper.worker, batch[index:])
@@ -221,43 +273,52 @@ def _deliver_batch(
     return True
 
 
-def _deliver(app: AppContext, channel: Transport, item: Claimed, as_of: date, tally: Tally) -> None:
+def _deliver(
+    app: AppContext,
+    channel: Transport,
+    item: Claimed,
+    run: Run,
+    calendar: Revision | None,
+    tally: Tally,
+) -> None:
     from followup.mail import SendError
     from followup.present.reminder_email import build_message
     from followup.store.patients import AddressError
     from followup.store.reminder_claims import mark_failed, mark_sent, withdraw
 
-    reason = item.withdrawal_reason(as_of, app.policy)
+    reason = item.withdrawal_reason(run.as_of, run.policy, run.started)
     if reason is not None:
         with app.transaction() as session:
             withdraw(session, item.id, reason)
         tally.withdrawn += 1
         return
-    assert item.email is not None  # withdrawal_reason checked it
+    assert item.email is not None and calendar is not None  # both follow from no reason
     try:
         recipient = item.recipient()
-        message = build_message(_email(item, recipient, as_of), channel.sender, as_of)
-        channel.send(message, recipient)
+        email = _email(item, recipient, run.as_of, calendar)
+        channel.send(build_message(email, channel.sender, run.as_of), recipient)
     except (SendError, AddressError) as exc:
         with app.transaction() as session:
             mark_failed(session, item.id, str(exc))
         tally.failed += 1
         tally.errors.append(f"reminder {item.id}: {exc}")
         return
-    with app.transaction() as session:
-        mark_sent(session, item.id, item.email)
+    with app.transaction() as session:  # the sent mark and her contact: both or neither
+        mark_sent(session, item, item.email, run.as_of)
     tally.sent += 1
 
 
-def _email(item: Claimed, recipient: str, as_of: date) -> ReminderEmail:
+def _email(item: Claimed, recipient: str, as_of: date, calendar: Revision) -> ReminderEmail:
     from followup.present.reminder_email import ReminderEmail
+    from followup.store.reminders import UPCOMING
 
     return ReminderEmail(
         message_id=item.message_id,
         recipient=recipient,
         patient_pk=item.patient_pk,
+        calendar=calendar,
         due=item.due,
-        overdue=item.due < as_of,
+        overdue=item.step != UPCOMING,
         action=item.action,
         last_exam=item.exam_date,
         facility=item.facility,
@@ -305,15 +366,18 @@ def _print_summary(summary: dict[str, int], fmt: str) -> None:
         )
 
 
-def _dry_run(app: AppContext, as_of: date, days_ahead: int, fmt: str) -> None:
-    """What a run would send today, from a read-only transaction: nothing is recorded."""
+def _dry_run(app: AppContext, as_of: date, days_ahead: int | None, fmt: str) -> None:
+    """What a run would send today, from a read-only transaction: nothing is recorded, and
+    the ladder does not start (a first dry run lists what a first real run would send)."""
     from followup.cli.output import write_rows
-    from followup.store.reminders import WITHDRAWN, candidates
+    from followup.store.ladder_start import ladder_started
+    from followup.store.reminders import WITHDRAWN, candidates, run_policy
 
     skipped = {"no_address": 0, "reminders_off": 0}
     with app.transaction(write=False, plans=True) as session:
         rows = []
-        for candidate in candidates(session, as_of, days_ahead, app.policy):
+        policy = run_policy(app.policy, days_ahead)
+        for candidate in candidates(session, as_of, policy, ladder_started(session)):
             reason = candidate.skip_reason
             if reason is not None:
                 skipped[reason] += 1
@@ -332,7 +396,7 @@ def _listed(candidate: Any) -> dict[str, Any]:
     return {
         "patient_id": candidate.patient_id,
         "due": candidate.due,
+        "step": candidate.step,
         "kind": candidate.kind,
-        "sequence": candidate.sequence,
         "email": candidate.email,
     }

@@ -33,7 +33,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 
-from followup.ics import follow_up_calendar, follow_up_uid
+from followup.ics import Revision, calendar_uid, event_calendar, method
 from followup.present.letter_blocks import NBSP, date_text
 from followup.present.letter_text import due_phrase
 
@@ -63,6 +63,7 @@ class ReminderEmail:
     message_id: str
     recipient: str
     patient_pk: int  # only hashed into the calendar UID, never shown
+    calendar: Revision  # her calendar event as this e-mail updates it (followup.ics)
     due: date
     overdue: bool
     action: str | None
@@ -130,15 +131,10 @@ def build_message(email: ReminderEmail, sender: str, as_of: date) -> Message:
     body = MIMEText(body_text(email, as_of), "plain", _QUOTED_PRINTABLE)  # type: ignore[arg-type]
     message.attach(body)
     calendar = MIMEApplication(
-        follow_up_calendar(
-            follow_up_uid(email.patient_pk, email.due),
-            email.due,
-            location=email.facility,
-            stamp=email.last_exam,
-        ),
-        "calendar",
+        event_calendar(calendar_uid(email.patient_pk), email.calendar), "calendar"
     )
-    calendar.replace_header("Content-Type", 'text/calendar; charset="utf-8"; method="PUBLISH"')
+    content_type = f'text/calendar; charset="utf-8"; method="{method(email.calendar)}"'
+    calendar.replace_header("Content-Type", content_type)
     calendar.add_header("Content-Disposition", "attachment", filename=ATTACHMENT)
     message.attach(calendar)
     return message

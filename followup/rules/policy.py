@@ -39,8 +39,6 @@ class Policy:
     stable_after_months: int = 24
     comparison_years: int = 3
     lost_after_days: int = 90
-    # Reminders: an overdue follow-up is reminded again every this many days.
-    overdue_repeat_days: int = 30
     # §7, the ladder: the upcoming reminder this many days before the due date, then the
     # overdue steps on these days after it (the last by certified mail), then nothing more.
     reminder_days_before: int = 30
@@ -65,6 +63,14 @@ KEY_BOUNDS: dict[str, tuple[int, int]] = {"outcome_days": (1, 730)}
 COUNT_BOUNDS = (1, 1000)  # a whole number whose name carries no unit
 MAX_STEPS = 12  # the longest list a key may hold (a protocol of follow-up steps)
 MAX_TEXT = 200
+# Keys earlier versions took, and what replaced them: a policy file naming one is refused with
+# this (a stored policy naming one reads back without it: policy_from_values).
+RETIRED_KEYS = {
+    "overdue_repeat_days": (
+        "overdue reminders no longer repeat, they follow overdue_steps_days (default "
+        "[1, 30, 60]) then stop; remove it from the file"
+    ),
+}
 MAX_FILE_BYTES = 65_536  # a policy file is a dozen lines; anything bigger is not one
 _SHOWN = 40  # characters of a refused value or key quoted in an error
 
@@ -146,6 +152,8 @@ def policy_from_mapping(data: dict[str, Any]) -> Policy:
     changes: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
+        if name in RETIRED_KEYS:
+            raise ValueError(f"policy key {name!r} is retired: {RETIRED_KEYS[name]}")
         if name not in known:
             raise ValueError(_unknown(key, known))
         changes[name] = _checked(name, value)

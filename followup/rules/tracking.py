@@ -29,7 +29,7 @@ Readings chosen where the spec leaves room:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -230,6 +230,18 @@ def summarize(contacts: Iterable[Contact], last_record: date | None = None) -> T
         last_outcome=last.outcome if last else None,
         last_call=call.date if call else None,
     )
+
+
+def with_notice(summary: TrackingSummary, notice: Contact) -> TrackingSummary:
+    """The summary once ``notice`` (a letter or e-mail sent: not a call, a closing or an
+    appointment) is recorded after every entry of her log: :func:`summarize` of the log with
+    it, without reading the log. It becomes her latest contact unless one is dated later;
+    nothing else changes (it neither closes, nor books, nor counts as a call)."""
+    if notice.outcome not in NOT_CALLS or notice.outcome is Outcome.REOPENED:
+        raise ValueError(f"{notice.outcome.value} is not a letter or an e-mail")
+    if summary.last_contact is not None and summary.last_contact > notice.date:
+        return summary
+    return replace(summary, last_contact=notice.date, last_outcome=notice.outcome)
 
 
 def reminders_ended(contacts: Iterable[Contact]) -> Contact | None:

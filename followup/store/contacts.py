@@ -308,6 +308,35 @@ def _add(session: Session, patient: Patient, given: ContactInput, action: str) -
     return row
 
 
+def record_notice(session: Session, patient_pk: int, outcome: Outcome, day: date) -> Contact:
+    """Record a letter or e-mail that followup itself sent (the reminder job, the letters):
+    a contact of §7 that is not a call (it leaves her on the to-call list), audited as every
+    entry is. Her summary follows without reading her log (:func:`followup.rules.tracking.
+    with_notice`), so a run that sends thousands pays one insert and one update for each."""
+    patient = session.get(Patient, patient_pk)
+    if patient is None:
+        raise InvalidInput(f"no patient with primary key {patient_pk}")
+    row = Contact(
+        patient_id=patient_pk,
+        date=day,
+        outcome=outcome.value,
+        recorded_at=now(),
+        recorded_by=actor()[:128],
+    )
+    session.add(row)
+    session.flush()
+    _audit(session, "contact.add", row)
+    try:
+        summary = tracking.with_notice(
+            stored_summary(patient), tracking.Contact(day, outcome, id=row.id)
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    patient.last_contact = summary.last_contact
+    patient.last_outcome = summary.last_outcome.value if summary.last_outcome else None
+    return row
+
+
 def record_contact(
     session: Session, external_id: str, given: ContactInput, *, today: date
 ) -> dict[str, Any]:

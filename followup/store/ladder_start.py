@@ -1,16 +1,19 @@
 """The day the programme's ladder started (clinical-rules.md §7): the first day a real (not
-dry) ``remind`` or ``letters`` run sent anything. :func:`followup.rules.ladder.step_on` never
+dry) ``remind`` or ``letters`` run had anything to send (queued it: what fails to go out is
+retried by the next run). :func:`followup.rules.ladder.step_on` never
 sends an overdue step that fell before it, so the first run on a programme sends only what
 falls due from that day on, not a backlog of years.
 
-Kept in ``settings`` (one row, written once); two first runs racing write the same key, and
-the loser's INSERT fails on the primary key inside its own transaction, which the caller
-turns into a retry or simply reads the winner's day.
+Kept in ``settings`` (one row, written once). Two first runs racing both write it with
+``INSERT ... ON CONFLICT DO NOTHING``: the second waits for the first to commit, inserts
+nothing and reads the winner's day (writing transactions read committed rows afresh), so
+neither fails; both computed their steps with the same day, their own as-of date.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +35,18 @@ def start_ladder(session: Session, as_of: date) -> date:
     started = ladder_started(session)
     if started is not None:
         return started
-    session.add(Setting(key=LADDER_STARTED, value=as_of.isoformat()))
-    session.flush()
-    return as_of
+    row = {"key": LADDER_STARTED, "value": as_of.isoformat()}
+    session.execute(_insert_ignoring_duplicates(session), [row])
+    found = ladder_started(session)
+    assert found is not None  # inserted now, or by the run that won the race
+    return found
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(Setting).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(Setting).on_conflict_do_nothing()

@@ -384,18 +384,21 @@ class PlanFlag(Base):
 REMINDER_STATUS_CHECK = (
     "status = 'pending' OR status = 'sending' OR status = 'sent' OR status = 'withdrawn'"
 )
+# A step of the ladder as followup.rules.ladder.Step.key writes it (revision 0011).
+REMINDER_STEP_CHECK = "step = 'upcoming' OR step LIKE 'overdue-%'"
 
 
 class Reminder(Base):
-    """One reminder per patient, due date, kind and repeat, claimed before it is sent.
+    """One reminder per patient, due date and step of the ladder (clinical-rules.md §7:
+    ``upcoming``, ``overdue-1``, ...), claimed before it is sent.
 
     The unique constraint is what makes a re-run or an overlapping run unable to send twice.
     """
 
     __tablename__ = "reminders"
     __table_args__ = (
-        UniqueConstraint("patient_id", "due", "kind", "sequence"),
-        CheckConstraint("kind IN ('upcoming', 'overdue')", name="kind"),
+        UniqueConstraint("patient_id", "due", "step"),
+        CheckConstraint(REMINDER_STEP_CHECK, name="step"),
         CheckConstraint(REMINDER_STATUS_CHECK, name="status"),
         Index("ix_reminders_status", "status"),
     )
@@ -403,8 +406,7 @@ class Reminder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     due: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(16))
-    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    step: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     recipient: Mapped[str | None] = mapped_column(String(320))
@@ -416,6 +418,28 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CalendarRevision(Base):
+    """The calendar event a patient was last given (followup.store.calendar_events): what it
+    said (kind, day, place), its revision (SEQUENCE) and when that revision was first issued
+    (DTSTAMP). One row per patient ever given a calendar file (revision 0011)."""
+
+    __tablename__ = "calendar_events"
+    __table_args__ = (
+        CheckConstraint(
+            "kind = 'follow-up' OR kind = 'appointment' OR kind = 'cancelled'", name="kind"
+        ),
+    )
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    sequence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date)
+    location: Mapped[str | None] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class StoredPolicy(Base):

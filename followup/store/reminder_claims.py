@@ -35,10 +35,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from followup import rules
+from followup.rules.tracking import Outcome
 from followup.store.clock import now
+from followup.store.contacts import record_notice
 from followup.store.models import Facility, Patient, PlanRecord, Reminder
 from followup.store.patients import AddressError, sendable_address
-from followup.store.reminders import WITHDRAWN, reminder_key
+from followup.store.reminders import WITHDRAWN, still_due
 
 if TYPE_CHECKING:
     from followup.store.database import Database
@@ -75,28 +77,32 @@ class Claimed:
     id: int
     message_id: str
     due: date
-    kind: str
-    sequence: int
+    step: str
     patient_pk: int
     email: str | None
     reminders: bool
+    closed_reason: str | None
+    appointment: date | None
     plan_due: date | None
     action: str | None
     exam_date: date | None
     facility: str | None
     flag_codes: str
 
-    def withdrawal_reason(self, as_of: date, policy: rules.Policy) -> str | None:
-        """Why this reminder must not be sent any more, or None when it still applies."""
+    def withdrawal_reason(
+        self, as_of: date, policy: rules.Policy, started: date | None
+    ) -> str | None:
+        """Why this reminder must not be sent any more, or None when it still applies
+        (``policy`` the run's, ``started`` the day the ladder started)."""
         if not self.reminders:
             return "withdrawn: reminders were turned off"
         if not self.email:
             return "withdrawn: the e-mail address was removed"
+        if self.closed_reason is not None:
+            return "withdrawn: her tracking is closed"
         if self.plan_due != self.due:
             return "withdrawn: the follow-up date changed"
-        if reminder_key(self.due, as_of, policy) != (self.kind, self.sequence):
-            return "withdrawn: a later reminder replaces it"
-        return None
+        return still_due(self.due, self.step, as_of, policy, started, self.appointment)
 
     def recipient(self) -> str:
         """The address to send to, checked again as the store checks it on the way in; an
@@ -153,11 +159,12 @@ def _claimed_rows(session: Session, ids: Sequence[int]) -> list[Claimed]:
             Reminder.id,
             Reminder.message_id,
             Reminder.due,
-            Reminder.kind,
-            Reminder.sequence,
+            Reminder.step,
             Patient.id.label("patient_pk"),
             Patient.email,
             Patient.reminders,
+            Patient.closed_reason,
+            Patient.appointment,
             PlanRecord.due.label("plan_due"),
             PlanRecord.action,
             PlanRecord.exam_date,
@@ -235,17 +242,20 @@ def _set(session: Session, reminder_id: int, **values: Any) -> None:
     )
 
 
-def mark_sent(session: Session, reminder_id: int, recipient: str) -> None:
-    """The transport accepted it: never send it again."""
+def mark_sent(session: Session, item: Claimed, recipient: str, day: date) -> None:
+    """The transport accepted it: never send it again, and it is a contact of her pathway
+    (``email-sent`` on ``day``, the run's as-of date; clinical-rules.md §7), in the caller's
+    one transaction, so the log never holds one without the other."""
     _set(
         session,
-        reminder_id,
+        item.id,
         status="sent",
         sent_at=now(),
         recipient=recipient,
         attempts=Reminder.attempts + 1,
         last_error=None,
     )
+    record_notice(session, item.patient_pk, Outcome.EMAIL_SENT, day)
 
 
 def mark_failed(session: Session, reminder_id: int, error: str) -> None:

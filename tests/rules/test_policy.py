@@ -141,15 +141,15 @@ SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 d
     "stable_after_months": (1, 36),
     "comparison_years": (1, 10),
     "lost_after_days": (1, 365),
-    "overdue_repeat_days": (1, 365),
     "on_time_days": (1, 365),
     # revised §1 and §4
     "prior_films_days": (1, 365),
     "pathology_result_days": (1, 365),
     "post_biopsy_months": (1, 36),
     "surgical_consultation_days": (1, 365),
-    # §7 pathway
+    # §7 pathway and its ladder
     "recontact_days": (1, 365),
+    "reminder_days_before": (1, 365),
     "appointment_grace_days": (1, 365),
     # §8: the audit's window, up to two years (a biennial programme's interval cancers)
     "outcome_days": (1, 730),
@@ -274,3 +274,12 @@ def test_biopsy_and_prior_films_intervals_are_policy_values():
     assert priors.due == d("2025-01-24") and "14 days" in priors.reason
     with pytest.raises(ValueError, match="from 1 to 36"):
         rules.load_policy_text("post_biopsy_months = 0")
+
+
+def test_a_retired_key_is_refused_saying_what_replaced_it():
+    """overdue_repeat_days (reminders repeated every 30 days, forever) gave way to the ladder
+    of §7; a file still naming it is told so, in one line (a stored one reads back)."""
+    with pytest.raises(ValueError, match=r"overdue_repeat_days' is retired: .*overdue_steps_days"):
+        rules.parse_policy("[policy]\noverdue_repeat_days = 30\n")
+    stored = rules.policy_from_values({"overdue_repeat_days": 45, "lost_after_days": 60})
+    assert stored == rules.Policy(lost_after_days=60)

@@ -315,3 +315,24 @@ def test_state_on_a_day(log, as_of):
     if found.to_call(True):
         assert found.state is TrackingState.OPEN
         assert summary.last_call is None or (as_of - summary.last_call).days >= 14
+
+
+@PROPERTY
+@given(
+    logs(),
+    st.one_of(st.none(), DAYS.map(lambda d: START + timedelta(days=d))),
+    DAYS,
+    st.sampled_from([OC.EMAIL_SENT, OC.LETTER_SENT]),
+)
+def test_a_notice_updates_the_summary_as_the_whole_log_would(log, last_record, day, outcome):
+    """What the reminder job stores after an e-mail (without reading her log) is what
+    summarize() of the log with it says; and an e-mail is no call (the to-call list)."""
+    notice = Contact(START + timedelta(days=day), outcome, id=len(log) + 1)
+    expected = t.summarize([*log, notice], last_record)
+    assert t.with_notice(t.summarize(log, last_record), notice) == expected
+    assert expected.last_call == t.summarize(log, last_record).last_call
+
+
+def test_only_a_letter_or_an_email_is_a_notice():
+    with pytest.raises(ValueError, match="reached is not a letter or an e-mail"):
+        t.with_notice(t.NOTHING, Contact(D("2025-01-01"), OC.REACHED))
