@@ -52,6 +52,10 @@ class Policy:
     # §7: an appointment passed by more than this many days with no exam or biopsy since is
     # missed (``missed-appointment``), and she is back on the lists.
     appointment_grace_days: int = 7
+    # §7, §10 (MQSA): the result letter (lay summary) within this many days of the exam,
+    # within the second for a suspicious or highly suspicious result.
+    result_letter_days: int = 30
+    urgent_result_letter_days: int = 7
 
 
 DEFAULT_POLICY = Policy()

@@ -151,6 +151,9 @@ SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 d
     # §7 pathway
     "recontact_days": (1, 365),
     "appointment_grace_days": (1, 365),
+    # §7 letters (MQSA's lay summary)
+    "result_letter_days": (1, 365),
+    "urgent_result_letter_days": (1, 365),
 }
 
 
