@@ -335,3 +335,25 @@ def test_real_letters_of_every_kind_read_at_grade_8_or_below(clinic: Cli):
                 assert textstat.flesch_kincaid_grade(text) <= 8.0, text
     finally:
         database.close()
+
+
+def test_letter_ids_are_never_reused(sqlite_cli: Cli, tmp_path: Path):
+    """NEVER_REUSED (DEVELOPERS.md): a letter's reference is its log id, so no later letter
+    may get the id of one removed from the log (SQLite's AUTOINCREMENT)."""
+    import sqlite3
+
+    cli = sqlite_cli
+    cli("clinic", "set", "--name", "C", "--address", "1 A St\\nTown")
+    cli("patient", "add", "P1", "--name", "Ana", "--address", ADDRESS)
+    exam(cli, "P1", "2025-07-10")
+    cli("facility", "edit", "Northside Imaging", "--phone", "555", "--address", "2 B St\\nTown")
+    said = cli("letter", "P1", "--kind", "result", "--as-of", AS_OF, "-o", str(tmp_path / "a.pdf"))
+    assert "recorded as L-1." in said.stdout
+    with sqlite3.connect(cli.url) as conn:
+        assert (
+            "AUTOINCREMENT"
+            in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'letters'").fetchone()[0]
+        )
+        conn.execute("DELETE FROM letters")
+    again = cli("letter", "P1", "--kind", "result", "--as-of", AS_OF, "-o", str(tmp_path / "b.pdf"))
+    assert "recorded as L-2." in again.stdout
