@@ -265,7 +265,8 @@ def _recorded(
         fit = _checked(batch, day, head, run)
         ours = claim_batch(session, [letter.key for letter, _ in fit], day)
         mine = [(letter, checked) for letter, checked in fit if letter.key.ident in ours]
-        record_contacts(session, [letter.key.patient_pk for letter, _ in mine], day)
+        latest = {letter.patient.pk: letter.patient.latest_record for letter, _ in mine}
+        record_contacts(session, [letter.key.patient_pk for letter, _ in mine], day, latest)
         for letter, checked in mine:
             run.produced += 1
             yield checked.with_reference(f"L-{ours[letter.key.ident]}")
@@ -391,7 +392,8 @@ def letter(
             checked.with_reference(f"L-{record_reprint(session, due.key, day)}")
             for due, checked in fit
         ]
-        record_contacts(session, [due.key.patient_pk for due in found], day)
+        latest = {due.patient.pk: due.patient.latest_record for due in found}
+        record_contacts(session, [due.key.patient_pk for due in found], day, latest)
         pdf = render_checked(written, head.sender, paper_name=head.paper)
         handle.stream.write(pdf)
         handle.prepare()

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -136,9 +136,15 @@ def record_reprint(session: Session, key: LetterKey, letter_date: date) -> int:
     return session.execute(insert(Letter).returning(Letter.id), row).scalar_one()
 
 
-def record_contacts(session: Session, patient_pks: Iterable[int], day: date) -> int:
+def record_contacts(
+    session: Session,
+    patient_pks: Iterable[int],
+    day: date,
+    latest: Mapping[int, date | None] | None = None,
+) -> int:
     """A ``letter-sent`` contact of ``day`` for each patient (one per letter), audited as
-    ``contact.add``, and the patients' pathway summaries refreshed; returns how many."""
+    ``contact.add``, and the patients' pathway summaries refreshed (from ``latest``, each
+    one's latest exam or biopsy, when the caller has read them); returns how many."""
     recorded_at, recorded_by = now(), actor()[:128]
     connection = session.connection()
     pks = list(patient_pks)
@@ -164,7 +170,7 @@ def record_contacts(session: Session, patient_pks: Iterable[int], day: date) -> 
                 for contact_id, pk in zip(ids, chunk, strict=True)
             ],
         )
-    refresh_tracking_of(session, sorted(set(pks)))
+    refresh_tracking_of(session, sorted(set(pks)), latest)
     return len(pks)
 
 

@@ -62,6 +62,7 @@ class Addressee:
     name: str | None
     address: str | None
     birth_date: date | None
+    latest_record: date | None = None  # her latest exam or biopsy (the pathway's summary)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,9 @@ _PATIENT_COLUMNS = (
 )
 
 
-def _patients(session: Session, pks: Sequence[int]) -> Iterator[_Patient]:
+def _patients(
+    session: Session, pks: Sequence[int], inputs: dict[int, PatientInputs]
+) -> Iterator[_Patient]:
     rows = session.execute(
         select(*_PATIENT_COLUMNS)
         .outerjoin(PlanRecord, PlanRecord.patient_id == Patient.id)
@@ -189,7 +192,9 @@ def _patients(session: Session, pks: Sequence[int]) -> Iterator[_Patient]:
         action, due, side, facility_id, codes = plan
         step = None if action is None and due is None else StepFacts(action, as_date(due), side)
         yield _Patient(
-            Addressee(pk, ext, name, address, as_date(born)),
+            Addressee(
+                pk, ext, name, address, as_date(born), inputs.get(pk, NOTHING).latest_record()
+            ),
             closed,
             appointment,
             call,
@@ -232,7 +237,7 @@ def due_letters(
         inputs = read_inputs(session, of_patients(batch))
         done = logged(session, batch)
         found = []
-        for patient in _patients(session, batch):
+        for patient in _patients(session, batch, inputs):
             for letter in builder.letters(patient, inputs.get(patient.addressee.pk, NOTHING)):
                 if letter.key.ident not in done and builder.wanted(letter):
                     found.append(letter)
@@ -379,10 +384,11 @@ def desk_letters(
     require_current_plans(session)
     row = get_patient(session, external_id)
     places = _Places(session)
-    (patient,) = _patients(session, [row.id])
+    read = read_inputs(session, of_patients([row.id]))
+    (patient,) = _patients(session, [row.id], read)
     if patient.closed == Outcome.DECEASED.value:
         raise InvalidInput(f"patient {external_id} is recorded deceased; no letter is written")
-    inputs = read_inputs(session, of_patients([row.id])).get(row.id, NOTHING)
+    inputs = read.get(row.id, NOTHING)
     if not inputs.exams:
         raise NotFound(
             f"patient {external_id} has no exam on record; record one with `followup exam add`"
