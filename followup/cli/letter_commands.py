@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from followup.cli.context import AppContext, pass_app, today
-from followup.cli.params import as_of_option, output_options
+from followup.cli.params import as_of_option, force_option
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
 KINDS = ("result", "reminder", "overdue", "films-request")
 LIST_COLUMNS = ("patient_id", "kind", "due", "about", "facility", "certified", "problem")
 LIST_HEADERS = ("PATIENT", "KIND", "DUE", "ABOUT", "FACILITY", "CERTIFIED", "NOT PRODUCED")
+
+
+def _pdf_output(what: str) -> Any:
+    """``-o/--output FILE`` and ``--force`` as every command has them, said for a PDF (which
+    never goes to standard output)."""
+
+    def decorate(func: Any) -> Any:
+        help_text = f"Write {what} (created readable by you only, whole or not at all)."
+        return click.option("-o", "--output", metavar="FILE", help=help_text)(force_option(func))
+
+    return decorate
 
 
 @dataclass
@@ -96,7 +107,7 @@ def _sender(settings: LetterSettings) -> Sender:
     help="pdf: the letters, into -o FILE (the default); table or json: the list of a dry run "
     "(table by default).",
 )
-@output_options("the letters (PDF), or a dry run's list")
+@_pdf_output("the letters (PDF) to FILE; a dry run's list goes to standard output without it")
 @pass_app
 def letters(
     app: AppContext,
@@ -338,7 +349,7 @@ def _listed(letter: DueLetter, problem: str | None) -> dict[str, Any]:
     help="A films request to this facility only (default: each holding films she needs).",
 )
 @as_of_option
-@output_options("the letter (PDF)")
+@_pdf_output("the letter (PDF) to FILE")
 @pass_app
 def letter(
     app: AppContext,
