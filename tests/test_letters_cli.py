@@ -145,6 +145,11 @@ def test_ladder_letters_reminder_then_overdue_steps_the_last_certified(clinic: C
     window = region(last, LETTER.window_top, LETTER.body_top)
     assert window == ["CERTIFIED MAIL", "Ana P1", "12 Main St", "Springfield, IL 62701"]
     assert contacts(clinic, "P1") == ["letter-sent"] * 4
+    # letters are contacts, not calls: she is still on the to-call list (§7, §10)
+    to_call = clinic(
+        "due", "--to-call", "--as-of", "2025-10-05", "--format", "json"
+    ).stdout  # 5 days on
+    assert "P1" in [row["patient_id"] for row in json.loads(to_call)]
 
 
 def test_the_first_run_sends_no_overdue_step_that_fell_before_it(clinic: Cli):
