@@ -108,20 +108,10 @@ def load_database(target: str, patients: int, seed: int, as_of: date) -> tuple[i
 
 
 def add_pathway(session: Any, seed: int, as_of: date) -> int:
-    """The pathway of the patients due by as-of + 30 days (followup.synthetic.pathway):
-    calls, appointments, closings, with each patient's summary; returns the contacts."""
-    from sqlalchemy import select
+    """The pathway of the patients due by as-of + 30 days (followup.store.demo.add_pathway)."""
+    from followup.store.demo import add_pathway as demo_pathway
 
-    from followup.rules.dates import add_days
-    from followup.store.contacts import load_log
-    from followup.store.models import PlanRecord
-
-    due = session.execute(
-        select(PlanRecord.patient_id, PlanRecord.due)
-        .where(PlanRecord.due <= add_days(as_of, 30))
-        .order_by(PlanRecord.patient_id)
-    )
-    return load_log(session, synthetic.pathway(due, seed, as_of), today=as_of)
+    return demo_pathway(session, seed, as_of)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,6 +110,7 @@ class SyntheticPatient:
     exams: tuple[rules.Exam, ...]
     transfers: tuple[rules.FilmTransfer, ...]
     biopsies: tuple[rules.Biopsy, ...] = ()
+    address: str | None = None
 
 
 def programme(patients: int, seed: int, as_of: date) -> Iterator[SyntheticPatient]:
@@ -132,6 +133,40 @@ def make_patient(number: int, seed: int, as_of: date) -> SyntheticPatient:
         exams=tuple(course.exams),
         transfers=tuple(course.transfers),
         biopsies=tuple(course.biopsies),
+        address=postal_address(number, seed),
+    )
+
+
+STREETS = ("Maple Avenue", "Oak Street", "Cedar Lane", "Birch Road", "Elm Street", "Lake Drive")
+HAS_ADDRESS = 0.93  # the others show how a letter lacking an address is listed
+
+
+def postal_address(number: int, seed: int) -> str | None:
+    """Her made-up postal address (two lines), or None for a few; drawn apart from the rest
+    of her record, so the programme is the one it was before patients had addresses."""
+    rng = random.Random(f"{seed}:{number}:address")
+    if rng.random() >= HAS_ADDRESS:
+        return None
+    street = f"{rng.randint(1, 2999)} {rng.choice(STREETS)}"
+    return f"{street}\nSpringfield, IL 627{number % 100:02d}"
+
+
+# The letters' sender and the facilities' addresses and telephone numbers (555-01xx, the
+# range kept for fiction) in the demo.
+CLINIC = (
+    "Springfield Breast Follow-up Service",
+    "1 Example Plaza, Suite 100\nSpringfield, IL 62701",
+    "(217) 555-0199",
+)
+
+
+def facility_details(name: str) -> tuple[str, str]:
+    """A made-up postal address and telephone number for a facility of :data:`FACILITIES`."""
+    index = FACILITIES.index(name)
+    place = next(p for p in PLACES if name.startswith(p))
+    return (
+        f"{100 + 10 * index} {place} Road\n{place}, IL 62{index:03d}",
+        f"(217) 555-01{index:02d}",
     )
 
 
@@ -163,6 +198,7 @@ def rows(patients: int, seed: int, as_of: date) -> Iterator[Row]:
             email=patient.email,
             phone=patient.phone,
             reminders=patient.reminders,
+            address=patient.address,
         )
         for exam in patient.exams:
             yield ExamRow(

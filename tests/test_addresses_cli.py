@@ -86,13 +86,16 @@ def test_renaming_a_facility_rewrites_the_plans_that_name_it(cli: Cli):
 
 def test_clinic_show_and_set(cli: Cli):
     cli("init")
-    assert show(cli, "clinic", "show") == {"name": None, "address": None, "phone": None}
+    federal = "federal (21 CFR 900.12(c)(2)(iii), (iv))"
+    letters = {"density_statements": federal, "paper": "letter"}
+    assert show(cli, "clinic", "show") == {"name": None, "address": None, "phone": None, **letters}
     cli("clinic", "set", "--name", " Springfield  Breast Care ", "--phone", "+1 555 0199")
     cli("clinic", "set", "--address", "PO Box 12\\nSpringfield, IL 62701")
     assert show(cli, "clinic", "show") == {
         "name": "Springfield Breast Care",
         "address": "PO Box 12\nSpringfield, IL 62701",
         "phone": "+1 555 0199",
+        **letters,
     }
     assert "PO Box 12" in cli("clinic", "show").stdout
     assert "unchanged" in cli("clinic", "set", "--phone", "+1 555 0199").stdout

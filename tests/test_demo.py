@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -66,3 +67,26 @@ def test_the_demo_hints_at_its_audit_whose_figures_are_plausible(tmp_path: Path)
     assert table in Cli(str(path))(*args, "--as-of", AS_OF.isoformat()).stdout
     small = run_demo(tmp_path / "small.db", "--patients", "60", "--as-of", AS_OF.isoformat())
     assert "60 patients have too few cancers" in small.stdout
+
+
+def test_demo_shows_the_pathway_and_writes_its_letters_beside_the_database(tmp_path: Path):
+    """Issue 14 point 9: some patients contacted, scheduled, closed; the letters due today
+    produced into demo-letters.pdf beside the demo, as a real `letters` run (recorded)."""
+    path = tmp_path / "demo.db"
+    result = run_demo(path, "--patients", "400", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if x.startswith("Pathway: "))
+    called, scheduled, closed = (int(n) for n in re.findall(r"\d+", line))
+    assert called > 0 and scheduled > 0 and closed > 0
+    letters = tmp_path / "demo-letters.pdf"
+    assert f"written to {letters}" in result.stdout
+    assert os.stat(letters).st_mode & 0o777 == 0o600
+    from pypdf import PdfReader
+
+    pages = len(PdfReader(letters).pages)
+    assert pages > 10
+    cli = Cli(str(path))
+    shown = json.loads(cli("letters", "--dry-run", "--format", "json", "--as-of",
+                           AS_OF.isoformat()).stdout)  # fmt: skip
+    assert all(row["problem"] for row in shown)  # what is left lacks an address
+    assert "letters --dry-run" in result.stdout

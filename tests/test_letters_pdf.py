@@ -31,11 +31,22 @@ from followup.present.letter_facts import (
     ACTIONS,
     CATEGORIES,
     Address,
+    FacilityContact,
     LetterError,
     LetterKind,
     Recipient,
 )
-from followup.present.letter_layout import PAPERS, SUBHEADING_SIZE, layout
+from followup.present.letter_layout import (
+    ADDRESS_SIZE,
+    BOLD,
+    DATE_COLUMN,
+    PAPERS,
+    SUBHEADING_SIZE,
+    layout,
+    name_lines,
+    text_width,
+    window_lines,
+)
 from followup.present.letter_pdf import letter_problems, render_letters
 from followup.present.letter_samples import sample_letters, sample_letters_pdf
 from followup.present.letter_text import FEDERAL_DENSITY, DensityStatements, letter_content
@@ -93,6 +104,30 @@ def test_first_lines_reveal_nothing(category):
     assert [w for w in REVEALING if w in top] == []
 
 
+@pytest.mark.parametrize("action", ACTIONS[:-1])  # treatment has no reminders
+@pytest.mark.parametrize(
+    ("kind", "step", "steps"),
+    [(LetterKind.REMINDER, None, None), (LetterKind.OVERDUE, 2, 3), (LetterKind.OVERDUE, 3, 3)],
+)
+def test_ladder_letters_reveal_nothing_in_the_window_or_first_lines(kind, step, steps, action):
+    """The window, the heading, the greeting and the first paragraph of a reminder or an
+    overdue letter: the same neutral words whatever is due."""
+    facts = ladder_facts(kind, action, step, steps, certified=step == 3)
+    (first,) = placed_text(render(facts))
+    tops = sorted(p.top for p in first if p.top > LETTER.body_top)
+    top = " ".join(region(first, 0, tops[0] + 4 * 14)).lower()
+    assert "dear" in top
+    assert [w for w in REVEALING if w in top] == []
+
+
+def test_films_request_cover_reveals_nothing_in_the_window_or_first_lines():
+    cover, form = placed_text(render(films_facts()))
+    tops = sorted(p.top for p in cover if p.top > LETTER.body_top)
+    top = " ".join(region(cover, 0, tops[0] + 4 * 14)).lower()
+    assert "dear" in top and [w for w in REVEALING if w in top] == []
+    assert [w for w in REVEALING if w in page_text(form).lower()] == []
+
+
 def test_the_revealing_check_can_fail():
     """The same reading finds a result where one is printed, so the test above has teeth."""
     (first,) = placed_text(render(result_facts("suspicious", "biopsy", birads="4C")))
@@ -135,6 +170,37 @@ def test_films_request_form_goes_to_the_holder_in_the_window():
     ]
     text = page_text(form)
     assert "June 3, 2022" in text and "Signature" in text and "Page 2 of 2" in text
+
+
+LONG_NAME = "Northwestern Memorial Comprehensive Breast Imaging Center of Excellence"
+
+
+def test_a_long_facility_name_takes_two_lines_of_the_window_at_full_size():
+    holder = FacilityContact(
+        LONG_NAME, Address(("251 East Huron Street", "Chicago, IL 60611")), "(312) 555-0100"
+    )
+    films = replace(films_facts().films, holder=holder)
+    _, form = placed_text(render(replace(films_facts(), films=films)))
+    shown = window(form)
+    assert len(shown) == 4 and " ".join(shown[:2]) == LONG_NAME
+    sizes = [size for _, size in window_lines((LONG_NAME, "1 A St"), LETTER)]
+    assert sizes == [ADDRESS_SIZE] * 3
+    full = (LONG_NAME, "1", "2", "3", "4", "5")  # no room for a sixth line: it shrinks instead
+    (first, size), *_ = window_lines(full, LETTER)
+    assert first == LONG_NAME and size < ADDRESS_SIZE
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+def test_a_long_clinic_name_stays_clear_of_the_date(paper):
+    geometry = PAPERS[paper]
+    room = geometry.text_width - DATE_COLUMN
+    for name in ("Lakeside", "Saint Mary-Elizabeth Regional Breast Health Follow-up Service"):
+        lines = name_lines(name, geometry)
+        assert " ".join(text for text, _ in lines) == name
+        assert all(text_width(text, BOLD, size) <= room for text, size in lines)
+    sender = replace(SENDER, name="Saint Mary-Elizabeth Regional Breast Health Follow-up Service")
+    (page,) = placed_text(render_letters([result_facts()], sender, paper_name=paper))
+    assert "July 15, 2025" in page_text(page)
 
 
 def test_signature_line_is_drawn():
@@ -317,7 +383,9 @@ def test_any_printable_facts_make_a_letter_whose_window_is_the_address(
     first = placed_text(render(facts, paper_name=paper))[0]
     shown = window(first, geometry)[1 if geometry.return_line else 0 :]
     mark = ["CERTIFIED MAIL"] if certified else []
-    assert shown == [*mark, *patient_lines(patient)]
+    # a line too long for the full size may go on two lines (window_lines): the same words
+    assert " ".join(shown) == " ".join([*mark, *patient_lines(patient)])
+    assert len(shown) <= len(mark) + 6
 
 
 def patient_lines(patient: Recipient) -> list[str]:

@@ -71,15 +71,30 @@ def test_result_letters_read_at_grade_8_or_below(category, action, density):
 @pytest.mark.parametrize("action", ACTIONS[:-1])  # treatment has no reminders
 @pytest.mark.parametrize(
     ("kind", "step", "steps"),
-    [(LetterKind.REMINDER, None, None), (LetterKind.OVERDUE, 1, 3), (LetterKind.OVERDUE, 3, 3)],
+    [
+        (LetterKind.REMINDER, None, None),
+        (LetterKind.OVERDUE, 1, 3),
+        (LetterKind.OVERDUE, 2, 3),
+        (LetterKind.OVERDUE, 3, 3),
+    ],
 )
 def test_ladder_letters_read_at_grade_8_or_below(kind, step, steps, action):
     text = text_of(ladder_facts(kind, action, step, steps, certified=step == 3))
     assert grade(text) <= MAX_GRADE, text
 
 
-def test_films_request_reads_at_grade_8_or_below():
-    text = text_of(films_facts())
+@pytest.mark.parametrize("count", [1, 2, 9])  # 9 dates: summed up on the cover
+def test_films_request_reads_at_grade_8_or_below(count):
+    dates = tuple(date(2015 + n, 3, 1 + n) for n in range(count))
+    text = text_of(films_facts(dates))
+    assert grade(text) <= MAX_GRADE, text
+
+
+@pytest.mark.parametrize("category", ["incomplete-priors", "negative", "suspicious"])
+def test_result_letters_with_a_films_note_read_at_grade_8_or_below(category):
+    films = films_facts().films
+    text = text_of(result_facts(category, "prior-films", density="c", films=films))
+    assert "We are sending you a form" in text
     assert grade(text) <= MAX_GRADE, text
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -513,3 +515,29 @@ def _tables(db_url: str) -> set[str]:
         found = set(inspect(conn).get_table_names())
     database.close()
     return found
+
+
+# -- revision 0012: the letter log (issue 14 point 6) -----------------------------------------
+
+
+def test_letter_log_revision_down_and_up(db_url, tmp_path):
+    """0012 adds the letter log and the clinic's letter settings; its downgrade drops exactly
+    those, keeping the clinic's address and the pathway log."""
+    cli = Cli(db_url)
+    cli("clinic", "set", "--name", "Clinic", "--address", "1 A St\\nTown", "--paper", "a4")
+    cli("patient", "add", "P1", "--name", "Ana", "--address", "2 B St\\nTown")
+    cli("exam", "add", "P1", "--date", "2025-07-10", "--facility", "N", "--category", "1")
+    cli("facility", "edit", "N", "--phone", "555", "--address", "3 C St\\nTown")
+    cli("letters", "--as-of", "2025-07-15", "-o", str(tmp_path / "l.pdf"))
+    cli("db", "downgrade", "0011")
+    database = Database(resolve_url(db_url))
+    with database.engine.connect() as conn:
+        assert "letters" not in set(inspect(conn).get_table_names())
+        outcomes = conn.execute(text("SELECT outcome FROM contacts")).scalars().all()
+    database.close()
+    assert outcomes == ["letter-sent"]  # the pathway log stays
+    assert not {"density_not_dense", "density_dense", "paper"} & _columns(db_url, "clinic")
+    assert f"0011 -> {HEAD_REVISION}" in cli("db", "upgrade").stdout
+    assert json.loads(cli("clinic", "show", "--format", "json").stdout)["address"] == "1 A St\nTown"
+    out = cli("letters", "--dry-run", "--format", "json", "--as-of", "2025-07-15").stdout
+    assert [row["kind"] for row in json.loads(out)] == ["result"]  # the log went with 0012

@@ -37,6 +37,8 @@ COMMANDS = {
     "contact": "followup.cli.contact_commands:contact",
     "facility": "followup.cli.facility_commands:facility",
     "clinic": "followup.cli.facility_commands:clinic",
+    "letters": "followup.cli.letter_commands:letters",
+    "letter": "followup.cli.letter_commands:letter",
 }
 
 

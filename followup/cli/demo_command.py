@@ -47,7 +47,10 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
 
     The demo lives in its own SQLite file, so it never touches your records; running the
     command again rebuilds it (a new file, put in place once complete). A file that is not a
-    demo database is refused.
+    demo database is refused. Its coordinators have been at work: some overdue patients were
+    called, some scheduled, a few closed. The letters due today are produced, as a real
+    `followup letters` run would, into DEMO-letters.pdf beside the demo file (replaced with
+    the demo).
 
     \b
     Examples:
@@ -55,14 +58,16 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
       followup demo --db /tmp/demo.db --patients 1000
       followup --db /tmp/demo.db demo
     """
+    from followup.cli.letter_commands import produce
     from followup.present.report_tables import DUE_HEADERS, DUE_TABLE, DUE_WIDTHS, marked
     from followup.present.tables import write_table
-    from followup.store.demo import biopsied_patient, example_patient
+    from followup.store.demo import biopsied_patient, example_patient, pathway_counts
     from followup.store.reports import DueQuery, due_rows
 
     as_of = import_day(as_of, earliest=EARLIEST_DEMO)  # its exams go back 8 years, to 1900
     path = _demo_path(app, path)
     _rebuild(app, path, patients, seed, as_of)
+    letters_pdf = letters_path(path)
     demo_app = AppContext(str(path))
     try:
         with demo_app.transaction(write=False, plans=True) as session:
@@ -74,6 +79,9 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
             example = example_patient(session) or "P0000001"
             biopsied = biopsied_patient(session) or "P0000001"
             start, end = audit_year(as_of, demo_app.policy.outcome_days)
+            pathway = pathway_counts(session, as_of)
+        _letters_history(demo_app, as_of, letters_pdf.parent)
+        run = produce(demo_app, as_of, str(letters_pdf), force=True)
     finally:
         demo_app.close()
     quoted = shlex.quote(str(path))  # the hints are meant to be pasted into a shell
@@ -83,13 +91,24 @@ def demo(app: AppContext, path: Path | None, patients: int, seed: int, as_of: da
         if patients < AUDIT_PATIENTS
         else ""
     )
+    letters = (
+        f"{run.produced} letters due today written to {letters_pdf} ({run.pages} pages); "
+        f"{len(run.lacking)} not produced (lacking an address)"
+        if run.produced
+        else "No letter is due today."
+    )
     click.echo(
         f"\n{count} follow-ups due or overdue among {patients} synthetic patients in {path}.\n"
+        f"Pathway: {pathway.called} patients called, {pathway.scheduled} scheduled, "
+        f"{pathway.closed} closed.\n"
+        f"{letters}.\n"
         "Explore further:\n"
         f"  followup --db {quoted} status {example}\n"
         f"  followup --db {quoted} status {biopsied}    # her biopsy and its result\n"
         f"  followup --db {quoted} due --overdue --format csv\n"
+        f"  followup --db {quoted} due --to-call    # who to call, and not called lately\n"
         f"  followup --db {quoted} flags --code facility-switch\n"
+        f"  followup --db {quoted} letters --dry-run --closed\n"
         f"  followup --db {quoted} stats\n"
         f"  followup --db {quoted} audit --from {start} --to {end}"
         f"    # the outcomes audit: recall, cancer detection, PPV{few}"
@@ -103,6 +122,29 @@ def audit_year(as_of: date, outcome_days: int) -> tuple[date, date]:
 
     end = add_days(as_of, -outcome_days)
     return add_days(add_months(end, -12), 1), end
+
+
+HISTORY_WEEKS = 9  # the demo's clinic has run `followup letters` weekly for as long
+
+
+def _letters_history(app: AppContext, as_of: date, folder: Path) -> None:
+    """The weekly `letters` runs of the weeks before ``as_of``, recorded as real runs are
+    (their PDFs were printed long ago: discarded), so today's run holds what a clinic's
+    does: this week's results and reminders, and overdue letters of every step."""
+    import tempfile
+    from datetime import timedelta
+
+    from followup.cli.letter_commands import produce
+
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        for weeks in range(HISTORY_WEEKS, 0, -1):
+            day = as_of - timedelta(weeks=weeks)
+            produce(app, day, str(Path(scratch) / f"{day.isoformat()}.pdf"))
+
+
+def letters_path(demo: Path) -> Path:
+    """Where the demo's letters go: beside the demo file, named after it."""
+    return demo.with_name(f"{demo.stem}-letters.pdf")
 
 
 def _demo_path(app: AppContext, option: Path | None) -> Path:
@@ -149,7 +191,7 @@ def _load(app: AppContext, patients: int, seed: int, as_of: date) -> None:
     from followup import synthetic
     from followup.store.bulk import BulkLoader
     from followup.store.bulk_rows import PatientRow
-    from followup.store.demo import mark_demo
+    from followup.store.demo import add_pathway, furnish, mark_demo
 
     with (
         app.transaction() as session,
@@ -167,6 +209,8 @@ def _load(app: AppContext, patients: int, seed: int, as_of: date) -> None:
                 if isinstance(row, PatientRow):
                     bar.update(1)
             loader.finish()
+        add_pathway(session, seed, as_of)
+        furnish(session, app.policy)
 
 
 def _check_old_demo(path: Path) -> bool:

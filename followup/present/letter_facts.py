@@ -205,7 +205,9 @@ def problems(facts: LetterFacts, sender: Sender) -> tuple[str, ...]:
     that the coded values are ones the wording knows. Printability of the characters is
     checked by the PDF layer, which knows the font.
     """
-    found = list(_sender_problems(sender))
+    found = list(sender_problems(sender))
+    if not clean(facts.patient.name):
+        found.append("the patient has no name (patient edit ID --name)")
     found += _address_problems("the patient", facts.patient.address)
     needs = _NEEDS[facts.kind]
     for name in needs:
@@ -237,7 +239,8 @@ _NEEDS = {
 }
 
 
-def _sender_problems(sender: Sender) -> list[str]:
+def sender_problems(sender: Sender) -> list[str]:
+    """What the clinic lacks to sign a letter (its name, its return address); [] if none."""
     found = [] if clean(sender.name) else ["the clinic has no name (clinic set --name)"]
     return found + _address_problems("the clinic", sender.address)
 

@@ -21,7 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from followup.present.letter_blocks import NBSP, Block, LetterContent, Sheet, Span, Style
-from followup.present.letter_facts import LetterError
+from followup.present.letter_facts import MAX_ADDRESS_LINES, LetterError
 
 REGULAR = "FollowupSans"
 BOLD = "FollowupSans-Bold"
@@ -348,6 +348,44 @@ def _layout_sheet(sheet: Sheet, geometry: Paper, return_line: str, pages: list[P
     flow.place([_piece(block, width, left) for block in sheet.blocks])
 
 
+DATE_COLUMN = 2.25 * INCH  # the date and reference, right of the clinic's name
+NAME_SIZE = 14.0
+NAME_MIN_SIZE = 10.0
+
+
+def name_lines(name: str, geometry: Paper) -> list[tuple[str, float]]:
+    """The clinic's name atop the letterhead, left of the date and reference: 14 pt,
+    smaller (down to 10 pt) when it is long, on more lines when even that does not fit."""
+    name, room = " ".join(name.split()), geometry.text_width - DATE_COLUMN
+    size = NAME_SIZE
+    while size > NAME_MIN_SIZE and text_width(name, BOLD, size) > room:
+        size -= 0.5
+    lines = [""]
+    for word in name.split(" "):
+        joined = f"{lines[-1]} {word}".strip()
+        if lines[-1] and text_width(joined, BOLD, size) > room:
+            lines.append(word)
+        else:
+            lines[-1] = joined
+    return [(line, size) for line in lines]
+
+
+RETURN_SIZE = 6.5
+RETURN_MIN_SIZE = 5.5
+
+
+def return_line(name: str, address: tuple[str, ...], geometry: Paper) -> str:
+    """The return address atop the window (DIN 5008): name and address on one line, or, when
+    that would not fit at 5.5 pt, the name and the address's last line (the town), or the
+    name alone."""
+    choices = [[name, *address], [name, *address[-1:]], [name]]
+    for parts in choices:
+        text = " · ".join(parts)
+        if text_width(text, REGULAR, RETURN_MIN_SIZE) <= geometry.window_width:
+            return text
+    return name
+
+
 def _window_block(sheet: Sheet, geometry: Paper, return_line: str) -> list[Line]:
     """The return line (A4), the certified-mail line, the name and the address lines.
 
@@ -356,16 +394,45 @@ def _window_block(sheet: Sheet, geometry: Paper, return_line: str) -> list[Line]
     """
     x, lines = geometry.window_x, []
     if geometry.return_line and return_line:
-        size = min(6.5, 6.5 * geometry.window_width / text_width(return_line, REGULAR, 6.5))
+        fit = RETURN_SIZE * geometry.window_width / text_width(return_line, REGULAR, RETURN_SIZE)
+        size = min(RETURN_SIZE, fit)
         lines.append(Line(geometry.window_top + 3.5 * MM, (Run(x, REGULAR, size, return_line),)))
     if sheet.mark:
         baseline = geometry.address_top - ADDRESS_LEADING + _BASELINE
         lines.append(Line(baseline, (Run(x, BOLD, ADDRESS_SIZE, sheet.mark),)))
-    for i, text in enumerate(sheet.recipient):
-        size = address_size(text, geometry) or ADDRESS_MIN_SIZE
+    for i, (text, size) in enumerate(window_lines(sheet.recipient, geometry)):
         baseline = geometry.address_top + i * ADDRESS_LEADING + _BASELINE
         lines.append(Line(baseline, (Run(x, REGULAR, size, text),)))
     return lines
+
+
+def window_lines(recipient: tuple[str, ...], geometry: Paper) -> list[tuple[str, float]]:
+    """The window's lines and their sizes: each line as large as fits, down to 7 pt; a line
+    that would have to shrink (a long facility name) goes on two lines of the full size
+    while the window has room for them (a name and five lines)."""
+    room = 1 + MAX_ADDRESS_LINES - len(recipient)
+    shown: list[str] = []
+    for text in recipient:
+        parts = _split_to_fit(text, geometry) if room > 0 else None
+        if parts is None:
+            shown.append(text)
+        else:
+            shown += parts
+            room -= 1
+    return [(text, address_size(text, geometry) or ADDRESS_MIN_SIZE) for text in shown]
+
+
+def _split_to_fit(text: str, geometry: Paper) -> tuple[str, str] | None:
+    """``text`` as two lines that each fit the window at the full size, the first as long as
+    it can be; None when it fits on one line already, or cannot be split so."""
+    if address_size(text, geometry) == ADDRESS_SIZE:
+        return None
+    words = text.split(" ")
+    for cut in range(len(words) - 1, 0, -1):
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        if address_size(head, geometry) == ADDRESS_SIZE:
+            return (head, tail) if address_size(tail, geometry) == ADDRESS_SIZE else None
+    return None
 
 
 _BASELINE = ADDRESS_LEADING - 2.5  # from the top of an address line's box to its baseline

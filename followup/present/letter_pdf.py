@@ -41,6 +41,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 from reportlab import rl_config
 from reportlab.lib.rl_accel import escapePDF
@@ -58,7 +59,9 @@ from followup.present.letter_layout import (
     address_size,
     fonts,
     layout,
+    name_lines,
     paper,
+    return_line,
     text_width,
     unprintable,
 )
@@ -67,24 +70,61 @@ from followup.present.letter_text import (
     FEDERAL_DENSITY,
     DensityStatements,
     letter_content,
+    reference_line,
 )
 
 SMALL = 8.5
 GREY = 0.35
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A letter's facts, its words (None when the facts cannot make a letter) and why it
+    cannot be printed (() when it can): :func:`check_letter` words a letter once, for the
+    check and for the print."""
+
+    facts: LetterFacts
+    content: LetterContent | None
+    problems: tuple[str, ...]
+
+    def with_reference(self, reference: str) -> Checked:
+        """The same letter with its reference (e.g. the letter log's id, known once the
+        letter is recorded), without wording it again."""
+        facts = replace(self.facts, reference=reference)
+        content = self.content
+        if content is not None:
+            content = replace(content, reference_line=reference_line(facts))
+        return Checked(facts, content, self.problems)
+
+
+def check_letter(
+    facts: LetterFacts,
+    sender: Sender,
+    paper_name: str = "letter",
+    density: DensityStatements = FEDERAL_DENSITY,
+    mark: str = CERTIFIED_MAIL,
+) -> Checked:
+    """The letter worded, and why it cannot be printed (:func:`letter_problems`)."""
+    found = problems(facts, sender)
+    if found:
+        return Checked(facts, None, found)
+    content = letter_content(facts, sender.name, density, mark)
+    return Checked(facts, content, _print_problems(content, sender, paper(paper_name)))
+
+
 def letter_problems(
-    facts: LetterFacts, sender: Sender, paper_name: str = "letter"
+    facts: LetterFacts,
+    sender: Sender,
+    paper_name: str = "letter",
+    density: DensityStatements = FEDERAL_DENSITY,
 ) -> tuple[str, ...]:
     """Why these facts cannot make a letter, in words a coordinator can act on; () if none.
 
     :func:`followup.present.letter_facts.problems`, plus what only the print can tell: a name
-    or address the font cannot print, an address line too long for the envelope window.
+    or address (or the clinic's own density statement) the font cannot print, an address
+    line too long for the envelope window.
     """
-    found = problems(facts, sender)
-    if found:
-        return found
-    return _print_problems(letter_content(facts, sender.name), sender, paper(paper_name))
+    return check_letter(facts, sender, paper_name, density).problems
 
 
 def _print_problems(content: LetterContent, sender: Sender, geometry: Paper) -> tuple[str, ...]:
@@ -136,7 +176,7 @@ class _Document:
         self.canvas.setTitle("Letters")  # metadata names no patient and no result
         self.canvas.setCreator("followup")
         self.canvas.setAuthor(clean(sender.name))
-        self.return_line = " · ".join([clean(sender.name), *sender.address.lines])
+        self.return_line = return_line(clean(sender.name), sender.address.lines, geometry)
         self._shown: dict[tuple[str, float, str], str] = {}
         marks = [
             f"{0.2 * INCH} {geometry.height - y:.2f} m {0.4 * INCH} {geometry.height - y:.2f} l S"
@@ -162,16 +202,17 @@ class _Document:
     def _letterhead(self) -> None:
         """The clinic's name, return address and phone, and a rule: drawn once, as a form."""
         c, geometry = self.canvas, self.paper
-        lines = [(BOLD, 14.0, clean(self.sender.name))]
+        lines = [(BOLD, size, text) for text, size in name_lines(self.sender.name, geometry)]
         lines += [(REGULAR, 9.0, line) for line in self.sender.address.lines]
         if self.sender.phone:
             lines.append((REGULAR, 9.0, f"Phone {phone_text(self.sender.phone)}"))
         c.beginForm("letterhead")
         y = 0.5 * INCH + 10
         ops = []
-        for font, size, text in lines:
+        for i, (font, size, text) in enumerate(lines):
             ops.append(self._at(geometry.left, y, font, size, text))
-            y += 11 if size < 14 else 14
+            more_name = i + 1 < len(lines) and lines[i + 1][0] == BOLD
+            y += (size + 2 if more_name else max(size, 11.0)) if font == BOLD else 11.0
         c.addLiteral("BT\n" + "\n".join(ops) + "\nET")
         c.setStrokeGray(GREY)
         c.setLineWidth(0.5)
@@ -260,18 +301,26 @@ def render_letters(
     reference) that has :func:`letter_problems`: the integration checks them first and lists
     those letters with the reason instead of producing them.
     """
+    checked = (check_letter(f, sender, paper_name, density, mark) for f in letters)
+    return render_checked(checked, sender, paper_name=paper_name)
+
+
+def render_checked(
+    letters: Iterable[Checked], sender: Sender, *, paper_name: str = "letter"
+) -> bytes:
+    """:func:`render_letters` of letters already worded and checked (:func:`check_letter`,
+    with the same sender and paper), so a batch that lists the letters it cannot produce
+    words each letter once."""
     geometry = paper(paper_name)
     out = io.BytesIO()
     with _binary_streams():
         document = _Document(out, sender, geometry)
-        for number, facts in enumerate(letters, 1):
-            found = problems(facts, sender)
-            content = None if found else letter_content(facts, sender.name, density, mark)
-            if content is not None:
-                found = _print_problems(content, sender, geometry)
-            if found or content is None:
-                which = f" (reference {facts.reference})" if facts.reference else ""
-                raise LetterError(f"letter {number}{which}: {'; '.join(found)}")
+        for number, letter in enumerate(letters, 1):
+            content = letter.content
+            if letter.problems or content is None:
+                reference = letter.facts.reference
+                which = f" (reference {reference})" if reference else ""
+                raise LetterError(f"letter {number}{which}: {'; '.join(letter.problems)}")
             document.draw(content, layout(content, geometry, document.return_line))
         document.close()
     return out.getvalue()

@@ -376,15 +376,20 @@ def letter_content(
     sheets = _BUILDERS[facts.kind](facts, sender_name, density)
     if facts.certified:  # the envelope is hers: the mark goes on her sheet, the first
         sheets = (replace(sheets[0], mark=clean(mark)), *sheets[1:])
-    reference = [f"Reference: {clean(facts.reference)}"] if facts.reference else []
-    if facts.kind is LetterKind.OVERDUE:
-        reference.append(f"Notice {facts.step} of {facts.steps}")
     return LetterContent(
         sheets=sheets,
         date_line=date_text(facts.letter_date),
-        reference_line=" · ".join(reference) or None,
+        reference_line=reference_line(facts),
         running_head=clean(facts.patient.name),
     )
+
+
+def reference_line(facts: LetterFacts) -> str | None:
+    """The line under the date: the letter's reference, and an overdue letter's step."""
+    reference = [f"Reference: {clean(facts.reference)}"] if facts.reference else []
+    if facts.kind is LetterKind.OVERDUE:
+        reference.append(f"Notice {facts.step} of {facts.steps}")
+    return " · ".join(reference) or None
 
 
 _BUILDERS = {

@@ -50,6 +50,12 @@ def comparison_flags(
     return flags
 
 
+def latest_assessed(films: Sequence[Exam]) -> Exam | None:
+    """The latest exam that assessed a breast (post-procedure exams never govern): the one
+    whose facility is her current facility. ``films`` in date order."""
+    return _latest_two(films)[0]
+
+
 def _latest_two(films: Sequence[Exam]) -> tuple[Exam | None, Exam | None]:
     """The latest assessed exam and the one before it (post-procedure exams never govern)."""
     if not films:

@@ -52,6 +52,10 @@ class Policy:
     appointment_grace_days: int = 7
     # §8: the outcomes audit counts a cancer within this many days after an exam.
     outcome_days: int = 365
+    # §7, §10 (MQSA): the result letter (lay summary) within this many days of the exam,
+    # within the second for a suspicious or highly suspicious result.
+    result_letter_days: int = 30
+    urgent_result_letter_days: int = 7
 
 
 DEFAULT_POLICY = Policy()

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from followup import rules
 from followup.rules.descriptors import check_descriptors
-from followup.rules.text import check_text
+from followup.rules.text import check_address, check_text
 from followup.store import same_exam
 from followup.store.errors import InvalidInput
 from followup.store.models import (
@@ -45,6 +45,7 @@ class PatientRow:
     email: str | None = None
     phone: str | None = None
     reminders: bool = True
+    address: str | None = None  # postal, one line a line (letters)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ _PLAIN: dict[str | None, str | None] = {
 class Staged(NamedTuple):
     """A batch of checked rows as plain tuples (untracked by the garbage collector).
 
-    ``patients``: external id, name, birth date, email, phone, reminders.
+    ``patients``: external id, name, birth date, email, phone, reminders, address.
     ``exams``: external id, date, facility as given, kind, months, note, imaged, density,
     radiologist, findings' columns.
     ``transfers``: external id, from and to facility as given, date (None: the load's day).
@@ -212,13 +213,25 @@ class RowBuffer:
             birth_date=row.birth_date,
             today=self.today,
         )
+        try:
+            address = check_address(row.address)
+        except ValueError as exc:
+            raise InvalidInput(f"patient {external_id}: {exc}") from None
         if external_id in self._patient_ids:
             self._repeated_patients += 1
             return
         self._patient_ids.add(external_id)
         self._rows += 1
         self._patients.append(
-            (external_id, row.name, row.birth_date, row.email, row.phone, bool(row.reminders))
+            (
+                external_id,
+                row.name,
+                row.birth_date,
+                row.email,
+                row.phone,
+                bool(row.reminders),
+                address,
+            )
         )
 
     def add_exam(self, row: ExamRow) -> None:

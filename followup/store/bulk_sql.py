@@ -47,7 +47,16 @@ class Statements:
 
         self.patient = insert_many(
             "patients",
-            ("external_id", "name", "birth_date", "email", "phone", "reminders", "created_at"),
+            (
+                "external_id",
+                "name",
+                "birth_date",
+                "email",
+                "phone",
+                "reminders",
+                "address",
+                "created_at",
+            ),
             conflict="external_id",
         )
         exam = ("patient_id", "date", "facility_id", "kind", "follow_up_months", "note")

@@ -1,16 +1,20 @@
-"""What ``followup demo`` keeps in its database: the mark that says it is a demo, and the
-patients worth showing first."""
+"""What ``followup demo`` keeps in its database: the mark that says it is a demo, the
+patients worth showing first, the pathway (contacts, appointments, closings) and the letter
+details (the clinic, the facilities' addresses) of its programme."""
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from followup.store.models import Biopsy, Patient, PlanRecord, Setting
+from followup import rules
+from followup.store.models import Biopsy, Facility, Patient, PlanRecord, Setting
 
 DEMO_MARK = "demo"
 
@@ -52,3 +56,66 @@ def biopsied_patient(session: Session) -> str | None:
         .limit(1)
     )
     return session.scalar(query)
+
+
+def add_pathway(session: Session, seed: int, as_of: date) -> int:
+    """The pathway of the patients due by as-of + 30 days (:func:`followup.synthetic.pathway`:
+    calls, appointments, closings), with each patient's summary; returns the contacts."""
+    from followup import synthetic
+    from followup.rules.dates import add_days
+    from followup.store.contacts import load_log
+
+    rows = session.execute(
+        select(PlanRecord.patient_id, PlanRecord.due)
+        .where(PlanRecord.due <= add_days(as_of, 30))
+        .order_by(PlanRecord.patient_id)
+    )
+    due = ((pk, day) for pk, day in rows if day is not None)
+    return load_log(session, synthetic.pathway(due, seed, as_of), today=as_of)
+
+
+def furnish(session: Session, policy: rules.Policy) -> None:
+    """The demo's letter details: the clinic (``clinic set``) and each facility's made-up
+    address and telephone number (``facility edit``), so its letters can be produced."""
+    from followup import synthetic
+    from followup.store.facilities import PostalDetails, edit_facility, set_clinic
+
+    name, address, phone = synthetic.CLINIC
+    set_clinic(session, PostalDetails(name, address, phone))
+    for facility in session.scalars(select(Facility.name).order_by(Facility.key)).all():
+        known = next(
+            (
+                f
+                for f in synthetic.FACILITIES
+                if rules.facility_key(f) == rules.facility_key(facility)
+            ),
+            None,
+        )
+        if known is not None:
+            address, phone = synthetic.facility_details(known)
+            edit_facility(session, facility, PostalDetails(address=address, phone=phone), policy)
+
+
+@dataclass(frozen=True)
+class PathwayCounts:
+    """How many patients were called, are scheduled, are closed (on the as-of date)."""
+
+    called: int
+    scheduled: int
+    closed: int
+
+
+def pathway_counts(session: Session, as_of: date) -> PathwayCounts:
+    """The demo's pathway at a glance, from the patients' stored summaries."""
+    called = session.scalar(
+        select(func.count()).select_from(Patient).where(Patient.last_call.is_not(None))
+    )
+    scheduled = session.scalar(
+        select(func.count())
+        .select_from(Patient)
+        .where(Patient.appointment >= as_of, Patient.closed_reason.is_(None))
+    )
+    closed = session.scalar(
+        select(func.count()).select_from(Patient).where(Patient.closed_reason.is_not(None))
+    )
+    return PathwayCounts(called or 0, scheduled or 0, closed or 0)

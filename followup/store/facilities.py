@@ -166,3 +166,98 @@ def set_clinic(session: Session, details: PostalDetails) -> dict[str, tuple[Any,
         session.flush()
         _audit(session, "clinic.set", before, clinic_details(session))
     return changes
+
+
+PAPERS = ("letter", "a4")
+MAX_STATEMENT = 2_000  # characters of one density statement: a paragraph, not a page
+
+
+@dataclass(frozen=True)
+class LetterSettings:
+    """What every letter of the clinic shares: the sender (name, return address, telephone),
+    its breast density statements (None: the federal wording) and its paper."""
+
+    name: str | None
+    address: str | None
+    phone: str | None
+    not_dense: str | None
+    dense: str | None
+    paper: str
+
+
+def letter_settings(session: Session) -> LetterSettings:
+    """The clinic's letter settings as stored (``clinic set``)."""
+    clinic = session.get(Clinic, 1)
+    if clinic is None:
+        return LetterSettings(None, None, None, None, None, PAPERS[0])
+    return LetterSettings(
+        clinic.name,
+        clinic.address,
+        clinic.phone,
+        clinic.density_not_dense,
+        clinic.density_dense,
+        clinic.paper or PAPERS[0],
+    )
+
+
+def letter_options(session: Session) -> dict[str, Any]:
+    """``clinic show``'s letter lines: whose density statements, which paper."""
+    settings = letter_settings(session)
+    own = settings.dense is not None or settings.not_dense is not None
+    federal = "federal (21 CFR 900.12(c)(2)(iii), (iv))"
+    return {"density_statements": "the clinic's own" if own else federal, "paper": settings.paper}
+
+
+def _statement(text: str, which: str) -> str:
+    """One density statement as stored: one paragraph, white space folded; InvalidInput."""
+    try:
+        check_text(text, f"{which} density statement", note=True)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    folded = " ".join(text.split())
+    if not folded or len(folded) > MAX_STATEMENT:
+        raise InvalidInput(
+            f"the {which} density statement must be 1 to {MAX_STATEMENT} characters of text"
+        )
+    return folded
+
+
+def set_letter_options(
+    session: Session,
+    statements: tuple[str, str] | None = None,
+    *,
+    federal: bool = False,
+    paper: str | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Set the clinic's own density statements (``statements``: not dense, dense), or go back
+    to the federal wording (``federal``), or the paper; returns what changed, audited."""
+    values: dict[str, Any] = {}
+    if statements is not None:
+        values["density_not_dense"] = _statement(statements[0], "not-dense")
+        values["density_dense"] = _statement(statements[1], "dense")
+    if federal:
+        values["density_not_dense"] = values["density_dense"] = ""
+    if paper is not None:
+        if paper.lower() not in PAPERS:
+            raise InvalidInput(f"unknown paper {paper!r}; use {' or '.join(PAPERS)}")
+        values["paper"] = "" if paper.lower() == PAPERS[0] else paper.lower()
+    before = _letter_record(session)
+    clinic = session.get(Clinic, 1)
+    if clinic is None:
+        clinic = Clinic(id=1)
+        session.add(clinic)
+    changes = _apply(clinic, values)
+    if changes:
+        session.flush()
+        _audit(session, "clinic.set", before, _letter_record(session))
+    return changes
+
+
+def _letter_record(session: Session) -> dict[str, Any]:
+    """The clinic's letter settings as the audit log keeps them (the statements' text)."""
+    settings = letter_settings(session)
+    return {
+        "density_not_dense": settings.not_dense,
+        "density_dense": settings.dense,
+        "paper": settings.paper,
+    }

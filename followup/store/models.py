@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from followup import rules
+from followup.rules.letters import LETTER_KINDS
 from followup.rules.tracking import LOGGED
 
 # Named constraints from the first revision, so later migrations can drop them by name on
@@ -286,6 +287,46 @@ class Contact(Base):
     facility: Mapped[Facility | None] = relationship(lazy="joined")
 
 
+# What identifies a letter of each kind of clinical-rules.md §7 (revision 0011).
+LETTER_SHAPE = (
+    "(kind = 'result' AND exam_id IS NOT NULL) OR "
+    "((kind = 'reminder' OR kind = 'overdue') AND due IS NOT NULL AND step IS NOT NULL) OR "
+    "(kind = 'films-request' AND facility_id IS NOT NULL)"
+)
+
+
+class Letter(Base):
+    """One letter produced (clinical-rules.md §7): whose, which kind, about what, when and by
+    whom. ``subject`` says what it is about in one text (``exam 12``, ``2025-07-10
+    overdue-2``, ``facility 3``) so that the unique constraint on patient, kind, subject and
+    ``reprint`` holds on both databases (NULLs differ in a unique key): a batch writes
+    reprint 0 with ON CONFLICT DO NOTHING, so two overlapping ``letters`` runs produce each
+    letter once; ``letter ID`` at the desk writes the next reprint number. The typed columns
+    (exam, due date and step, the films' facility) say the same for queries. Rows are never
+    changed."""
+
+    __tablename__ = "letters"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "kind", "subject", "reprint"),
+        CheckConstraint(" OR ".join(f"kind = '{k}'" for k in LETTER_KINDS), name="kind"),
+        CheckConstraint(LETTER_SHAPE, name="shape"),
+        NEVER_REUSED,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(64))
+    reprint: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    exam_id: Mapped[int | None] = mapped_column(Integer)  # no FK: the log outlives the exam
+    due: Mapped[date | None] = mapped_column(Date)
+    step: Mapped[str | None] = mapped_column(String(16))
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
+    letter_date: Mapped[date] = mapped_column(Date)
+    produced_at: Mapped[datetime] = mapped_column(DateTime)
+    produced_by: Mapped[str] = mapped_column(String(128))
+
+
 class Clinic(Base):
     """One row: the clinic that sends the letters (``clinic set``): its name, return address
     and telephone number, the same for every coordinator and cron job."""
@@ -297,6 +338,11 @@ class Clinic(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(64))
+    # The result letters' breast density statements (revision 0011): NULL is the federal
+    # wording of 21 CFR 900.12(c)(2)(iii) and (iv); ``paper`` letter (NULL) or a4.
+    density_not_dense: Mapped[str | None] = mapped_column(Text)
+    density_dense: Mapped[str | None] = mapped_column(Text)
+    paper: Mapped[str | None] = mapped_column(String(8))
 
 
 class AuditEntry(Base):

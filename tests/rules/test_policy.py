@@ -153,6 +153,9 @@ SPEC_BOUNDS = {  # clinical-rules.md §9: intervals 1-36 months, windows 1-365 d
     "appointment_grace_days": (1, 365),
     # §8: the audit's window, up to two years (a biennial programme's interval cancers)
     "outcome_days": (1, 730),
+    # §7 letters (MQSA's lay summary)
+    "result_letter_days": (1, 365),
+    "urgent_result_letter_days": (1, 365),
 }
 
 
