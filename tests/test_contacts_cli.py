@@ -75,7 +75,7 @@ def test_a_contact_is_recorded_listed_and_audited(p1: Cli):
         (("--outcome", "maybe"), 2, "use one of reached, no-answer, left-message, letter-sent"),
         (("--outcome", "scheduled"), 2, "--outcome scheduled needs --appointment"),
         (("--outcome", "reached", "--at", "Northside"), 2, "--at goes with --appointment"),
-        (("--outcome", "reached", "--appointment", "2025-09-10"), 1, "goes with the outcome"),
+        (("--outcome", "reached", "--appointment", "2025-09-10"), 2, "goes with --outcome sched"),
         (("--outcome", "reached", "--date", "2999-01-01"), 1, "in the future"),
         (
             ("--outcome", "scheduled", "--date", "2025-08-20", "--appointment", "2025-08-19"),
@@ -166,10 +166,34 @@ def test_a_closing_outcome_closes_and_a_later_exam_reopens(p1: Cli):
     assert status(p1)["tracking"]["state"] == "open"
 
 
-def test_an_exam_of_the_closing_day_or_before_does_not_reopen(p1: Cli):
+def test_an_exam_entered_after_the_closing_reopens_whatever_its_date(p1: Cli):
+    """§7 "any new exam reopens", and the failsafe duty: a highly suspicious result dated
+    before the closing but typed in after it must not leave her hidden from every report."""
+    p1("patient", "close", "P1", "--reason", "moved-away", "--date", "2025-08-30")
+    result = p1("exam", "add", "P1", "--date", "2025-08-29", "--facility", "Southside",
+                "--category", "5", "--kind", "diagnostic")  # fmt: skip
+    assert "tracking is open again: an exam or biopsy was recorded after it was closed" in (
+        result.stderr
+    )
+    assert status(p1)["tracking"]["state"] == "open"
+    assert [r["patient_id"] for r in due(p1)] == ["P1"]
+    assert [c["outcome"] for c in contacts(p1)] == ["moved-away", "reopened"]
+    log = json.loads(p1("audit-log", "P1", "--format", "json").stdout)
+    assert log[-1]["action"] == "patient.reopen" and "recorded after" in log[-1]["after"]["note"]
+
+
+def test_an_edit_of_an_exam_entered_before_the_closing_keeps_it_closed(p1: Cli):
     p1("patient", "close", "P1", "--reason", "declined", "--date", "2025-08-30")
-    p1("exam", "add", "P1", "--date", "2025-08-30", "--facility", "Southside", "--category", "2")
+    p1("exam", "edit", "1", "--note", "films at Southside")
     assert status(p1)["tracking"]["state"] == "closed"
+    assert [c["outcome"] for c in contacts(p1)] == ["declined"]
+
+
+def test_a_biopsy_entered_after_the_closing_reopens(p1: Cli):
+    p1("patient", "close", "P1", "--reason", "care-elsewhere", "--date", "2025-08-30")
+    p1("biopsy", "add", "P1", "--date", "2025-08-20", "--side", "left", "--result", "benign",
+       "--concordant")  # fmt: skip
+    assert status(p1)["tracking"]["state"] == "open"
 
 
 def test_a_closing_dated_before_her_latest_exam_is_refused(p1: Cli):
@@ -228,6 +252,23 @@ def test_a_bulk_import_of_a_later_exam_reopens(p1: Cli, tmp_path: Path):
     )
     p1("import", "exams", str(csv))
     assert status(p1)["tracking"]["state"] == "open"
+
+
+def test_a_bulk_import_of_an_earlier_exam_entered_after_the_closing_reopens(
+    p1: Cli, tmp_path: Path
+):
+    p1("patient", "close", "P1", "--reason", "moved-away", "--date", "2025-08-30")
+    csv = tmp_path / "exams.csv"
+    csv.write_text(
+        "patient_id,date,facility,category\nP1,2025-08-01,Northside Imaging,4B\n",
+        encoding="utf-8",
+    )
+    assert "tracking is open again" in p1("import", "exams", str(csv)).stderr
+    assert status(p1)["tracking"]["state"] == "open"
+    p1("import", "exams", str(csv))  # nothing new: nothing reopens
+    p1("patient", "close", "P1", "--reason", "moved-away", "--date", "2025-08-31")
+    p1("import", "exams", str(csv))
+    assert status(p1)["tracking"]["state"] == "closed"
 
 
 def test_status_text_of_a_patient_never_contacted(p1: Cli):

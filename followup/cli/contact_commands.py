@@ -110,6 +110,11 @@ def add(
 
     if outcome is Outcome.SCHEDULED and appointment is None:
         raise click.UsageError("--outcome scheduled needs --appointment DATE (YYYY-MM-DD)")
+    if appointment is not None and outcome is not Outcome.SCHEDULED:
+        raise click.UsageError(
+            f"--appointment goes with --outcome scheduled, not {outcome.value}; record the "
+            "call that booked it as scheduled"
+        )
     if facility is not None and appointment is None:
         raise click.UsageError("--at goes with --appointment; give the appointment's date")
     given = ContactInput(outcome, day or today(), appointment, facility, note)

@@ -147,10 +147,61 @@ def refresh_tracking_of(
         if not logs:
             continue
         dates = latest if latest is not None else latest_record_dates(session, list(logs))
-        for patient in session.scalars(select(Patient).where(Patient.id.in_(list(logs)))):
+        patients = list(session.scalars(select(Patient).where(Patient.id.in_(list(logs)))))
+        for patient in patients:
             stored[patient.id] = _store(session, patient, logs[patient.id], dates.get(patient.id))
+        for patient in _entered_since_closing(session, patients, logs, stored):
+            log = [*logs[patient.id], _reopen_for_record(session, patient)]
+            stored[patient.id] = _store(session, patient, log, dates.get(patient.id))
         session.flush()
     return stored
+
+
+def _entered_since_closing(
+    session: Session,
+    patients: Sequence[Patient],
+    logs: Mapping[int, list[tracking.Contact]],
+    summaries: Mapping[int, TrackingSummary],
+) -> list[Patient]:
+    """The closed among ``patients`` with an exam or biopsy entered after the closing
+    (:mod:`followup.store.closing_records`): the closing in force is her latest one."""
+    from followup.store.closing_records import recorded_since_closing
+
+    closings = {
+        patient.id: max(
+            (c for c in logs[patient.id] if c.outcome in tracking.CLOSING),
+            key=lambda c: (c.date, c.id or 0),
+        ).id
+        for patient in patients
+        if summaries[patient.id].closed is not None
+    }
+    found = recorded_since_closing(session, {pk: i for pk, i in closings.items() if i})
+    return [patient for patient in patients if patient.id in found]
+
+
+def _reopen_for_record(session: Session, patient: Patient) -> tracking.Contact:
+    """A ``reopened`` entry written by followup itself, audited as ``patient.reopen``, and the
+    notice saying why (the exam's date alone would have left her closed). It is dated on the
+    closing day (the log is read in date order; when it was written is in ``recorded_at``),
+    so a closing recorded later with any date on or after that day closes her again."""
+    day = patient.closed_on or date.today()
+    row = Contact(
+        patient_id=patient.id,
+        date=day,
+        outcome=REOPENED.value,
+        note="reopened by followup: an exam or biopsy was recorded after the closing",
+        recorded_at=now(),
+        recorded_by=actor()[:128],
+    )
+    session.add(row)
+    session.flush()
+    _audit(session, "patient.reopen", row)
+    notify(
+        session,
+        f"patient {patient.external_id}'s tracking is open again: an exam or biopsy was "
+        f"recorded after it was closed ({patient.closed_reason} on {patient.closed_on})",
+    )
+    return tracking.Contact(day, REOPENED, id=row.id)
 
 
 def _logs(session: Session, patient_pks: Sequence[int]) -> dict[int, list[tracking.Contact]]:
