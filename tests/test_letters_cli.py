@@ -81,7 +81,8 @@ def test_a_result_letter_is_produced_once_recorded_and_counted_as_a_contact(
     said = produce(clinic, out, "--kind", "result")
     assert said.startswith("produced 1 letters into") and "not produced 0" in said
     assert os.stat(out).st_mode & 0o777 == 0o600
-    (page,) = texts(out)
+    page = " ".join(texts(out))  # one letter, a page or two (§7)
+    assert len(PdfReader(out).pages) <= 2
     assert "Ana P1" in page and "Northside Imaging" in page and "(217) 555-0101" in page
     assert "10 Elm Street, Decatur, IL 62521" in page
     assert "Your breast tissue is dense." in page  # density c: the federal statement
@@ -94,6 +95,20 @@ def test_a_result_letter_is_produced_once_recorded_and_counted_as_a_contact(
     # a letter is a contact, not a call: she stays on the to-call list when overdue
     status = json.loads(clinic("status", "P1", "--as-of", AS_OF, "--format", "json").stdout)
     assert status["tracking"]["last_contact"]["outcome"] == "letter-sent"
+
+
+def test_a_result_letter_tells_both_breasts_next_steps(clinic: Cli, tmp_path: Path):
+    """§2 "also": a biopsy of the right breast and a 6-month follow-up of the left; the
+    letter gives both, the biopsy first, so the left finding is not hidden behind it."""
+    patient(clinic, "P1")
+    clinic("exam", "add", "P1", "--date", "2025-07-10", "--facility", "Northside Imaging",
+           "--kind", "diagnostic", "--category", "3", "--laterality", "left", "--category", "4B",
+           "--laterality", "right")  # fmt: skip
+    produce(clinic, tmp_path / "r.pdf")
+    page = " ".join(t for t in texts(tmp_path / "r.pdf") if "Ana P1" in t)
+    biopsy = page.index("Have a biopsy of your right breast by")
+    left = page.index("Have a follow-up mammogram of your left breast by January 10, 2026")
+    assert biopsy < page.index("There is one more thing to do:") < left
 
 
 def test_suspicious_results_are_due_within_7_days(clinic: Cli):
@@ -152,11 +167,75 @@ def test_ladder_letters_reminder_then_overdue_steps_the_last_certified(clinic: C
     assert "P1" in [row["patient_id"] for row in json.loads(to_call)]
 
 
-def test_the_first_run_sends_no_overdue_step_that_fell_before_it(clinic: Cli):
+def test_the_first_run_sends_no_overdue_step_that_fell_before_it(clinic: Cli, tmp_path: Path):
     patient(clinic, "P1")
     exam(clinic, "P1", "2024-05-01")  # due 2025-05-01: steps on 05-02, 05-31, 06-30
     assert listed(clinic, as_of="2025-07-15") == []
     assert [r["about"].split()[0] for r in listed(clinic, as_of="2025-06-30")] == ["overdue-3"]
+    produce(clinic, tmp_path / "first.pdf", as_of="2025-06-30")
+    (page,) = [t for t in texts(tmp_path / "first.pdf") if "Ana P1" in t]
+    assert "last letter" in page and "wrote to you about this before" not in page  # her first
+
+
+def test_an_overdue_letter_says_we_wrote_before_only_after_a_letter(clinic: Cli, tmp_path: Path):
+    patient(clinic, "P1")
+    exam(clinic, "P1", "2024-08-01")  # routine screening due 2025-08-01
+    produce(clinic, tmp_path / "r.pdf", as_of="2025-07-15")  # the upcoming reminder
+    produce(clinic, tmp_path / "o.pdf", as_of="2025-08-02")  # overdue-1
+    (page,) = [t for t in texts(tmp_path / "o.pdf") if "Ana P1" in t]
+    assert "wrote to you about this before" in page
+    desk = tmp_path / "desk.pdf"
+    clinic("letter", "P1", "--kind", "overdue", "--as-of", "2025-08-03", "-o", str(desk))
+    assert "wrote to you about this before" in texts(desk)[0]
+
+
+def test_an_empty_run_starts_no_ladder(clinic: Cli, tmp_path: Path):
+    """Only a run that produced a letter starts the letters' ladder: an empty one on
+    2025-01-01 would have made the first real run a catch-up of every step since."""
+    patient(clinic, "P1")
+    exam(clinic, "P1", "2024-05-01")  # due 2025-05-01: steps on 05-02, 05-31, 06-30
+    produce(clinic, tmp_path / "empty.pdf", as_of="2025-01-01")
+    assert not (tmp_path / "empty.pdf").exists()
+    assert settings(clinic) == {}
+    assert listed(clinic, as_of="2025-07-15") == []  # the step of 06-30 fell before the start
+
+
+def test_letters_and_e_mails_start_their_ladders_apart(clinic: Cli, tmp_path: Path):
+    """A clinic e-mailing since 2024-12-15 prints its first letters on 2025-07-15: no result
+    letter for an exam of January, no overdue letter whose step fell before 07-15."""
+    from followup.store.database import open_database
+    from followup.store.ladder_start import start_ladder
+
+    database = open_database(clinic.url)
+    with database.transaction() as session:
+        start_ladder(session, D("2024-12-15"))  # the e-mails' channel
+    database.close()
+    patient(clinic, "P1")
+    exam(clinic, "P1", "2024-05-01")  # overdue steps 2025-05-02, 05-31, 06-30
+    patient(clinic, "P2")
+    exam(clinic, "P2", "2025-01-05")
+    patient(clinic, "P3")
+    exam(clinic, "P3", "2025-07-01")
+    assert [(r["patient_id"], r["kind"]) for r in listed(clinic)] == [("P3", "result")]
+    produce(clinic, tmp_path / "first.pdf")
+    assert settings(clinic) == {"ladder_started": "2024-12-15", "letters_started": AS_OF}
+
+
+def settings(cli: Cli) -> dict[str, str]:
+    """The ladder's start days, as stored."""
+    from sqlalchemy import select
+
+    from followup.store.database import open_database
+    from followup.store.models import Setting
+
+    database = open_database(cli.url)
+    with database.transaction() as session:
+        rows = session.execute(
+            select(Setting.key, Setting.value).where(Setting.key.like("%_started"))
+        )
+        found = {key: value for key, value in rows}
+    database.close()
+    return found
 
 
 def test_scheduled_closed_deceased_and_no_reminders_patients(clinic: Cli, tmp_path: Path):
@@ -178,6 +257,11 @@ def test_scheduled_closed_deceased_and_no_reminders_patients(clinic: Cli, tmp_pa
     with_closed = {(r["patient_id"], r["kind"]) for r in listed(clinic, "--closed")}
     assert ("P3", "result") in with_closed
     assert "P4" not in {p for p, _ in with_closed}  # deceased: never
+    clinic("patient", "reopen", "P4", "--date", "2025-07-12")
+    exam(clinic, "P4", "2025-07-13", "0", facility="Southside Clinic", kind="diagnostic")
+    assert "P4" not in {r["patient_id"] for r in listed(clinic)}  # never, reopened or not
+    refused = clinic("letter", "P4", "--kind", "result", "-o", str(tmp_path / "d.pdf"), code=1)
+    assert "recorded deceased" in refused.stderr
 
 
 def test_films_request_to_the_facility_holding_earlier_films(clinic: Cli, tmp_path: Path):

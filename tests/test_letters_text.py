@@ -174,7 +174,10 @@ def test_ladder_letters_say_what_is_due_in_neutral_words():
     assert due_phrase("biopsy") in text
     assert "biopsy" not in text.lower() and "cancer" not in text.lower()
     overdue = text_of(ladder_facts(LetterKind.OVERDUE, "biopsy", 2, 3))
-    assert "was due by January 10, 2026" in overdue and "wrote to you about this before" in overdue
+    assert "was due by January 10, 2026" in overdue
+    assert "wrote to you about this before" not in overdue  # step 2 may be her first letter
+    wrote = text_of(replace(ladder_facts(LetterKind.OVERDUE, "biopsy", 2, 3), wrote_before=True))
+    assert "wrote to you about this before" in wrote
     last = text_of(ladder_facts(LetterKind.OVERDUE, "biopsy", 3, 3, certified=True))
     assert "last letter" in last
 

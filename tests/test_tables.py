@@ -32,18 +32,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     step of the ladder) come before the first upcoming one."""
     from datetime import date
 
-    from sqlalchemy import update
-
     from followup.store.database import open_database
-    from followup.store.ladder_start import LADDER_STARTED
-    from followup.store.models import Setting
+    from followup.store.ladder_start import start_ladder
 
     path = tmp_path_factory.mktemp("tables") / "demo.db"
     Cli(str(path))("demo", "--patients", "3000", "--as-of", "2025-06-01")
     database = open_database(str(path))
-    with database.transaction() as session:  # the demo's letters started it 9 weeks ago
-        started = update(Setting).where(Setting.key == LADDER_STARTED)
-        session.execute(started.values(value=date(2020, 1, 1).isoformat()))
+    with database.transaction() as session:
+        start_ladder(session, date(2020, 1, 1))
     database.close()
     return Cli(str(path))
 

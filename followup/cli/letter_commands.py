@@ -208,18 +208,20 @@ def produce(
     from followup.cli.output import output_file
     from followup.present.letter_pdf import render_checked
     from followup.store.facilities import letter_settings
-    from followup.store.ladder_start import start_ladder
+    from followup.store.ladder_start import LETTERS_STARTED, ladder_started, start_ladder
     from followup.store.letters_due import due_letters
 
     run = Run()
     with output_file(output, force=force, binary=True) as handle:
         with app.transaction(plans=True) as session:
             head = _letterhead(letter_settings(session))
-            started = start_ladder(session, day)
+            started = ladder_started(session, LETTERS_STARTED) or day
             query = _query(session, day, started, kinds, facility, closed)
             batches = due_letters(session, query, app.policy)
-            letters = _recorded(session, batches, day, head, run)
+            letters = _recorded(session, batches, day, head, run)  # recorded as rendered
             pdf = render_checked(letters, head.sender, paper_name=head.paper)
+            if run.produced:  # an empty first run starts nothing
+                start_ladder(session, started, LETTERS_STARTED)
             if run.produced:
                 handle.stream.write(pdf)
                 handle.prepare()
@@ -297,13 +299,13 @@ def _dry_run(
     and the ladder's start day as if the first run were today."""
     from followup.cli.output import output_stream, write_rows
     from followup.store.facilities import letter_settings
-    from followup.store.ladder_start import ladder_started
+    from followup.store.ladder_start import LETTERS_STARTED, ladder_started
     from followup.store.letters_due import due_letters
 
     run = Run()
     with app.transaction(write=False, plans=True) as session:
         head = _letterhead(letter_settings(session))
-        started = ladder_started(session) or day
+        started = ladder_started(session, LETTERS_STARTED) or day
         query = _query(session, day, started, kinds, facility, closed)
         rows = []
         for batch in due_letters(session, query, app.policy):

@@ -39,10 +39,14 @@ the store and the rules engine:
     deals with (the exam's for a result letter, where to book for the ladder's letters);
     ``result`` and ``next_step`` are needed by a result letter, ``next_step`` by reminder and
     overdue letters, ``films`` by a films request; ``step`` and ``steps`` number an overdue
-    letter on the ladder ("2 of 3"); ``certified`` marks the letter for certified or
-    registered mail (the ladder's last step), a flag the integration can sort the printed
-    batch by; ``reference`` is an opaque letter reference printed under the date (e.g. the
-    letter log's id), never a patient id in the envelope window.
+    letter on the ladder ("2 of 3"); ``also`` is a result letter's second next step, the
+    other breast's own (clinical-rules.md §2 "also": nothing hidden behind the earlier
+    date); ``wrote_before`` says an earlier letter of the ladder about the same due date
+    went out (the letter says so only then: a first run, a late
+    address or a missed run may make step 2 the first she gets); ``certified`` marks the
+    letter for certified or registered mail (the ladder's last step), a flag the integration
+    can sort the printed batch by; ``reference`` is an opaque letter reference printed under
+    the date (e.g. the letter log's id), never a patient id in the envelope window.
 
 :func:`problems` lists, in words a coordinator can act on, why some facts cannot make a
 letter (no address, a name the bundled font cannot print, ...): the integration lists those
@@ -192,6 +196,8 @@ class LetterFacts:
     steps: int | None = None
     certified: bool = False
     reference: str | None = None
+    wrote_before: bool = False
+    also: NextStep | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", LetterKind(self.kind))
@@ -219,8 +225,9 @@ def problems(facts: LetterFacts, sender: Sender) -> tuple[str, ...]:
         found.append(f"the facility {facts.facility.name!r} has no telephone number")
     if facts.result is not None:
         found += _result_problems(facts.result)
-    if facts.next_step is not None:
-        found += _step_problems(facts.next_step)
+    for step in (facts.next_step, facts.also):
+        if step is not None:
+            found += _step_problems(step)
     if facts.films is not None:
         found += _films_problems(facts.films)
     ladder = facts.kind in (LetterKind.REMINDER, LetterKind.OVERDUE)

@@ -104,6 +104,10 @@ class LetterLike(Protocol):
     def steps(self) -> int | None: ...
     @property
     def certified(self) -> bool: ...
+    @property
+    def wrote_before(self) -> bool: ...
+    @property
+    def also_step(self) -> StepLike | None: ...
 
 
 class SettingsLike(Protocol):
@@ -147,7 +151,7 @@ def facts_of(letter: LetterLike, letter_date: date, reference: str | None = None
     """One letter's facts, dated ``letter_date``, with its ``reference`` (the log's id)."""
     patient = letter.patient
     recipient = Recipient(patient.name or "", _address(patient.address), patient.birth_date)
-    exam, step, films = letter.exam, letter.next_step, letter.films
+    exam, step, films, also = letter.exam, letter.next_step, letter.films, letter.also_step
     return LetterFacts(
         kind=LetterKind(letter.kind),
         letter_date=letter_date,
@@ -164,4 +168,6 @@ def facts_of(letter: LetterLike, letter_date: date, reference: str | None = None
         steps=letter.steps,
         certified=letter.certified,
         reference=reference,
+        wrote_before=letter.wrote_before,
+        also=None if also is None else NextStep(also.action, also.due, also.side),
     )

@@ -194,6 +194,11 @@ def result_letter(
         heading("What happens next"),
         *next_step_paragraphs(step, facility),
     ]
+    if facts.also is not None:
+        blocks += [
+            para("There is one more thing to do:"),
+            *next_step_paragraphs(facts.also, facility),
+        ]
     if facts.films is not None:
         blocks.append(_films_note(facts.films))
     blocks.append(contact_paragraph(facility, _booking(step), urgent))
@@ -243,7 +248,7 @@ def overdue_letter(facts: LetterFacts, sender_name: str) -> tuple[Sheet, ...]:
             ". We have no record that it was done.",
         ),
     ]
-    if facts.step > 1:
+    if facts.wrote_before:
         blocks.append(para("We wrote to you about this before."))
     blocks += [
         para("This visit is important for your health."),

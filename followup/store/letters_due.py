@@ -22,7 +22,7 @@ the plans' due index) and one batch of patients at a time.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -34,7 +34,7 @@ from followup.rules import letters as rules_letters
 from followup.rules.tracking import Outcome, TrackingState
 from followup.store.errors import InvalidInput, NotFound
 from followup.store.letter_log import LetterKey, films_key, ladder_key, logged, result_key
-from followup.store.models import Exam, Facility, Patient, PlanRecord
+from followup.store.models import Contact, Exam, Facility, Patient, PlanRecord
 from followup.store.patients import get_patient
 from followup.store.policies import require_current_plans
 from followup.store.rules_inputs import NOTHING, PatientInputs, of_patients, read_inputs
@@ -112,10 +112,41 @@ class DueLetter:
     step_number: int | None = None
     steps: int | None = None
     certified: bool = False
+    wrote_before: bool = False  # an earlier ladder letter about the same due date went out
+    also_step: StepFacts | None = None  # a result letter's second step: the other breast's
 
     @property
     def kind(self) -> str:
         return self.key.kind
+
+    def after(self, wrote: set[tuple[int, date]]) -> DueLetter:
+        """This letter, knowing which (patient, due date) had ladder letters already
+        (:func:`ladder_letters_sent`)."""
+        if self.key.due is None:
+            return self
+        return replace(self, wrote_before=(self.key.patient_pk, self.key.due) in wrote)
+
+
+def recorded_deceased(session: Session, patient_pks: Sequence[int]) -> set[int]:
+    """Those of ``patient_pks`` whose log records her death: no letter goes to her again,
+    even if a later exam or an explicit reopen reopened her tracking."""
+    return set(
+        session.scalars(
+            select(Contact.patient_id).where(
+                Contact.patient_id.in_(patient_pks), Contact.outcome == Outcome.DECEASED.value
+            )
+        )
+    )
+
+
+def ladder_letters_sent(done: set[tuple[int, str, str]]) -> set[tuple[int, date]]:
+    """(patient, due date) of the ladder letters among ``done`` (``letter_log.logged``: their
+    subjects are "DUE STEP")."""
+    return {
+        (pk, date.fromisoformat(subject.split()[0]))
+        for pk, kind, subject in done
+        if kind in (rules_letters.REMINDER, rules_letters.OVERDUE)
+    }
 
 
 @dataclass(frozen=True)
@@ -159,6 +190,7 @@ class _Patient:
     step: StepFacts | None
     plan_facility: int | None
     flags: frozenset[str]
+    also: StepFacts | None = None  # the other breast's plan (§2), when it has its own
 
 
 _PATIENT_COLUMNS = (
@@ -176,6 +208,9 @@ _PATIENT_COLUMNS = (
     PlanRecord.laterality,
     PlanRecord.facility_id,
     PlanRecord.flag_codes,
+    PlanRecord.also_action,
+    PlanRecord.also_due,
+    PlanRecord.also_laterality,
 )
 
 
@@ -189,8 +224,9 @@ def _patients(
         .order_by(Patient.id)
     )
     for pk, ext, name, address, born, closed, appointment, call, on, *plan in rows:
-        action, due, side, facility_id, codes = plan
+        action, due, side, facility_id, codes, also_action, also_due, also_side = plan
         step = None if action is None and due is None else StepFacts(action, as_date(due), side)
+        also = None if also_action is None else StepFacts(also_action, as_date(also_due), also_side)
         yield _Patient(
             Addressee(
                 pk, ext, name, address, as_date(born), inputs.get(pk, NOTHING).latest_record()
@@ -202,6 +238,7 @@ def _patients(
             step,
             facility_id,
             frozenset((codes or "").split()),
+            also,
         )
 
 
@@ -236,11 +273,15 @@ def due_letters(
         batch = pks[start : start + BATCH]
         inputs = read_inputs(session, of_patients(batch))
         done = logged(session, batch)
+        wrote = ladder_letters_sent(done)
+        deceased = recorded_deceased(session, batch)
         found = []
         for patient in _patients(session, batch, inputs):
+            if patient.addressee.pk in deceased:
+                continue  # §7: for good, whatever reopened her tracking since
             for letter in builder.letters(patient, inputs.get(patient.addressee.pk, NOTHING)):
                 if letter.key.ident not in done and builder.wanted(letter):
-                    found.append(letter)
+                    found.append(letter.after(wrote))
         yield found
 
 
@@ -259,8 +300,6 @@ class _Builder:
         return letter.kind in self.query.kinds and facility in (None, letter.facility.id)
 
     def letters(self, patient: _Patient, inputs: PatientInputs) -> Iterator[DueLetter]:
-        if patient.closed == Outcome.DECEASED.value:
-            return
         if patient.closed is not None and not self.query.include_closed:
             return
         for exam in inputs.exams:
@@ -320,6 +359,7 @@ def result_letter(
         f"exam of {exam.date.isoformat()} ({finding.label})",
         exam=facts,
         next_step=patient.step or StepFacts(None, None, None),
+        also_step=patient.also,
     )
 
 
@@ -386,7 +426,7 @@ def desk_letters(
     places = _Places(session)
     read = read_inputs(session, of_patients([row.id]))
     (patient,) = _patients(session, [row.id], read)
-    if patient.closed == Outcome.DECEASED.value:
+    if recorded_deceased(session, [row.id]):
         raise InvalidInput(f"patient {external_id} is recorded deceased; no letter is written")
     inputs = read.get(row.id, NOTHING)
     if not inputs.exams:
@@ -409,7 +449,8 @@ def desk_letters(
         raise InvalidInput(f"patient {external_id}: {exc}") from None
     place = booking_place(patient, inputs, places)
     assert place is not None  # she has exams (checked above)
-    return [ladder_letter(patient, step, found, place)]
+    wrote = ladder_letters_sent(logged(session, [row.id]))
+    return [ladder_letter(patient, step, found, place).after(wrote)]
 
 
 def _exam(inputs: PatientInputs, exam_id: int | None, external_id: str) -> rules.Exam:
