@@ -283,6 +283,19 @@ def test_films_request_to_the_facility_holding_earlier_films(clinic: Cli, tmp_pa
     assert [r for r in listed(clinic) if r["kind"] == "films-request"] == []  # once
 
 
+def test_a_dry_run_lists_as_csv_too(clinic: Cli, tmp_path: Path):
+    import csv
+    import io
+
+    patient(clinic, "P1")
+    exam(clinic, "P1", "2025-07-10")
+    out = tmp_path / "letters.csv"
+    clinic("letters", "--dry-run", "--format", "csv", "--as-of", AS_OF, "-o", str(out))
+    listing = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))
+    rows = [r for r in listing if r["patient_id"] == "P1"]
+    assert [(r["kind"], r["due"]) for r in rows] == [("result", "2025-08-09")]
+
+
 def test_a_letter_lacking_an_address_is_listed_with_the_reason_not_produced(
     clinic: Cli, tmp_path: Path
 ):

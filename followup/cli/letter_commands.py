@@ -103,9 +103,9 @@ def _sender(settings: LetterSettings) -> Sender:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["pdf", "table", "json"]),
-    help="pdf: the letters, into -o FILE (the default); table or json: the list of a dry run "
-    "(table by default).",
+    type=click.Choice(["pdf", "table", "json", "csv"]),
+    help="pdf: the letters, into -o FILE (the default); table, json or csv: the list of a dry "
+    "run (table by default).",
 )
 @_pdf_output("the letters (PDF) to FILE; a dry run's list goes to standard output without it")
 @pass_app
@@ -145,13 +145,14 @@ def letters(
     Examples:
       followup letters --dry-run
       followup letters --dry-run --format json --kind overdue
+      followup letters --dry-run --format csv -o to-print.csv
       followup letters -o letters-2025-07-15.pdf
       followup letters --kind result --facility "Northside Imaging" -o results.pdf
     """
     day = (as_of or today()) if dry_run else _day(as_of)
     fmt = fmt or ("table" if dry_run else "pdf")
     if dry_run and fmt == "pdf":
-        raise click.UsageError("--dry-run lists the letters; give --format table or json")
+        raise click.UsageError("--dry-run lists the letters; give --format table, json or csv")
     if not dry_run and fmt != "pdf":
         raise click.UsageError(f"--format {fmt} lists the letters of a --dry-run; add --dry-run")
     if dry_run:
