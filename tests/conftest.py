@@ -112,6 +112,22 @@ def upgrade_to(url: str, revision: str) -> None:
         database.close()
 
 
+def sql(url: str, statement: str, **values: object) -> list[tuple]:
+    """Run one SQL statement on the database at ``url`` (committed); its rows as tuples: for
+    what no command shows (a table's raw rows, a setting) or a state no command makes."""
+    from sqlalchemy import text
+
+    from followup.store.database import Database, resolve_url
+
+    database = Database(resolve_url(url))
+    try:
+        with database.engine.begin() as conn:
+            result = conn.execute(text(statement), values)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        database.close()
+
+
 def probably_benign_exam(cli: Cli, patient: str, day: str) -> None:
     """A diagnostic probably-benign exam of the left breast at Northside Imaging."""
     cli("exam", "add", patient, "--date", day, "--facility", "Northside Imaging",

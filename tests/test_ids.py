@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
-from tests.conftest import Cli, upgrade_to
+from tests.conftest import Cli, sql, upgrade_to
 
 EXAM = ("--facility", "Northside Imaging", "--category", "2")
 
@@ -19,18 +19,6 @@ def exam_ids(cli: Cli, patient: str = "P1") -> list[int]:
     return [
         row["id"] for row in json.loads(cli("exam", "list", patient, "--format", "json").stdout)
     ]
-
-
-def sql(url: str, statement: str) -> list[tuple]:
-    from followup.store.database import Database, resolve_url
-
-    database = Database(resolve_url(url))
-    try:
-        with database.engine.begin() as conn:
-            result = conn.execute(text(statement))
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        database.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from letters_support import page_text, placed_text, region
 from pypdf import PdfReader
 
 from followup.present.letter_layout import PAPERS
-from tests.conftest import Cli
+from tests.conftest import Cli, sql
 
 AS_OF = "2025-07-15"
 D = date.fromisoformat
@@ -223,19 +223,8 @@ def test_letters_and_e_mails_start_their_ladders_apart(clinic: Cli, tmp_path: Pa
 
 def settings(cli: Cli) -> dict[str, str]:
     """The ladder's start days, as stored."""
-    from sqlalchemy import select
-
-    from followup.store.database import open_database
-    from followup.store.models import Setting
-
-    database = open_database(cli.url)
-    with database.transaction() as session:
-        rows = session.execute(
-            select(Setting.key, Setting.value).where(Setting.key.like("%_started"))
-        )
-        found = {key: value for key, value in rows}
-    database.close()
-    return found
+    rows = sql(cli.url, "SELECT key, value FROM settings WHERE key LIKE '%\\_started' ESCAPE '\\'")
+    return {str(key): str(value) for key, value in rows}
 
 
 def test_scheduled_closed_deceased_and_no_reminders_patients(clinic: Cli, tmp_path: Path):

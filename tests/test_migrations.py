@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from followup.store import migrate
 from followup.store.database import HEAD_REVISION, Database, resolve_url
 from followup.store.models import Base
-from tests.conftest import Cli
+from tests.conftest import Cli, sql
 
 
 def test_single_head_matches_code():
@@ -173,16 +173,6 @@ def test_sqlite_checks_findings_without_an_ephemeral_table_per_row(sqlite_url):
     database.close()
 
 
-def _sql(db_url: str, statement: str) -> list[tuple[object, ...]]:
-    database = Database(resolve_url(db_url))
-    try:
-        with database.engine.begin() as conn:
-            result = conn.execute(text(statement))
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        database.close()
-
-
 def test_exam_identity_revision_both_ways(db_url):
     """0007: an exam is one of a patient, day, facility and kind. Up: the rows kept, a
     screening and a diagnostic exam of one day both fit, an exam of unknown kind is still
@@ -195,16 +185,16 @@ def test_exam_identity_revision_both_ways(db_url):
     cli("exam", "add", "P1", *day, "--category", "0", "--kind", "screening")
     cli("exam", "delete", "2", "--yes")
     cli("db", "downgrade", "0006")
-    exams = _sql(db_url, "SELECT id, date, kind FROM exams ORDER BY id")
+    exams = sql(db_url, "SELECT id, date, kind FROM exams ORDER BY id")
     cli("db", "upgrade")
-    assert _sql(db_url, "SELECT id, date, kind FROM exams ORDER BY id") == exams
+    assert sql(db_url, "SELECT id, date, kind FROM exams ORDER BY id") == exams
     added = cli("exam", "add", "P1", *day, "--category", "0", "--kind", "screening").stdout
     assert added.startswith("Recorded exam 3 ")  # exam 2's id is not handed out again
     cli(
         "exam", "add", "P1", *day, "--category", "3", "--laterality", "left", "--kind", "diagnostic"
     )
     with pytest.raises(IntegrityError):  # the index of unknown kinds: no second such exam
-        _sql(
+        sql(
             db_url,
             "INSERT INTO exams (patient_id, date, facility_id, created_at) SELECT patient_id, "
             "date, facility_id, created_at FROM exams WHERE id = 1",
@@ -302,8 +292,8 @@ def test_revision_0009_upgrade_keeps_every_record_dates_transfers_and_replans(db
             "--laterality", "left", "--kind", "diagnostic")  # fmt: skip
     cli("films", "transfer", "P1", "--from", "Old Town", "--to", "N")
     cli("db", "downgrade", "0008")
-    _sql(db_url, "UPDATE film_transfers SET recorded_at = '2024-03-05 23:59:00'")
-    _sql(db_url, "UPDATE plans SET action = 'biopsy', due = '2000-01-01'")  # stale plans
+    sql(db_url, "UPDATE film_transfers SET recorded_at = '2024-03-05 23:59:00'")
+    sql(db_url, "UPDATE plans SET action = 'biopsy', due = '2000-01-01'")  # stale plans
     before = _finding_rows(db_url)
     out = cli("db", "upgrade").stdout
     assert f"0008 -> {HEAD_REVISION}" in out and "Recomputed the plans of 1 patients" in out
@@ -316,13 +306,13 @@ def test_revision_0009_upgrade_keeps_every_record_dates_transfers_and_replans(db
     assert [(f["date"], f["from"], f["to"]) for f in _json(cli, "films", "list", "P1")] == [
         ("2024-03-05", "Old Town", "N")  # the day it was recorded
     ]
-    ((action, due, also),) = _sql(db_url, "SELECT action, due, also_action FROM plans")
+    ((action, due, also),) = sql(db_url, "SELECT action, due, also_action FROM plans")
     assert (action, str(due), also) == (
         "short-interval-follow-up",
         "2025-07-10",
         "routine-screening",
     )
-    assert _sql(db_url, "SELECT recompute_next FROM plans_state") == [(None,)]
+    assert sql(db_url, "SELECT recompute_next FROM plans_state") == [(None,)]
 
 
 def test_revision_0009_downgrade_keeps_what_the_older_schema_holds(db_url):
@@ -337,20 +327,20 @@ def test_revision_0009_downgrade_keeps_what_the_older_schema_holds(db_url):
         "--category", "post-procedure", "--laterality", "left")  # fmt: skip
     cli("films", "transfer", "P1", "--from", "N", "--to", "S", "--date", "2025-01-27")
     cli("db", "downgrade", "0008")
-    assert _sql(db_url, "SELECT id, category, laterality FROM findings ORDER BY id") == [
+    assert sql(db_url, "SELECT id, category, laterality FROM findings ORDER BY id") == [
         (1, "suspicious", "left"),
         (2, "incomplete", None),  # the older schema's one incomplete category
     ]
-    assert [row[0] for row in _sql(db_url, "SELECT id FROM exams ORDER BY id")] == [1, 2]
-    assert len(_sql(db_url, "SELECT id FROM film_transfers")) == 1
+    assert [row[0] for row in sql(db_url, "SELECT id FROM exams ORDER BY id")] == [1, 2]
+    assert len(sql(db_url, "SELECT id FROM film_transfers")) == 1
     database = Database(resolve_url(db_url))
     with database.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         exam_columns = {c["name"] for c in inspect(conn).get_columns("exams")}
     database.close()
     assert "biopsies" not in tables and "imaged" not in exam_columns
-    assert _sql(db_url, "SELECT recompute_next FROM plans_state") == [(0,)]  # for older rules
-    logged = _sql(db_url, "SELECT action FROM audit_log WHERE action LIKE 'biopsy.%'")
+    assert sql(db_url, "SELECT recompute_next FROM plans_state") == [(0,)]  # for older rules
+    logged = sql(db_url, "SELECT action FROM audit_log WHERE action LIKE 'biopsy.%'")
     assert logged == [("biopsy.add",)]  # what the biopsy said is still in the log
     cli("db", "upgrade")
     shown = _json(cli, "status", "P1", "--as-of", "2025-02-01")
@@ -448,9 +438,9 @@ def test_reminder_ladder_revision_maps_the_old_log_and_back(db_url):
         cli("patient", "add", patient, "--email", f"{patient.lower()}@example.org")
         cli("exam", "add", patient, "--date", day, "--facility", "N", "--category", "1")
     cli("db", "downgrade", "0010")
-    _sql(db_url, OLD_LOG)
+    sql(db_url, OLD_LOG)
     assert f"0010 -> {HEAD_REVISION}" in cli("db", "upgrade").stdout
-    rows = _sql(db_url, "SELECT id, patient_id, step, status FROM reminders ORDER BY id")
+    rows = sql(db_url, "SELECT id, patient_id, step, status FROM reminders ORDER BY id")
     assert rows == [
         (1, 1, "upcoming", "sent"),
         (2, 1, "overdue-1", "sent"),
@@ -465,7 +455,7 @@ def test_reminder_ladder_revision_maps_the_old_log_and_back(db_url):
     ]  # every e-mail sent, those removed from the reminder log too
     status = _json(cli, "status", "P1", "--as-of", "2025-08-01")
     assert status["tracking"]["last_contact"] == {"date": "2025-07-30", "outcome": "email-sent"}
-    assert _sql(db_url, "SELECT value FROM settings WHERE key = 'ladder_started'") == [
+    assert sql(db_url, "SELECT value FROM settings WHERE key = 'ladder_started'") == [
         ("2025-04-01",)
     ]
     # P1 had every step under its old name: nothing more; P2 carries on with the ladder
@@ -477,7 +467,7 @@ def test_reminder_ladder_revision_maps_the_old_log_and_back(db_url):
         assert [(r["patient_id"], r["step"], r["state"]) for r in listed] == expected
     cli("calendar", "P2", "--as-of", "2025-06-01")  # a row in the new table
     cli("db", "downgrade", "0010")
-    back = _sql(db_url, "SELECT id, kind, sequence, status FROM reminders ORDER BY id")
+    back = sql(db_url, "SELECT id, kind, sequence, status FROM reminders ORDER BY id")
     assert back == [
         (1, "upcoming", 0, "sent"),
         (2, "overdue", 0, "sent"),
@@ -485,11 +475,11 @@ def test_reminder_ladder_revision_maps_the_old_log_and_back(db_url):
         (5, "overdue", 2, "sent"),
         (7, "upcoming", 0, "pending"),
     ]
-    assert len(_sql(db_url, "SELECT id FROM contacts WHERE outcome = 'email-sent'")) == 5
+    assert len(sql(db_url, "SELECT id FROM contacts WHERE outcome = 'email-sent'")) == 5
     assert "calendar_events" not in _tables(db_url)
     cli("db", "upgrade")  # and up again: the same steps, no second contact for an e-mail
-    assert _sql(db_url, "SELECT id, patient_id, step, status FROM reminders ORDER BY id") == rows
-    assert len(_sql(db_url, "SELECT id FROM contacts WHERE outcome = 'email-sent'")) == 5
+    assert sql(db_url, "SELECT id, patient_id, step, status FROM reminders ORDER BY id") == rows
+    assert len(sql(db_url, "SELECT id FROM contacts WHERE outcome = 'email-sent'")) == 5
 
 
 def test_reminder_ladder_revision_reads_the_repeat_of_the_stored_policy(db_url):
@@ -500,12 +490,12 @@ def test_reminder_ladder_revision_reads_the_repeat_of_the_stored_policy(db_url):
     cli("patient", "add", "P1", "--email", "p1@example.org")
     cli("exam", "add", "P1", "--date", "2024-05-01", "--facility", "N", "--category", "1")
     cli("db", "downgrade", "0010")
-    _sql(db_url, "INSERT INTO policies (set_at, set_by, source, policy) VALUES "
+    sql(db_url, "INSERT INTO policies (set_at, set_by, source, policy) VALUES "
          "('2025-01-01 00:00:00', 'x', '', '{\"overdue_repeat_days\": 20}')")  # fmt: skip
-    _sql(db_url, "UPDATE plans_state SET policy_id = (SELECT max(id) FROM policies)")
-    _sql(db_url, OLD_LOG.split(", (1, '2025-05-01', 'overdue', 3")[0])
+    sql(db_url, "UPDATE plans_state SET policy_id = (SELECT max(id) FROM policies)")
+    sql(db_url, OLD_LOG.split(", (1, '2025-05-01', 'overdue', 3")[0])
     cli("db", "upgrade")
-    rows = _sql(db_url, "SELECT id, step FROM reminders ORDER BY id")
+    rows = sql(db_url, "SELECT id, step FROM reminders ORDER BY id")
     assert rows == [(1, "upcoming"), (3, "overdue-1"), (4, "overdue-2")]
 
 

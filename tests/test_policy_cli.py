@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from followup import rules
 from followup.store.database import HEAD_REVISION
-from tests.conftest import Cli, probably_benign_exam, upgrade_to
+from tests.conftest import Cli, probably_benign_exam, sql, upgrade_to
 
 AS_OF = "2025-06-01"
 CLINIC = "[policy]\nprobably_benign_months = [4, 6, 12]\nlost_after_days = 60\n"
@@ -58,18 +58,6 @@ def due(cli: Cli) -> dict[str, str]:
 
 def status_due(cli: Cli, patient: str) -> str:
     return json.loads(cli("status", patient, "--format", "json").stdout)["next"]["due"]
-
-
-def sql(url: str, statement: str, **values: object) -> list[tuple]:
-    from followup.store.database import Database, resolve_url
-
-    database = Database(resolve_url(url))
-    try:
-        with database.engine.begin() as conn:
-            result = conn.execute(text(statement), values)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        database.close()
 
 
 def test_a_patients_database_uses_the_defaults_until_she_sets_one(cli: Cli):

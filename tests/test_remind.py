@@ -52,6 +52,10 @@ def test_upcoming_and_overdue_sent_once_with_neutral_subject(mcli: Cli, tmp_path
     for message in messages:
         assert message["Subject"] == "Your mammogram follow-up reminder"
         assert message["Auto-Submitted"] == "auto-generated"
+    bodies = {m["To"]: m.get_body(("plain",)).get_content() for m in messages}
+    assert "(mammogram-follow-up.ics) puts the date in your calendar" in bodies["p1@example.org"]
+    overdue = bodies["p2@example.org"]  # its event is the due date that passed: no new date
+    assert "keeps this follow-up in your calendar" in overdue and "puts the date" not in overdue
     again = remind(mcli, maildir, "--as-of", "2025-06-02")
     assert (again["new"], again["sent"], again["already_sent"]) == (0, 0, 2)
     assert len(maildir_messages(maildir)) == 2

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 from remind_support import mail_env, maildir_messages, reminder_rows
-from sqlalchemy import text
 
-from tests.conftest import Cli
+from tests.conftest import Cli, sql
 
 START = date(2025, 6, 2)  # the programme's first real run
 # patient: the date of her (negative) exam, so due 12 months later
@@ -71,18 +70,6 @@ def run(cli: Cli, maildir: Path, day: date, *args: str) -> dict:
     out = cli("remind", "--as-of", str(day), "--transport", f"maildir:{maildir}",
               "--format", "json", *args).stdout  # fmt: skip
     return json.loads(out)
-
-
-def sql(url: str, statement: str) -> list[tuple]:
-    from followup.store.database import Database, resolve_url
-
-    database = Database(resolve_url(url))
-    try:
-        with database.engine.begin() as conn:
-            result = conn.execute(text(statement))
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        database.close()
 
 
 def sent_steps(url: str) -> set[tuple[str, str]]:

@@ -109,9 +109,17 @@ def body_text(email: ReminderEmail, as_of: date) -> str:
         "If you have already had this appointment, thank you, and please ignore this message.",
         "For any question, please contact your care team or the imaging facility.",
         "",
-        f"The attached calendar file ({ATTACHMENT}) puts the date in your calendar.",
+        _calendar_line(email.overdue),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _calendar_line(overdue: bool) -> str:
+    """What the attachment does: an overdue e-mail's event is the due date that passed (kept
+    so her calendar shows what is outstanding, and moved if the plan moved), not a new date."""
+    if overdue:
+        return f"The attached calendar file ({ATTACHMENT}) keeps this follow-up in your calendar."
+    return f"The attached calendar file ({ATTACHMENT}) puts the date in your calendar."
 
 
 def build_message(email: ReminderEmail, sender: str, as_of: date) -> Message:

@@ -6,6 +6,7 @@ renaming a facility. Every change is in the audit log (no patient: ``patient_id`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,23 @@ def _patients_at(facility_id: int) -> Any:
     )
 
 
+def _set_clinic_row(
+    session: Session, values: dict[str, Any], shown: Callable[[Session], dict[str, Any]]
+) -> dict[str, tuple[Any, Any]]:
+    """Write ``values`` on the clinic's one row (made on first use); what changed is audited
+    as ``clinic.set``, before and after as ``shown`` reads them."""
+    before = shown(session)
+    clinic = session.get(Clinic, 1)
+    if clinic is None:
+        clinic = Clinic(id=1)
+        session.add(clinic)
+    changes = _apply(clinic, values)
+    if changes:
+        session.flush()
+        _audit(session, "clinic.set", before, shown(session))
+    return changes
+
+
 def clinic_details(session: Session) -> dict[str, Any]:
     """The letters' sender: name, return address, telephone number (None where not set)."""
     clinic = session.get(Clinic, 1)
@@ -156,16 +174,7 @@ def set_clinic(session: Session, details: PostalDetails) -> dict[str, tuple[Any,
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         values["name"] = " ".join(details.name.split())
-    before = clinic_details(session)
-    clinic = session.get(Clinic, 1)
-    if clinic is None:
-        clinic = Clinic(id=1)
-        session.add(clinic)
-    changes = _apply(clinic, values)
-    if changes:
-        session.flush()
-        _audit(session, "clinic.set", before, clinic_details(session))
-    return changes
+    return _set_clinic_row(session, values, clinic_details)
 
 
 PAPERS = ("letter", "a4")
@@ -241,16 +250,7 @@ def set_letter_options(
         if paper.lower() not in PAPERS:
             raise InvalidInput(f"unknown paper {paper!r}; use {' or '.join(PAPERS)}")
         values["paper"] = "" if paper.lower() == PAPERS[0] else paper.lower()
-    before = _letter_record(session)
-    clinic = session.get(Clinic, 1)
-    if clinic is None:
-        clinic = Clinic(id=1)
-        session.add(clinic)
-    changes = _apply(clinic, values)
-    if changes:
-        session.flush()
-        _audit(session, "clinic.set", before, _letter_record(session))
-    return changes
+    return _set_clinic_row(session, values, _letter_record)
 
 
 def _letter_record(session: Session) -> dict[str, Any]:
