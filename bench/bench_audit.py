@@ -21,7 +21,7 @@ Without it, the part that is ours alone, so the store knows what is left for its
    that building the input is left out of the timing and memory stays flat.
 2. ``audit()`` over that stream: for the programme, by facility, by radiologist (best of
    ``--repeat``), in exams per second.
-3. The same over store-shaped input: a fresh tuple per exam row (the five AuditExam fields,
+3. The same over store-shaped input: a fresh tuple per exam row (the six AuditExam fields,
    then the patient's key), grouped with ``itertools.groupby`` (the group passed as it is),
    outcomes looked up by key: the input alone, then with the audit (cold objects, as a
    database driver's are, cost more than the pool's warm ones).
@@ -92,7 +92,7 @@ def stream(patients: list[AuditPatient], count: int) -> Iterator[AuditPatient]:
 
 
 def as_rows(patients: list[AuditPatient]) -> list[tuple[object, ...]]:
-    """The pool as ordered exam rows: the five AuditExam fields, then the patient's key."""
+    """The pool as ordered exam rows: the six AuditExam fields, then the patient's key."""
     return [(*exam, key) for key, patient in enumerate(patients) for exam in patient.exams]
 
 
@@ -101,11 +101,11 @@ def fresh_rows(rows: list[tuple[object, ...]], count: int) -> Iterator[tuple[obj
     out (every round of the pool is another set of patients)."""
     for round_ in range(count // POOL + 1):
         offset = round_ * POOL
-        for day, kind, category, facility, radiologist, key in rows:
+        for day, kind, category, facility, radiologist, sides, key in rows:
             patient = key + offset  # type: ignore[operator]
             if patient >= count:
                 return
-            yield (day, kind, category, facility, radiologist, patient)
+            yield (day, kind, category, facility, radiologist, sides, patient)
 
 
 def store_shaped(
@@ -115,7 +115,7 @@ def store_shaped(
     read once), her outcomes looked up by key (only the few who have any)."""
     outcomes = {k: p.biopsies for k, p in enumerate(patients) if p.biopsies}
     get = outcomes.get
-    for key, group in groupby(fresh_rows(rows, count), itemgetter(5)):
+    for key, group in groupby(fresh_rows(rows, count), itemgetter(6)):
         yield AuditPatient(group, get(key % POOL, ()))  # type: ignore[arg-type]
 
 

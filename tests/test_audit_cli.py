@@ -399,3 +399,31 @@ def test_the_window_is_the_policy_outcome_days(day_365_and_366: Cli, tmp_path: P
     too_long.write_text("[policy]\noutcome_days = 731\n", encoding="utf-8")
     err = cli("policy", "set", str(too_long), code=1).stderr
     assert "'outcome_days' must be a whole number of days from 1 to 730, not 731" in err
+
+
+def test_a_biopsy_of_the_other_breast_leaves_the_recommendation_open(cli: Cli):
+    """§4: a biopsy recommendation is answered by a biopsy of its own breast. A benign
+    biopsy of the right breast after a suspicious finding on the left leaves the left's
+    recommendation open (as her status says), not done; a left biopsy then answers it. A
+    finding of both breasts is answered by either; a cancer counts whichever breast."""
+    for patient in ("Q1", "Q2"):
+        cli("patient", "add", patient)
+    cli("exam", "add", "Q1", "--date", "2024-03-01", "--facility", NORTH, "--kind",
+        "diagnostic", "--category", "4B", "--laterality", "left")  # fmt: skip
+    cli("biopsy", "add", "Q1", "--date", "2024-03-10", "--side", "right", "--result", "benign",
+        "--concordant")  # fmt: skip
+    [total] = audit_json(cli)["groups"]
+    assert (total["biopsies_recommended"], total["biopsies_done"]) == (1, 0)
+    assert (total["open_biopsy_recommendations"], total["open_outcomes"]) == (1, 1)
+    assert json.loads(cli("status", "Q1", *AS_OF, "--format", "json").stdout)["flags"]
+    cli("biopsy", "add", "Q1", "--date", "2024-03-20", "--side", "left", "--result", "benign",
+        "--concordant")  # fmt: skip
+    [total] = audit_json(cli)["groups"]
+    assert (total["biopsies_done"], total["open_biopsy_recommendations"]) == (1, 0)
+    assert (total["ppv3_numerator"], total["ppv3_denominator"]) == (0, 1)
+    cli("exam", "add", "Q2", "--date", "2024-04-01", "--facility", NORTH, "--kind",
+        "diagnostic", "--category", "5", "--laterality", "bilateral")  # fmt: skip
+    cli("biopsy", "add", "Q2", "--date", "2024-04-09", "--side", "right", "--result",
+        "malignant")  # fmt: skip
+    [total] = audit_json(cli)["groups"]
+    assert (total["biopsies_done"], total["ppv3_numerator"]) == (2, 1)

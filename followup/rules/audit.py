@@ -98,20 +98,28 @@ NO_BIOPSY, PENDING, RESULT = 0, 1, 2
 class AuditExam(NamedTuple):
     """One exam of the period. ``category`` is the canonical name of its overall assessment
     (the most worrisome finding, clinical-rules.md §1); ``kind`` is screening, diagnostic or
-    None. A NamedTuple, so a store can build it from a row in one call."""
+    None; ``sides``, for an exam recommending a biopsy, the breasts its suspicious findings
+    are in (``left``, ``right`` or ``both``; None: not known, any biopsy answers it). A
+    NamedTuple, so a store can build it from a row in one call."""
 
     date: date
     kind: str | None
     category: str
     facility: str
     radiologist: str | None = None
+    sides: str | None = None
 
 
 class AuditBiopsy(NamedTuple):
-    """A biopsy of the patient: its date and result (pending, benign, high-risk, malignant)."""
+    """A biopsy of the patient: its date, result (pending, benign, high-risk, malignant) and
+    breast (None: not known). A biopsy answers a recommendation for its own breast only
+    (§4): one of the other breast leaves the recommendation open. A malignant result is a
+    cancer of every exam of hers in its window, whichever breast (§8: "of the same
+    patient")."""
 
     date: date
     result: str
+    side: str | None = None
 
 
 class AuditPatient(NamedTuple):
@@ -121,7 +129,7 @@ class AuditPatient(NamedTuple):
 
     Each part is read once, in one pass, so ``exams`` may be an iterator (the group of an
     ``itertools.groupby`` over rows ordered by patient), and plain tuples do for all three:
-    any tuple whose first five items are the fields of :class:`AuditExam` is an exam (a
+    any tuple whose first six items are the fields of :class:`AuditExam` is an exam (a
     database row with the patient's key after them included).
 
     An exam is judged on its own window, so the exams of patients with neither biopsies nor
@@ -345,14 +353,15 @@ def _count_with_outcomes(
 ) -> None:
     """The exams of a patient with biopsies or cancers: each judged on its own window."""
     cancers = [day for day in malignancies if day <= as_of]
-    done: list[tuple[date, bool]] = []  # (biopsy date, has a result)
-    for biopsy_day, result in biopsies:
+    done: list[tuple[date, bool, str | None]] = []  # (biopsy date, has a result, breast)
+    for biopsy in biopsies:
+        biopsy_day, result = biopsy[0], biopsy[1]
         if result not in BIOPSY_RESULTS:
             raise ValueError(
                 f"unknown biopsy result {result!r}; use one of {', '.join(BIOPSY_RESULTS)}"
             )
         if biopsy_day <= as_of:
-            done.append((biopsy_day, result != "pending"))
+            done.append((biopsy_day, result != "pending", biopsy[2] if len(biopsy) > 2 else None))
             if result == "malignant":
                 cancers.append(biopsy_day)
     closed_until = as_of - window
@@ -362,21 +371,30 @@ def _count_with_outcomes(
             continue
         last = day + window
         cancer = any(day <= when <= last for when in cancers)
-        state = RESULT if cancer else _biopsy_state(done, day, last)
+        sides = exam[5] if len(exam) > 5 and exam[2] in BIOPSY_RECOMMENDED else None
+        state = RESULT if cancer else _biopsy_state(done, day, last, sides)
         key = (exam[field], exam[1], exam[2], day > closed_until, cancer, state)
         cells[key] = cells.get(key, 0) + 1
 
 
-def _biopsy_state(done: list[tuple[date, bool]], first: date, last: date) -> int:
-    """The biopsies of a window without a cancer: one still pending keeps the outcome open,
-    even beside a benign one (a repeat biopsy after a discordant result may be malignant)."""
+def _biopsy_state(
+    done: list[tuple[date, bool, str | None]], first: date, last: date, sides: str | None
+) -> int:
+    """The biopsies of a window without a cancer, of the breasts the exam recommended one
+    for (``sides``; None: any): one still pending keeps the outcome open, even beside a
+    benign one (a repeat biopsy after a discordant result may be malignant)."""
     state = NO_BIOPSY
-    for when, has_result in done:
-        if first <= when <= last:
+    for when, has_result, side in done:
+        if first <= when <= last and _answers(side, sides):
             if not has_result:
                 return PENDING
             state = RESULT
     return state
+
+
+def _answers(side: str | None, sides: str | None) -> bool:
+    """Whether a biopsy of ``side`` answers a recommendation for ``sides``."""
+    return side is None or sides is None or sides == "both" or side == sides
 
 
 def _check_cells(cells: dict[CellKey, int]) -> None:

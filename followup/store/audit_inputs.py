@@ -26,11 +26,18 @@ from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Select, case, func, literal, null, select, union_all
+from sqlalchemy import Select, case, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from followup import rules
-from followup.rules.audit import AuditBiopsy, AuditExam, AuditPatient, AuditReport, audit
+from followup.rules.audit import (
+    BIOPSY_RECOMMENDED,
+    AuditBiopsy,
+    AuditExam,
+    AuditPatient,
+    AuditReport,
+    audit,
+)
 from followup.rules.dates import add_days
 from followup.store.exams import known_facility
 from followup.store.models import Biopsy, Exam, Facility, Finding
@@ -39,7 +46,10 @@ from followup.store.reports import driver_batches
 KNOWN_MALIGNANCY = rules.Category.KNOWN_MALIGNANCY.value
 # The overall category from the highest rank of an exam's findings (ranks are distinct).
 CATEGORY_OF_WORRY = {category.worry: category.value for category in rules.Category}
-_PATIENT = itemgetter(5)
+# The breasts of an exam's biopsy-recommending findings, from two bits (left 1, right 2).
+SIDES_OF_BITS = (None, "left", "right", "both")
+RECOMMENDING = tuple(sorted(BIOPSY_RECOMMENDED))
+_PATIENT = itemgetter(6)
 # PostgreSQL compiles a query it costs as high as these to machine code first, which takes
 # longer than it saves on a scan of the exams with a look-up per row (0.2-0.5 s of 3).
 NO_JIT = "SET LOCAL jit = off"
@@ -77,11 +87,24 @@ def _worry() -> Any:
     )
 
 
+def _side_bit(side: str, bit: int) -> Any:
+    """``bit`` for a biopsy-recommending finding of ``side`` (or of both, or of no stated
+    side: either breast), else 0, as SQL."""
+    recommends = or_(*(Finding.category == category for category in RECOMMENDING))
+    of_side = or_(
+        Finding.laterality == side, Finding.laterality == "bilateral", Finding.laterality.is_(None)
+    )  # no IN: the raw driver runs this statement, without SQLAlchemy's expanding parameters
+    return case((recommends & of_side, bit), else_=0)
+
+
 def exams_select(query: AuditQuery, facility_id: int | None = None) -> Select[Any]:
     """The exams of the audit (of the facility ``facility_id`` alone, when given) as (date,
-    kind, rank of the overall category, facility id, radiologist or None when the audit is
-    not by radiologist, patient key), ordered by patient (the exams' unique index is)."""
-    overall = select(func.max(_worry())).where(Finding.exam_id == Exam.id).scalar_subquery()
+    kind, code, facility id, radiologist or None when the audit is not by radiologist,
+    patient key), ordered by patient (the exams' unique index is). The code is the rank of
+    the overall category times 4, plus the breasts of its biopsy-recommending findings as
+    two bits: one aggregate pass over the exam's findings gives both."""
+    code = func.max(_worry()) * 4 + func.max(_side_bit("left", 1)) + func.max(_side_bit("right", 2))
+    overall = select(code).where(Finding.exam_id == Exam.id).scalar_subquery()
     # Without it, the exams' unique index (patient, date, facility, kind) holds every column
     # read: the table itself is not read.
     reader = Exam.radiologist if query.by == "radiologist" else null()
@@ -95,18 +118,23 @@ def exams_select(query: AuditQuery, facility_id: int | None = None) -> Select[An
 
 def outcomes_select(query: AuditQuery) -> Select[Any]:
     """Every biopsy and known-malignancy exam that can be the outcome of an audited exam, as
-    (patient key, date, biopsy result or None for a known-malignancy exam), by patient."""
+    (patient key, date, biopsy result or None for a known-malignancy exam, the biopsy's
+    breast), by patient."""
     first, last = query.start, query.last_outcome
-    biopsies = select(Biopsy.patient_id, Biopsy.date, Biopsy.result).where(
+    biopsies = select(Biopsy.patient_id, Biopsy.date, Biopsy.result, Biopsy.side).where(
         Biopsy.date.between(first, last)
     )
     malignancies = (
-        select(Exam.patient_id, Exam.date, literal(None).label("result"))
+        select(
+            Exam.patient_id, Exam.date, literal(None).label("result"), literal(None).label("side")
+        )
         .join(Finding, Finding.exam_id == Exam.id)
         .where(Finding.category == KNOWN_MALIGNANCY, Exam.date.between(first, last))
     )
     both = union_all(biopsies, malignancies).subquery()
-    return select(both.c.patient_id, both.c.date, both.c.result).order_by(both.c.patient_id)
+    return select(both.c.patient_id, both.c.date, both.c.result, both.c.side).order_by(
+        both.c.patient_id
+    )
 
 
 class _Days(dict[Any, date]):
@@ -117,23 +145,37 @@ class _Days(dict[Any, date]):
         return day
 
 
-Row = tuple[Any, ...]  # an AuditExam's five fields, then the patient's key
+Row = tuple[Any, ...]  # an AuditExam's six fields, then the patient's key
 
 
 def _exam_batches(
     session: Session, query: AuditQuery, facility_id: int | None, days: _Days
 ) -> Generator[list[Row]]:
     """The audit's exams in batches, in patient order, as (date, kind, category, facility,
-    radiologist, patient key): the fields of an AuditExam, then the patient."""
+    radiologist, sides, patient key): the fields of an AuditExam, then the patient."""
     names: dict[int, str] = dict(session.execute(select(Facility.id, Facility.name)).all())
-    category = CATEGORY_OF_WORRY
+    codes = {  # ranks may be negative: >> and & read the code back all the same
+        worry * 4 + bits: (name, SIDES_OF_BITS[bits])
+        for worry, name in CATEGORY_OF_WORRY.items()
+        for bits in range(4)
+    }
+    category = {code: name for code, (name, _) in codes.items()}
+    sides = {code: breasts for code, (_, breasts) in codes.items()}
     stmt = exams_select(query, facility_id)
     batches = driver_batches(session, stmt, "followup_audit_exams")
     with closing(batches):  # its cursor, as soon as this is closed
         for batch in batches:
             yield [
-                (days[day], kind, category[worry], names[facility], radiologist, patient)
-                for day, kind, worry, facility, radiologist, patient in batch
+                (
+                    days[day],
+                    kind,
+                    category[code],
+                    names[facility],
+                    radiologist,
+                    sides[code],
+                    patient,
+                )
+                for day, kind, code, facility, radiologist, patient in batch
             ]
 
 
@@ -145,11 +187,11 @@ def _outcomes(
     with closing(batches):
         for patient, events in groupby(chain.from_iterable(batches), itemgetter(0)):
             biopsies, malignancies = [], []
-            for _, day, result in events:
+            for _, day, result, side in events:
                 if result is None:
                     malignancies.append(days[day])
                 else:
-                    biopsies.append(AuditBiopsy(days[day], result))
+                    biopsies.append(AuditBiopsy(days[day], result, side))
             yield patient, biopsies, malignancies
 
 
@@ -181,7 +223,7 @@ def audit_patients(
         known: dict[int, tuple[list[AuditBiopsy], list[date]]] = {}  # from the batch's first
         pending = next(outcomes, None)
         for rows in batches:
-            first, last = rows[0][5], rows[-1][5]
+            first, last = rows[0][6], rows[-1][6]
             for patient in [p for p in known if p < first]:
                 del known[patient]
             while pending is not None and pending[0] <= last:
@@ -196,12 +238,12 @@ def _batch_patients(
 ) -> Iterator[AuditPatient]:
     """One batch as the audit takes it: the rows of patients without outcomes as one
     AuditPatient (the audit counts each of those exams on its own), then each other patient's
-    rows with her outcomes. The rows' first five items are an AuditExam's fields: the audit
+    rows with her outcomes. The rows' first six items are an AuditExam's fields: the audit
     reads no more."""
     if not known:
         yield AuditPatient(cast(list[AuditExam], rows))
         return
-    yield AuditPatient(cast(list[AuditExam], [row for row in rows if row[5] not in known]))
-    chased = (row for row in rows if row[5] in known)
+    yield AuditPatient(cast(list[AuditExam], [row for row in rows if row[6] not in known]))
+    chased = (row for row in rows if row[6] in known)
     for patient, exams in groupby(chased, _PATIENT):
         yield AuditPatient(cast(Iterable[AuditExam], exams), *known[patient])

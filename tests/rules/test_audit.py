@@ -439,16 +439,16 @@ def test_the_stream_is_read_once_and_plain_tuples_will_do():
 
 
 def test_ordered_rows_grouped_by_patient_will_do_as_they_come():
-    """A store's rows: the five AuditExam fields, then the patient's key; each group of an
+    """A store's rows: the six AuditExam fields, then the patient's key; each group of an
     itertools.groupby is her exams, read once."""
     rows = [
-        (d("2024-02-01"), S, "negative", NORTH, "Ames", "P1"),
-        (d("2024-11-01"), S, "incomplete", NORTH, "Ames", "P1"),
-        (d("2024-03-01"), S, "benign", LAKE, None, "P2"),
+        (d("2024-02-01"), S, "negative", NORTH, "Ames", None, "P1"),
+        (d("2024-11-01"), S, "incomplete", NORTH, "Ames", None, "P1"),
+        (d("2024-03-01"), S, "benign", LAKE, None, None, "P2"),
     ]
     outcomes = {"P1": ([bx("2024-11-20", "malignant")], [])}
     patients = (
-        (group, *outcomes.get(key, ((), ()))) for key, group in groupby(rows, itemgetter(5))
+        (group, *outcomes.get(key, ((), ()))) for key, group in groupby(rows, itemgetter(6))
     )
     total = run(patients).total
     assert (total.false_negatives, total.true_positives, total.true_negatives) == (1, 1, 1)
@@ -467,9 +467,13 @@ exams = st.builds(
     st.sampled_from(CATEGORY_NAMES),
     st.sampled_from([NORTH, LAKE]),
     st.sampled_from(["Ames", "Brook", None]),
+    st.sampled_from([None, "left", "right", "both"]),
 )
 biopsies = st.builds(
-    AuditBiopsy, DAYS, st.sampled_from(["pending", "benign", "high-risk", "malignant"])
+    AuditBiopsy,
+    DAYS,
+    st.sampled_from(["pending", "benign", "high-risk", "malignant"]),
+    st.sampled_from([None, "left", "right"]),
 )
 patients = st.lists(
     st.builds(
@@ -500,11 +504,18 @@ def spec_total(programme, as_of, window=365):
             last = e.date + timedelta(days=window)
             closed = last <= as_of
             cancer = any(e.date <= c <= last for c in cancers)
-            known = [b for b in patient.biopsies if e.date <= b.date <= last and b.date <= as_of]
+            recommends = e.category in BIOPSY_RECOMMENDED
+            known = [
+                b
+                for b in patient.biopsies
+                if e.date <= b.date <= last
+                and b.date <= as_of
+                # a recommendation is answered by a biopsy of a breast it names (§4)
+                and (not recommends or None in (b.side, e.sides) or e.sides in ("both", b.side))
+            ]
             pending = not cancer and any(b.result == "pending" for b in known)
             result = cancer or (bool(known) and not pending)
             outcome = closed and not pending  # known: no result to come may be its cancer
-            recommends = e.category in BIOPSY_RECOMMENDED
             if e.kind == S:
                 positive = e.category in POSITIVE_SCREEN
                 n["screening_exams"] += 1
@@ -589,3 +600,19 @@ def test_patients_without_outcomes_may_come_together_and_a_patient_in_parts(
     assert run(_regrouped(programme, cuts), by=by, as_of=as_of) == run(
         programme, by=by, as_of=as_of
     )
+
+
+def test_a_recommendation_is_answered_by_a_biopsy_of_its_own_breast():
+    """§4: the other breast's biopsy leaves it open; a finding of both breasts, or a biopsy
+    or exam whose breast is not known, is answered by any biopsy; a malignant result of
+    either breast is the exam's cancer (§8: "of the same patient")."""
+
+    def total(sides, side, result="benign"):
+        exam = AuditExam(d("2024-03-01"), D, "suspicious", NORTH, None, sides)
+        return run([AuditPatient([exam], [AuditBiopsy(d("2024-03-10"), result, side)])]).total
+
+    assert (total("left", "right").biopsies_done, total("left", "right").open_outcomes) == (0, 1)
+    assert total("left", "left").biopsies_done == 1
+    assert total("both", "right").biopsies_done == total(None, "right").biopsies_done == 1
+    assert total("left", None).biopsies_done == 1
+    assert total("left", "right", "malignant").closed_recommendation_cancers == 1
