@@ -138,7 +138,7 @@ _RESTS_ON = {  # "{n} of {d} ...": the header says outcome figures need a window
     "cancer_detection_per_1000": ("screen", "screens"),
     "ppv1": ("positive screen", "positive screens"),
     "ppv2": ("biopsy recommendation", "biopsy recommendations"),
-    "ppv3": ("biopsy with a result", "biopsies with a result"),
+    "ppv3": ("recommendation biopsied", "recommendations biopsied"),  # ACR: per exam
     "sensitivity": ("screen followed by a cancer", "screens followed by a cancer"),
     "specificity": ("screen without a cancer", "screens without a cancer"),
 }
@@ -304,7 +304,8 @@ def _header(report: AuditReport, facility: str | None) -> list[str]:
     else:
         window = (
             f"Outcome figures (cancers to specificity) rest on the exams up to {known}, whose"
-            " window has ended; later exams are open outcomes."
+            " window has ended; later ones wait for theirs (the positive ones are open"
+            " outcomes)."
         )
         if awaiting:
             window += " So are the exams awaiting a pending biopsy's result."
