@@ -236,6 +236,7 @@ def test_open_outcomes_are_counted_never_guessed(programme: Cli):
     assert total["open_outcomes"] == 5  # E2, E6, E7, E9, E10: each counted once
     table = programme("audit", *PERIOD, "--as-of", "2025-06-30").stdout
     assert "rest on the exams up to 2024-06-30, whose window has ended" in table
+    assert "later ones wait for theirs (the positive ones are open outcomes)" in table
     assert "2 cancers are already known after screens whose 365-day window has not ended" in table
 
 
