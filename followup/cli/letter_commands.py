@@ -221,9 +221,8 @@ def produce(
             batches = due_letters(session, query, app.policy)
             letters = _recorded(session, batches, day, head, run)  # recorded as rendered
             pdf = render_checked(letters, head.sender, paper_name=head.paper)
-            if run.produced:  # an empty first run starts nothing
+            if run.produced:  # an empty first run starts no ladder and writes no file
                 start_ladder(session, started, LETTERS_STARTED)
-            if run.produced:
                 handle.stream.write(pdf)
                 handle.prepare()
         if not run.produced:

@@ -42,8 +42,8 @@ the store and the rules engine:
     letter on the ladder ("2 of 3"); ``also`` is a result letter's second next step, the
     other breast's own (clinical-rules.md §2 "also": nothing hidden behind the earlier
     date); ``wrote_before`` says an earlier letter of the ladder about the same due date
-    went out (the letter says so only then: a first run, a late
-    address or a missed run may make step 2 the first she gets); ``certified`` marks the
+    went out (the letter says so only then: a first run, a late address or a missed run may
+    make step 2 the first she gets); ``certified`` marks the
     letter for certified or registered mail (the ladder's last step), a flag the integration
     can sort the printed batch by; ``reference`` is an opaque letter reference printed under
     the date (e.g. the letter log's id), never a patient id in the envelope window.

@@ -354,14 +354,13 @@ def _count_with_outcomes(
     """The exams of a patient with biopsies or cancers: each judged on its own window."""
     cancers = [day for day in malignancies if day <= as_of]
     done: list[tuple[date, bool, str | None]] = []  # (biopsy date, has a result, breast)
-    for biopsy in biopsies:
-        biopsy_day, result = biopsy[0], biopsy[1]
+    for biopsy_day, result, side in biopsies:
         if result not in BIOPSY_RESULTS:
             raise ValueError(
                 f"unknown biopsy result {result!r}; use one of {', '.join(BIOPSY_RESULTS)}"
             )
         if biopsy_day <= as_of:
-            done.append((biopsy_day, result != "pending", biopsy[2] if len(biopsy) > 2 else None))
+            done.append((biopsy_day, result != "pending", side))
             if result == "malignant":
                 cancers.append(biopsy_day)
     closed_until = as_of - window
@@ -371,7 +370,7 @@ def _count_with_outcomes(
             continue
         last = day + window
         cancer = any(day <= when <= last for when in cancers)
-        sides = exam[5] if len(exam) > 5 and exam[2] in BIOPSY_RECOMMENDED else None
+        sides = exam[5] if exam[2] in BIOPSY_RECOMMENDED else None
         state = RESULT if cancer else _biopsy_state(done, day, last, sides)
         key = (exam[field], exam[1], exam[2], day > closed_until, cancer, state)
         cells[key] = cells.get(key, 0) + 1

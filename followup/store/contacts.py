@@ -184,7 +184,8 @@ def _reopen_for_record(session: Session, patient: Patient) -> tracking.Contact:
     notice saying why (the exam's date alone would have left her closed). It is dated on the
     closing day (the log is read in date order; when it was written is in ``recorded_at``),
     so a closing recorded later with any date on or after that day closes her again."""
-    day = patient.closed_on or date.today()
+    day = patient.closed_on
+    assert day is not None  # she is closed: her summary says since when
     row = Contact(
         patient_id=patient.id,
         date=day,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from followup.rules import letters as rules_letters
 from followup.rules.tracking import Outcome
 from followup.store.clock import actor, now
 from followup.store.contacts import refresh_tracking_of
@@ -56,6 +57,16 @@ def result_key(patient_pk: int, exam_id: int) -> LetterKey:
 
 def ladder_key(patient_pk: int, kind: str, due: date, step: str) -> LetterKey:
     return LetterKey(patient_pk, kind, f"{due.isoformat()} {step}", due=due, step=step)
+
+
+def ladder_letters_sent(done: set[tuple[int, str, str]]) -> set[tuple[int, date]]:
+    """(patient, due date) of the ladder letters among ``done`` (:func:`logged`), read back
+    from the subject :func:`ladder_key` writes ("DUE STEP")."""
+    return {
+        (pk, date.fromisoformat(subject.split()[0]))
+        for pk, kind, subject in done
+        if kind in (rules_letters.REMINDER, rules_letters.OVERDUE)
+    }
 
 
 def films_key(patient_pk: int, facility_id: int) -> LetterKey:

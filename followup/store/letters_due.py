@@ -33,7 +33,14 @@ from followup import rules
 from followup.rules import letters as rules_letters
 from followup.rules.tracking import Outcome, TrackingState
 from followup.store.errors import InvalidInput, NotFound
-from followup.store.letter_log import LetterKey, films_key, ladder_key, logged, result_key
+from followup.store.letter_log import (
+    LetterKey,
+    films_key,
+    ladder_key,
+    ladder_letters_sent,
+    logged,
+    result_key,
+)
 from followup.store.models import Contact, Exam, Facility, Patient, PlanRecord
 from followup.store.patients import get_patient
 from followup.store.policies import require_current_plans
@@ -121,7 +128,7 @@ class DueLetter:
 
     def after(self, wrote: set[tuple[int, date]]) -> DueLetter:
         """This letter, knowing which (patient, due date) had ladder letters already
-        (:func:`ladder_letters_sent`)."""
+        (:func:`followup.store.letter_log.ladder_letters_sent`)."""
         if self.key.due is None:
             return self
         return replace(self, wrote_before=(self.key.patient_pk, self.key.due) in wrote)
@@ -137,16 +144,6 @@ def recorded_deceased(session: Session, patient_pks: Sequence[int]) -> set[int]:
             )
         )
     )
-
-
-def ladder_letters_sent(done: set[tuple[int, str, str]]) -> set[tuple[int, date]]:
-    """(patient, due date) of the ladder letters among ``done`` (``letter_log.logged``: their
-    subjects are "DUE STEP")."""
-    return {
-        (pk, date.fromisoformat(subject.split()[0]))
-        for pk, kind, subject in done
-        if kind in (rules_letters.REMINDER, rules_letters.OVERDUE)
-    }
 
 
 @dataclass(frozen=True)
